@@ -1,0 +1,26 @@
+# The two README commands: `make demo` (install + run the main job) and `make test` (install + tests).
+SHELL := /bin/bash
+export RADIOMAP_HOME ?= $(CURDIR)/.radiomap
+export RADIOMAP_PROFILE ?= default
+export DAGSTER_HOME ?= $(RADIOMAP_HOME)/dagster_home
+export DAGSTER_DISABLE_TELEMETRY := 1
+export MPLBACKEND := Agg
+PY := .venv/bin/python
+
+.PHONY: install demo test ui clean
+
+install:
+	@scripts/setup.sh
+
+demo: install
+	$(PY) -m radiomap_assets.demo
+
+test: install
+	RADIOMAP_PROFILE=smoke $(PY) -m pytest -q
+
+ui: install
+	$(PY) -m radiomap_assets.env_setup
+	.venv/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf $(RADIOMAP_HOME)

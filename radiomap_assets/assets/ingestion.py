@@ -1,0 +1,127 @@
+"""Ingestion group, one dynamic partition per campaign: validated measurements, masked sparse CSI (eq. (2)) and
+coarse locations (section II-B). Ground truth is read here only by the option named for the paper's protocol."""
+
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from dagster import (AssetCheckSpec, AssetExecutionContext, Config, DynamicPartitionsDefinition, Failure,
+                     MetadataValue, Output, asset)
+
+from radiomap_assets import checks
+
+from radiomap_assets.domain import campaign as contract
+from radiomap_assets.domain.localization import (PAPER_OUTDOOR_NOISE_VARIANCE_M2, noisy_ground_truth,
+                                                 weighted_centroid)
+from radiomap_assets.domain.metrics import localization_summary
+from radiomap_assets.domain.measurement import MaskedSparseCSI, masked_sparse_csi as build_masked_sparse_csi
+from resources import LandingZone
+
+campaign_partitions = DynamicPartitionsDefinition(name="campaigns")
+
+
+@asset(group_name="ingestion", partitions_def=campaign_partitions, kinds={"pandas"},
+       check_specs=[AssetCheckSpec("measurement_power_range", asset="raw_channel_measurements",
+                                   description="power_dbm lies in [-200, 60] dBm")],
+       description="A landed campaign validated against the contract of design 3.1 and moved to the accepted "
+                   "folder; a malformed one is quarantined with its reason and this run fails naming the rule.")
+def raw_channel_measurements(context: AssetExecutionContext, landing_zone: LandingZone):
+    cid = context.partition_key
+    try:
+        campaign = landing_zone.accept(cid)
+    except contract.CampaignValidationError as e:
+        raise Failure(description=f"{e} -> quarantined under {landing_zone.quarantine_path}",
+                      metadata={"rule": e.rule, "file": e.file, "row": e.row if e.row is not None else -1}) from e
+    df = campaign.measurements
+    per_traj = df.groupby("trajectory_id")["t_s"].agg(["min", "max", "count"])
+    yield Output(campaign, metadata={
+        "campaign_id": cid, "site": campaign.manifest["site"], "rows": len(df),
+        "trajectories": int(df["trajectory_id"].nunique()), "base_stations": len(campaign.bs_ids),
+        "beams": campaign.num_beams, "duration_s": float((per_traj["max"] - per_traj["min"]).sum()),
+        "power_dbm_range": MetadataValue.json([float(df["power_dbm"].min()), float(df["power_dbm"].max())]),
+        "has_ground_truth_file": campaign.ground_truth_path is not None,
+        "path": MetadataValue.path(str(campaign.path)),
+    })
+    yield checks.measurement_power_range(campaign)
+
+
+@asset(group_name="ingestion", partitions_def=campaign_partitions, kinds={"numpy"},
+       check_specs=[AssetCheckSpec("mask_density", asset="masked_sparse_csi",
+                                   description="g in [0, 1], 0 where unobserved; every sample observed something; "
+                                               "warns under 1% density")],
+       description="Per sample the masked sparse CSI g̊ = g ⊙ m and the mask m over N_b·|W| entries (eq. (2)), "
+                   "g normalized as (power_dbm - noise floor) / dynamic range.")
+def masked_sparse_csi(context: AssetExecutionContext, raw_channel_measurements: contract.Campaign):
+    c = raw_channel_measurements
+    csi = build_masked_sparse_csi(c.measurements, c.bs_ids, c.num_beams)
+    per_sample = csi.m.sum(axis=1)
+    yield Output(csi, metadata={
+        "samples": csi.num_samples, "entries": csi.g.shape[1], "mask_density": round(csi.mask_density, 4),
+        "observed_per_sample_mean": float(per_sample.mean()), "samples_without_observation": int((per_sample == 0).sum()),
+        "trajectories": len(csi.trajectories()),
+    })
+    yield checks.mask_density(csi)
+
+
+class CoarseLocationConfig(Config):
+    """``weighted_centroid`` (default, no labels) or ``paper_noisy_ground_truth``: ground truth plus Gaussian noise
+    of ``noise_variance_m2`` per coordinate, used only to reproduce the paper's tables; it is the only place where
+    ingestion reads ground_truth.parquet."""
+
+    method: Literal["weighted_centroid", "paper_noisy_ground_truth"] = "weighted_centroid"
+    noise_variance_m2: float = PAPER_OUTDOOR_NOISE_VARIANCE_M2
+    centroid_exponent: float = 2.0
+    seed: int = 0
+
+
+@asset(group_name="ingestion", partitions_def=campaign_partitions, kinds={"pandas"},
+       check_specs=[AssetCheckSpec("coarse_locations_in_range", asset="coarse_locations",
+                                   description="finite and within 1 km of a base station")],
+       description="Coarse location p̄ per sample (section II-B): weighted centroid from base-station positions, "
+                   "or the paper's noisy-ground-truth protocol when asked by name.")
+def coarse_locations(context: AssetExecutionContext, config: CoarseLocationConfig,
+                     raw_channel_measurements: contract.Campaign,
+                     masked_sparse_csi: MaskedSparseCSI):
+    c, csi = raw_channel_measurements, masked_sparse_csi
+    if config.method == "weighted_centroid":
+        xy = weighted_centroid(csi.power_dbm(), c.bs_positions[:, :2], csi.trajectory_id, config.centroid_exponent)
+    else:
+        gt = contract.read_ground_truth(c)  # paper protocol only
+        keyed = pd.DataFrame({"trajectory_id": csi.trajectory_id, "t_s": csi.t_s})
+        merged = keyed.merge(gt[["trajectory_id", "t_s", "x_m", "y_m"]].astype({"trajectory_id": str}),
+                             on=["trajectory_id", "t_s"], how="left")
+        if merged[["x_m", "y_m"]].isna().any().any():
+            raise Failure(description=f"ground_truth.parquet of {c.campaign_id} lacks positions for "
+                                      f"{int(merged['x_m'].isna().sum())} samples")
+        xy = noisy_ground_truth(merged[["x_m", "y_m"]].to_numpy(), config.noise_variance_m2, config.seed)
+    df = pd.DataFrame({"trajectory_id": csi.trajectory_id, "t_s": csi.t_s, "x_m": xy[:, 0], "y_m": xy[:, 1]})
+    df.attrs["method"] = config.method
+    yield Output(df, metadata={"method": config.method, "samples": len(df),
+                                "x_range_m": MetadataValue.json([float(np.min(xy[:, 0])), float(np.max(xy[:, 0]))]),
+                                "y_range_m": MetadataValue.json([float(np.min(xy[:, 1])), float(np.max(xy[:, 1]))])})
+    yield checks.coarse_locations_in_range(df, c)
+
+
+@asset(group_name="evaluation", partitions_def=campaign_partitions, kinds={"pandas"},
+       description="Error of the coarse locations against the campaign's ground truth (mean, 95th percentile), "
+                   "overall and split by LOS to at least one base station. Ground truth enters here, in evaluation.")
+def coarse_location_accuracy(context: AssetExecutionContext, raw_channel_measurements: contract.Campaign,
+                             coarse_locations: pd.DataFrame) -> Output[dict]:
+    c = raw_channel_measurements
+    if c.ground_truth_path is None:
+        return Output({}, metadata={"skipped": "campaign has no ground_truth.parquet"})
+    gt = contract.read_ground_truth(c).astype({"trajectory_id": str})
+    merged = coarse_locations.merge(gt, on=["trajectory_id", "t_s"], suffixes=("", "_true"), how="inner")
+    summary = {"method": str(coarse_locations.attrs.get("method", "")),
+               **localization_summary(merged[["x_m", "y_m"]].to_numpy(), merged[["x_m_true", "y_m_true"]].to_numpy())}
+    los_cols = [col for col in merged.columns if col.startswith("los_bs_")]
+    if los_cols:
+        any_los = merged[los_cols].to_numpy().any(axis=1)
+        summary["los_share"] = float(any_los.mean())
+        for name, sel in (("los", any_los), ("nlos", ~any_los)):
+            if sel.any():
+                s = localization_summary(merged.loc[sel, ["x_m", "y_m"]].to_numpy(),
+                                         merged.loc[sel, ["x_m_true", "y_m_true"]].to_numpy())
+                summary[f"{name}_mean_error_m"], summary[f"{name}_p95_error_m"] = s["mean_error_m"], s["p95_error_m"]
+    return Output(summary, metadata={k: (round(v, 3) if isinstance(v, float) else v) for k, v in summary.items()})

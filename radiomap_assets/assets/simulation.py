@@ -1,0 +1,117 @@
+"""Simulation group: the ray-traced ground-truth beam map and the simulated campaigns that land like real ones."""
+
+
+import time
+
+import numpy as np
+import pandas as pd
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from radiomap_assets import plots
+from radiomap_assets.domain import campaign as contract
+from radiomap_assets.domain.beam_map_store import beam_map_dataset
+from radiomap_assets.domain.raytrace import NOISE_FLOOR_DBM
+from radiomap_assets.domain.simulation import simulate_campaigns
+from radiomap_assets.profiles import get_profile, home_layout
+from resources import BeamMapStore, LandingZone, SionnaScene
+
+
+def ground_truth_map_name(scene: SionnaScene) -> str:
+    return f"ground_truth_{scene.scene.replace('/', '_').replace('.xml', '')}"
+
+
+@asset(group_name="simulation", kinds={"sionna", "zarr"},
+       description="Ray-traced beam maps of every (base station, DFT beam) on the ground-truth grid, with the "
+                   "walkable mask, LOS flags and coverage flags (design 3.2). One RadioMapSolver run.")
+def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene,
+                          beam_maps: BeamMapStore) -> MaterializeResult:
+    t0 = time.perf_counter()
+    context.log.info(f"ray tracing {scene.scene}: {scene.num_base_stations} base stations x {scene.num_beams} beams, "
+                     f"{scene.samples_per_tx:,} rays per transmitter, depth {scene.max_depth}")
+    traced = scene.trace()
+    trace_s = time.perf_counter() - t0
+    grid, geometry, bss = traced["grid"], traced["geometry"], traced["base_stations"]
+    walkable = geometry.walkable
+    with np.errstate(divide="ignore", invalid="ignore"):
+        power = scene.tx_power_dbm + 10.0 * np.log10(traced["path_gain"])
+    covered = np.isfinite(power) & walkable[None, None]
+    power = np.where(covered, np.maximum(power, NOISE_FLOOR_DBM), NOISE_FLOOR_DBM)  # holes: documented floor
+    attrs = {
+        "title": "ground-truth beam map (ray traced)", "scene": scene.scene, "site": scene.scene,
+        "carrier_frequency_hz": scene.carrier_frequency_hz, "num_antennas": scene.num_antennas,
+        "codebook": f"dft, {scene.num_beams} beams", "tx_power_dbm": scene.tx_power_dbm,
+        "samples_per_tx": scene.samples_per_tx, "max_depth": scene.max_depth,
+        "noise_floor_dbm": NOISE_FLOOR_DBM, "ue_height_m": scene.ue_height_m,
+        "dagster_run_id": context.run_id, "model_name": "sionna-rt RadioMapSolver", "mlflow_run_id": "",
+        "campaigns": "", "hole_policy": f"cells no ray reached: power_dbm = {NOISE_FLOOR_DBM} and covered = False",
+    }
+    extra = {
+        "covered": (("bs", "beam", "y", "x"), covered, {"units": "1", "long_name": "some ray reached the cell"}),
+        "los": (("bs", "y", "x"), traced["los"], {"units": "1", "long_name": "line of sight to the base station"}),
+        "ground_z_m": (("y", "x"), geometry.ground_z.astype(np.float32), {"units": "m"}),
+        "ue_z_m": (("y", "x"), (geometry.ground_z + scene.ue_height_m).astype(np.float32), {"units": "m"}),
+    }
+    ds = beam_map_dataset(power, grid, bss, walkable, attrs, extra=extra)
+    path = beam_maps.write(ds, ground_truth_map_name(scene))
+    total_s = time.perf_counter() - t0
+    coverage = covered[:, :, walkable].mean(axis=(1, 2))
+    any_beam = covered.any(axis=1)[:, walkable].mean(axis=1)
+    los_share = traced["los"][:, walkable].mean(axis=1)
+    table = pd.DataFrame({"bs_id": [b["bs_id"] for b in bss], "x_m": [b["x_m"] for b in bss],
+                          "y_m": [b["y_m"] for b in bss], "z_m": [round(b["z_m"], 1) for b in bss],
+                          "coverage_per_beam": coverage.round(3), "coverage_any_beam": any_beam.round(3),
+                          "los_share_of_walkable": los_share.round(3)})
+    png = plots.beam_maps_of_base_station(ds, 0)
+    png_path = home_layout().reports / "ground_truth_bs0_beams.png"
+    png_path.parent.mkdir(parents=True, exist_ok=True)
+    png_path.write_bytes(png)
+    context.log.info(f"wrote {path} in {total_s:.1f} s (ray tracing {trace_s:.1f} s)")
+    return MaterializeResult(metadata={
+        "path": MetadataValue.path(str(path)),
+        "open_with": MetadataValue.md(f"```python\nimport xarray as xr\nds = xr.open_zarr('{path}')\n```"),
+        "grid": MetadataValue.json({**grid.to_dict(), "walkable_share": float(walkable.mean())}),
+        "base_stations": MetadataValue.md(table.to_markdown(index=False)),
+        "ray_tracing_s": round(trace_s, 1),
+        "wall_time_s": round(total_s, 1),
+        "bs0_beams": MetadataValue.md(plots.markdown_image(png, "beam maps of base station 0")),
+        "bs0_beams_png": MetadataValue.path(str(png_path)),
+    })
+
+
+@asset(group_name="simulation", deps=[ground_truth_beam_map], kinds={"parquet"},
+       description="Simulated campaigns (uniform, complex, random discontinuous trajectories) written into the "
+                   "landing zone exactly as a real campaign lands (design 3.1); ground truth in its own file.")
+def simulated_campaigns(context: AssetExecutionContext, scene: SionnaScene, beam_maps: BeamMapStore,
+                        landing_zone: LandingZone) -> MaterializeResult:
+    t0 = time.perf_counter()
+    ds = beam_maps.open_latest(ground_truth_map_name(scene)).load()
+    spec = get_profile().campaign
+    campaigns = simulate_campaigns(ds, spec, site=scene.scene)
+    landing_zone.ensure()
+    rows, overview = [], {}
+    for c in campaigns:
+        exists = any(p.exists() for p in (landing_zone.landing_path / c.campaign_id,
+                                          landing_zone.accepted_path / c.campaign_id))
+        if not exists:
+            contract.write_campaign(landing_zone.landing_path / c.campaign_id, c.manifest, c.measurements,
+                                    c.ground_truth)
+        los_cols = [col for col in c.ground_truth.columns if col.startswith("los_bs_")]
+        los = c.ground_truth[los_cols].to_numpy()
+        rows.append({"campaign_id": c.campaign_id, "kind": c.kind, "status": "exists" if exists else "landed",
+                     "trajectories": c.ground_truth["trajectory_id"].nunique(), "samples": len(c.ground_truth),
+                     "rows": len(c.measurements), "los_share_any_bs": round(float(los.any(axis=1).mean()), 3),
+                     **{f"los_share_{col[4:]}": round(float(c.ground_truth[col].mean()), 3) for col in los_cols}})
+        for tid, g in list(c.ground_truth.groupby("trajectory_id", sort=False))[:3]:
+            overview[f"{c.kind}:{tid}"] = g[["x_m", "y_m"]].to_numpy()
+        context.log.info(f"{c.campaign_id}: {rows[-1]['samples']} samples, {rows[-1]['rows']} measurement rows "
+                         f"({rows[-1]['status']})")
+    table = pd.DataFrame(rows)
+    png = plots.site_overview(ds, overview)
+    png_path = home_layout().reports / "site_overview.png"
+    png_path.write_bytes(png)
+    return MaterializeResult(metadata={
+        "campaigns": MetadataValue.md(table.to_markdown(index=False)),
+        "landing_zone": MetadataValue.path(str(landing_zone.landing_path)),
+        "overview": MetadataValue.md(plots.markdown_image(png, "site overview")),
+        "wall_time_s": round(time.perf_counter() - t0, 1),
+    })

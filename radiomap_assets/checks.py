@@ -1,0 +1,86 @@
+"""Asset checks: what can go wrong in a detectable way (schema, value ranges, mask density, map coverage)."""
+
+
+import numpy as np
+import pandas as pd
+from dagster import AssetCheckResult, AssetCheckSeverity, asset_check
+
+from radiomap_assets.assets.simulation import ground_truth_beam_map, ground_truth_map_name, simulated_campaigns
+from radiomap_assets.domain import campaign as contract
+from radiomap_assets.domain.measurement import MaskedSparseCSI
+from resources import BeamMapStore, LandingZone, SionnaScene
+
+MIN_COVERAGE_ANY_BEAM = 0.3  # share of walkable cells some ray reached, per base station
+POWER_RANGE_DBM = (-200.0, 60.0)
+
+
+@asset_check(asset=ground_truth_beam_map, description="Per base station, the share of walkable cells that some ray "
+             "reached (any beam) is at least 30%, and power is finite exactly on walkable cells.")
+def ground_truth_coverage(scene: SionnaScene, beam_maps: BeamMapStore) -> AssetCheckResult:
+    ds = beam_maps.open_latest(ground_truth_map_name(scene))
+    valid = ds.valid.values
+    covered = ds.covered.values
+    any_beam = covered.any(axis=1)[:, valid].mean(axis=1)
+    power = ds.power_dbm.values
+    nan_ok = bool(np.isfinite(power[:, :, valid]).all() and np.isnan(power[:, :, ~valid]).all())
+    ok = bool((any_beam >= MIN_COVERAGE_ANY_BEAM).all()) and nan_ok
+    return AssetCheckResult(passed=ok, severity=AssetCheckSeverity.WARN if nan_ok else AssetCheckSeverity.ERROR,
+                            metadata={"coverage_any_beam": [round(float(v), 3) for v in any_beam],
+                                      "nan_exactly_off_walkable": nan_ok, "walkable_share": float(valid.mean())})
+
+
+@asset_check(asset=ground_truth_beam_map, description="Every base station has both LOS and NLOS walkable cells "
+             "(between 1% and 95% LOS).")
+def base_stations_see_los_and_nlos(scene: SionnaScene, beam_maps: BeamMapStore) -> AssetCheckResult:
+    ds = beam_maps.open_latest(ground_truth_map_name(scene))
+    share = ds.los.values[:, ds.valid.values].mean(axis=1)
+    ok = bool(((share > 0.01) & (share < 0.95)).all())
+    return AssetCheckResult(passed=ok, metadata={"los_share": [round(float(v), 3) for v in share]})
+
+
+@asset_check(asset=simulated_campaigns, description="Every simulated campaign passes the landing-zone contract.")
+def simulated_campaigns_follow_contract(landing_zone: LandingZone) -> AssetCheckResult:
+    problems, checked = [], 0
+    for root in (landing_zone.landing_path, landing_zone.accepted_path):
+        for folder in sorted(p for p in root.glob("*") if (p / contract.MANIFEST).exists()):
+            checked += 1
+            try:
+                contract.load_campaign(folder)
+            except contract.CampaignValidationError as e:
+                problems.append(str(e))
+    return AssetCheckResult(passed=not problems and checked > 0,
+                            metadata={"campaigns_checked": checked, "problems": problems[:10]})
+
+
+# Checks of the campaign-partitioned assets are evaluated inside the asset (``check_specs``), one result per
+# partition materialization; these functions compute them.
+
+def measurement_power_range(campaign: contract.Campaign) -> AssetCheckResult:
+    p = campaign.measurements["power_dbm"]
+    lo, hi = float(p.min()), float(p.max())
+    return AssetCheckResult(check_name="measurement_power_range",
+                            passed=POWER_RANGE_DBM[0] <= lo and hi <= POWER_RANGE_DBM[1],
+                            metadata={"min_dbm": lo, "max_dbm": hi})
+
+
+def mask_density(csi: MaskedSparseCSI) -> AssetCheckResult:
+    in_range = bool(((csi.g >= 0) & (csi.g <= 1)).all() and (csi.g[~csi.m] == 0).all())
+    empty = int((csi.m.sum(axis=1) == 0).sum())
+    density = csi.mask_density
+    passed = in_range and empty == 0 and density >= 0.01
+    sev = AssetCheckSeverity.ERROR if not in_range or empty else AssetCheckSeverity.WARN
+    return AssetCheckResult(check_name="mask_density", passed=passed, severity=sev,
+                            metadata={"mask_density": round(density, 4), "values_in_range": in_range,
+                                      "samples_without_observation": empty})
+
+
+def coarse_locations_in_range(locations: pd.DataFrame, campaign: contract.Campaign) -> AssetCheckResult:
+    xy = locations[["x_m", "y_m"]].to_numpy()
+    bs = campaign.bs_positions[:, :2]
+    finite = bool(np.isfinite(xy).all())
+    dist = np.min(np.linalg.norm(xy[:, None, :] - bs[None], axis=2), axis=1) if finite else np.array([np.inf])
+    return AssetCheckResult(check_name="coarse_locations_in_range", passed=finite and float(dist.max()) < 1000.0,
+                            metadata={"finite": finite, "max_distance_to_nearest_bs_m": float(dist.max())})
+
+
+ALL_CHECKS = [ground_truth_coverage, base_stations_see_los_and_nlos, simulated_campaigns_follow_contract]

@@ -1,0 +1,242 @@
+"""The measurement-campaign contract of design 3.1: writing a campaign, validating one, quarantining one.
+
+A campaign is a folder ``<landing>/<campaign_id>/`` that is complete when ``manifest.json`` exists (writers write
+it last). Validation stops at the first broken rule and raises :class:`CampaignValidationError`, which names the
+file, the row (where there is one) and the rule. Quarantine moves the whole folder, never deletes it, and writes
+``REASON.txt`` and ``reason.json`` beside the files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+MANIFEST = "manifest.json"
+MEASUREMENTS = "measurements.parquet"
+GROUND_TRUTH = "ground_truth.parquet"
+REASON_TXT = "REASON.txt"
+REASON_JSON = "reason.json"
+
+MEASUREMENT_COLUMNS = {"trajectory_id": "string", "t_s": "float64", "bs_id": "int", "beam_id": "int",
+                       "power_dbm": "float32"}
+GROUND_TRUTH_COLUMNS = ("trajectory_id", "t_s", "x_m", "y_m")
+MANIFEST_KEYS = ("campaign_id", "site", "carrier_frequency_hz", "base_stations", "codebook", "measurement_rate_hz")
+BS_KEYS = ("bs_id", "x_m", "y_m", "z_m", "num_antennas")
+
+
+class CampaignValidationError(ValueError):
+    """A broken rule of the campaign contract, with the file, row and rule that failed."""
+
+    def __init__(self, campaign_id: str, file: str, rule: str, detail: str, row: int | None = None):
+        self.campaign_id, self.file, self.rule, self.detail, self.row = campaign_id, file, rule, detail, row
+        where = f"{file}" + (f", row {row}" if row is not None else "")
+        super().__init__(f"campaign {campaign_id!r}: {where}: rule '{rule}' broken: {detail}")
+
+    def to_dict(self) -> dict:
+        return {"campaign_id": self.campaign_id, "file": self.file, "row": self.row, "rule": self.rule,
+                "detail": self.detail, "message": str(self)}
+
+
+@dataclass
+class Campaign:
+    """A validated campaign: manifest, measurements (long format) and, if present, the path of its ground truth."""
+
+    campaign_id: str
+    path: Path
+    manifest: dict
+    measurements: pd.DataFrame
+
+    @property
+    def bs_ids(self) -> list[int]:
+        return [int(b["bs_id"]) for b in self.manifest["base_stations"]]
+
+    @property
+    def bs_positions(self) -> np.ndarray:
+        return np.array([[b["x_m"], b["y_m"], b["z_m"]] for b in self.manifest["base_stations"]], dtype=np.float64)
+
+    @property
+    def num_beams(self) -> int:
+        return int(self.manifest["codebook"]["num_beams"])
+
+    @property
+    def ground_truth_path(self) -> Path | None:
+        p = self.path / GROUND_TRUTH
+        return p if p.exists() else None
+
+
+# ---------------------------------------------------------------------------------------------------- writing
+
+def write_campaign(folder: Path, manifest: dict, measurements: pd.DataFrame,
+                   ground_truth: pd.DataFrame | None = None) -> Path:
+    """Write a campaign the way a real one lands: data files first, ``manifest.json`` last (atomically)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    measurements.to_parquet(folder / MEASUREMENTS, index=False)
+    if ground_truth is not None:
+        ground_truth.to_parquet(folder / GROUND_TRUTH, index=False)
+    tmp = folder / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2))
+    os.replace(tmp, folder / MANIFEST)
+    return folder
+
+
+# ------------------------------------------------------------------------------------------------- validation
+
+def _fail(cid, file, rule, detail, row=None):
+    raise CampaignValidationError(cid, file, rule, detail, row)
+
+
+def read_manifest(folder: Path) -> dict:
+    """Parse and check ``manifest.json`` of a campaign folder."""
+    folder = Path(folder)
+    cid = folder.name
+    path = folder / MANIFEST
+    if not path.exists():
+        _fail(cid, MANIFEST, "manifest present", "manifest.json is missing (the campaign is incomplete)")
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        _fail(cid, MANIFEST, "manifest parses as JSON", str(e))
+    if not isinstance(manifest, dict):
+        _fail(cid, MANIFEST, "manifest is a JSON object", f"got {type(manifest).__name__}")
+    missing = [k for k in MANIFEST_KEYS if k not in manifest]
+    if missing:
+        _fail(cid, MANIFEST, "manifest has the required keys", f"missing {missing}")
+    if manifest["campaign_id"] != cid:
+        _fail(cid, MANIFEST, "folder name equals campaign_id",
+              f"folder {cid!r} holds campaign_id {manifest['campaign_id']!r}")
+    bss = manifest["base_stations"]
+    if not isinstance(bss, list) or not bss:
+        _fail(cid, MANIFEST, "at least one base station", "base_stations is empty or not a list")
+    for i, bs in enumerate(bss):
+        if not isinstance(bs, dict) or any(k not in bs for k in BS_KEYS):
+            _fail(cid, MANIFEST, "base station has id, position and antennas", f"base_stations[{i}] needs {BS_KEYS}")
+        if not all(isinstance(bs[k], (int, float)) and math.isfinite(bs[k]) for k in BS_KEYS):
+            _fail(cid, MANIFEST, "base station fields are finite numbers", f"base_stations[{i}] = {bs}")
+    ids = [bs["bs_id"] for bs in bss]
+    if len(set(ids)) != len(ids):
+        _fail(cid, MANIFEST, "base station ids are unique", f"ids {ids}")
+    cb = manifest["codebook"]
+    if not isinstance(cb, dict) or cb.get("type") != "dft" or not isinstance(cb.get("num_beams"), int) \
+            or cb["num_beams"] < 1:
+        _fail(cid, MANIFEST, "codebook is dft with a positive number of beams", f"codebook = {cb}")
+    return manifest
+
+
+def _first_row(mask: np.ndarray) -> int:
+    return int(np.argmax(mask))
+
+
+def _read_parquet(cid: str, path: Path, file: str) -> pd.DataFrame:
+    if not path.exists():
+        _fail(cid, file, "file present", f"{file} is missing")
+    if path.stat().st_size == 0:
+        _fail(cid, file, "file not empty", "the file has 0 bytes")
+    try:
+        return pq.read_table(path).to_pandas()
+    except Exception as e:  # pyarrow raises several types for truncated / non-Parquet files
+        _fail(cid, file, "readable Parquet", f"{type(e).__name__}: {e}")
+
+
+def validate_measurements(cid: str, df: pd.DataFrame, manifest: dict) -> pd.DataFrame:
+    """Check every rule of design 3.1 on the measurement rows; returns them with canonical dtypes."""
+    f = MEASUREMENTS
+    if len(df) == 0:
+        _fail(cid, f, "at least one measurement row", "the file has no rows")
+    missing = [c for c in MEASUREMENT_COLUMNS if c not in df.columns]
+    if missing:
+        _fail(cid, f, "required columns", f"missing {missing}; found {list(df.columns)}")
+    if not (pd.api.types.is_string_dtype(df["trajectory_id"]) or df["trajectory_id"].dtype == object):
+        _fail(cid, f, "column types", f"trajectory_id must be string, got {df['trajectory_id'].dtype}")
+    if df["trajectory_id"].dtype == object and not df["trajectory_id"].map(lambda v: isinstance(v, str)).all():
+        bad = ~df["trajectory_id"].map(lambda v: isinstance(v, str)).to_numpy()
+        _fail(cid, f, "column types", "trajectory_id must be string", _first_row(bad))
+    for col in ("t_s", "power_dbm"):
+        if not pd.api.types.is_float_dtype(df[col]):
+            _fail(cid, f, "column types", f"{col} must be floating point, got {df[col].dtype}")
+    for col in ("bs_id", "beam_id"):
+        if not pd.api.types.is_integer_dtype(df[col]):
+            _fail(cid, f, "column types", f"{col} must be integer, got {df[col].dtype}")
+    tid = df["trajectory_id"].astype("string")
+    if tid.isna().any():
+        _fail(cid, f, "trajectory_id present", "trajectory_id is null", _first_row(tid.isna().to_numpy()))
+    t = df["t_s"].to_numpy(np.float64)
+    if not np.isfinite(t).all():
+        _fail(cid, f, "finite time", f"t_s = {t[~np.isfinite(t)][0]}", _first_row(~np.isfinite(t)))
+    p = df["power_dbm"].to_numpy(np.float64)
+    if not np.isfinite(p).all():
+        _fail(cid, f, "finite power", f"power_dbm = {p[~np.isfinite(p)][0]}", _first_row(~np.isfinite(p)))
+    known_bs = {int(b["bs_id"]) for b in manifest["base_stations"]}
+    unknown = ~df["bs_id"].isin(known_bs).to_numpy()
+    if unknown.any():
+        r = _first_row(unknown)
+        _fail(cid, f, "known base station id", f"bs_id {int(df['bs_id'].iloc[r])} is not in the manifest "
+                                                f"{sorted(known_bs)}", r)
+    n_beams = int(manifest["codebook"]["num_beams"])
+    beam = df["beam_id"].to_numpy()
+    bad_beam = (beam < 0) | (beam >= n_beams)
+    if bad_beam.any():
+        r = _first_row(bad_beam)
+        _fail(cid, f, "known beam id", f"beam_id {int(beam[r])} is outside [0, {n_beams})", r)
+    # times must not go backwards within a trajectory (rows of one trajectory in file order)
+    order = np.lexsort((np.arange(len(df)), tid.to_numpy()))
+    same = tid.to_numpy()[order][1:] == tid.to_numpy()[order][:-1]
+    back = same & (np.diff(t[order]) < 0)
+    if back.any():
+        k = _first_row(back)
+        r, prev = int(order[k + 1]), int(order[k])
+        _fail(cid, f, "time does not go backwards within a trajectory",
+              f"trajectory {tid.iloc[r]!r}: t_s {t[r]} comes after t_s {t[prev]} (row {prev})", r)
+    return pd.DataFrame({"trajectory_id": tid.astype(str).to_numpy(), "t_s": t,
+                         "bs_id": df["bs_id"].to_numpy(np.int64), "beam_id": beam.astype(np.int64),
+                         "power_dbm": p.astype(np.float32)})
+
+
+def validate_ground_truth(cid: str, path: Path) -> None:
+    df = _read_parquet(cid, path, GROUND_TRUTH)
+    missing = [c for c in GROUND_TRUTH_COLUMNS if c not in df.columns]
+    if missing:
+        _fail(cid, GROUND_TRUTH, "required columns", f"missing {missing}")
+
+
+def load_campaign(folder: Path) -> Campaign:
+    """Read and validate a complete campaign folder; raises :class:`CampaignValidationError`."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    cid = manifest["campaign_id"]
+    df = _read_parquet(cid, folder / MEASUREMENTS, MEASUREMENTS)
+    df = validate_measurements(cid, df, manifest)
+    if (folder / GROUND_TRUTH).exists():
+        validate_ground_truth(cid, folder / GROUND_TRUTH)
+    return Campaign(cid, folder, manifest, df)
+
+
+def read_ground_truth(campaign: Campaign) -> pd.DataFrame:
+    """Evaluation only: the campaign's ground-truth positions. Training and inference never call this."""
+    if campaign.ground_truth_path is None:
+        raise FileNotFoundError(f"campaign {campaign.campaign_id!r} has no {GROUND_TRUTH}")
+    return pd.read_parquet(campaign.ground_truth_path)
+
+
+# ------------------------------------------------------------------------------------------------- quarantine
+
+def quarantine(folder: Path, quarantine_root: Path, reason: dict) -> Path:
+    """Move a campaign folder to ``quarantine_root/<name>__<UTC time>/`` with REASON.txt and reason.json."""
+    folder = Path(folder)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    dest = Path(quarantine_root) / f"{folder.name}__{stamp}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(folder), str(dest))
+    reason = {**reason, "quarantined_at": stamp, "original_path": str(folder)}
+    (dest / REASON_JSON).write_text(json.dumps(reason, indent=2, default=str))
+    (dest / REASON_TXT).write_text(reason.get("message", str(reason)) + "\n")
+    return dest

@@ -1,0 +1,113 @@
+"""The measurement model of eq. (2) and the masked sparse CSI vector g̊ = g ⊙ m of section II-A.
+
+eq. (2): rho(p, w_j) = E|h(p) w_j|^2 + n. The ray-traced beam map is the expectation E|h w_j|^2 (in dBm after the
+transmit power), n is Gaussian measurement noise in dB, and at every sample M beams per base station are observed,
+chosen uniformly without replacement (the paper's sparse observation). Values are clipped at the noise floor.
+
+Normalization of g (documented choice): g = clip((power_dbm - NOISE_FLOOR_DBM) / DYNAMIC_RANGE_DB, 0, 1), so the
+noise floor maps to 0 and NOISE_FLOOR_DBM + DYNAMIC_RANGE_DB to 1; unobserved entries are 0 with m = 0.
+Entry k of g and m is (base station at position b in the manifest, beam j) with k = b * |W| + j.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from radiomap_assets.domain.grid import Grid
+from radiomap_assets.domain.raytrace import NOISE_FLOOR_DBM
+
+DYNAMIC_RANGE_DB = 100.0
+
+
+def normalize_power(power_dbm: np.ndarray) -> np.ndarray:
+    return np.clip((np.asarray(power_dbm, dtype=np.float64) - NOISE_FLOOR_DBM) / DYNAMIC_RANGE_DB, 0.0, 1.0)
+
+
+def denormalize_power(g: np.ndarray) -> np.ndarray:
+    return NOISE_FLOOR_DBM + np.asarray(g, dtype=np.float64) * DYNAMIC_RANGE_DB
+
+
+def sample_beam_map(power_dbm: np.ndarray, grid: Grid, positions_xy: np.ndarray) -> np.ndarray:
+    """E|h(p) w_j|^2 in dBm at each position (nearest cell): power_dbm (N_b, |W|, ny, nx) -> (T, N_b, |W|)."""
+    iy, ix = grid.cell_index(positions_xy)
+    return np.moveaxis(power_dbm[:, :, iy, ix], -1, 0)
+
+
+def synthesize_measurements(expected_power_dbm: np.ndarray, observed_beams_per_bs: int, noise_std_db: float,
+                            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """eq. (2) with sparse observation: (T, N_b, |W|) expectation -> (noisy power (T, N_b, |W|), mask bool).
+
+    M = ``observed_beams_per_bs`` beams per base station and sample, uniformly without replacement.
+    """
+    t, n_b, n_w = expected_power_dbm.shape
+    if not 1 <= observed_beams_per_bs <= n_w:
+        raise ValueError(f"observed_beams_per_bs must lie in [1, {n_w}], got {observed_beams_per_bs}")
+    ranks = rng.random((t, n_b, n_w)).argsort(axis=2).argsort(axis=2)
+    mask = ranks < observed_beams_per_bs
+    noisy = expected_power_dbm + rng.normal(0.0, noise_std_db, size=expected_power_dbm.shape)
+    return np.maximum(noisy, NOISE_FLOOR_DBM), mask
+
+
+def measurements_long_format(trajectory_id: str, t_s: np.ndarray, power_dbm: np.ndarray, mask: np.ndarray,
+                             bs_ids: list[int]) -> pd.DataFrame:
+    """The landing-zone rows (design 3.1): one per observed (time, base station, beam)."""
+    ti, bi, ji = np.nonzero(mask)
+    return pd.DataFrame({
+        "trajectory_id": pd.Series(np.full(len(ti), trajectory_id), dtype="string"),
+        "t_s": np.asarray(t_s, dtype=np.float64)[ti],
+        "bs_id": np.asarray(bs_ids, dtype=np.int64)[bi],
+        "beam_id": ji.astype(np.int64),
+        "power_dbm": power_dbm[ti, bi, ji].astype(np.float32),
+    })
+
+
+@dataclass
+class MaskedSparseCSI:
+    """Per sample l of every trajectory: g̊_l = g_l ⊙ m_l and m_l over N_b * |W| entries (eq. (2))."""
+
+    trajectory_id: np.ndarray  # (L,) str
+    t_s: np.ndarray  # (L,) float64, increasing within a trajectory
+    g: np.ndarray  # (L, N_b * |W|) float32, normalized, 0 where unobserved
+    m: np.ndarray  # (L, N_b * |W|) bool
+    bs_ids: list[int]
+    num_beams: int
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.t_s)
+
+    @property
+    def mask_density(self) -> float:
+        return float(self.m.mean()) if self.m.size else 0.0
+
+    def power_dbm(self) -> np.ndarray:
+        """(L, N_b, |W|) observed power in dBm, NaN where unobserved."""
+        p = denormalize_power(self.g).reshape(len(self.t_s), len(self.bs_ids), self.num_beams)
+        return np.where(self.m.reshape(p.shape), p, np.nan)
+
+    def trajectories(self) -> list[str]:
+        return list(dict.fromkeys(self.trajectory_id.tolist()))
+
+
+def masked_sparse_csi(measurements: pd.DataFrame, bs_ids: list[int], num_beams: int) -> MaskedSparseCSI:
+    """Long-format measurements -> one (g̊, m) row per (trajectory_id, t_s). Repeated rows are averaged in dB."""
+    bs_pos = {b: i for i, b in enumerate(bs_ids)}
+    df = measurements.assign(entry=measurements["bs_id"].map(bs_pos).astype(np.int64) * num_beams
+                             + measurements["beam_id"].astype(np.int64))
+    samples = df[["trajectory_id", "t_s"]].drop_duplicates().sort_values(["trajectory_id", "t_s"], kind="stable")
+    order = {tid: k for k, tid in enumerate(dict.fromkeys(measurements["trajectory_id"].tolist()))}
+    samples = samples.assign(_o=samples["trajectory_id"].map(order)).sort_values(["_o", "t_s"], kind="stable")
+    samples = samples.drop(columns="_o").reset_index(drop=True)
+    samples["row"] = np.arange(len(samples))
+    df = df.merge(samples, on=["trajectory_id", "t_s"], how="left")
+    agg = df.groupby(["row", "entry"], sort=False)["power_dbm"].mean().reset_index()
+    n_entries = len(bs_ids) * num_beams
+    g = np.zeros((len(samples), n_entries), dtype=np.float32)
+    m = np.zeros((len(samples), n_entries), dtype=bool)
+    g[agg["row"].to_numpy(), agg["entry"].to_numpy()] = normalize_power(agg["power_dbm"].to_numpy())
+    m[agg["row"].to_numpy(), agg["entry"].to_numpy()] = True
+    return MaskedSparseCSI(samples["trajectory_id"].astype(str).to_numpy(), samples["t_s"].to_numpy(np.float64),
+                           g, m, list(bs_ids), num_beams)

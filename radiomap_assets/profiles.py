@@ -1,0 +1,141 @@
+"""The one configuration switch, ``RADIOMAP_PROFILE`` (design section 8), and where outputs live.
+
+Every size the pipeline uses is a field of :class:`Profile`; nothing else reads the environment.
+``smoke`` is what the tests run (a crop of San Francisco, the whole graph in a couple of minutes on 2 cores),
+``default`` is what ``make demo`` runs (the paper's 710 m x 740 m San Francisco area at CPU scale),
+``paper`` uses the paper's sizes and is meant for a GPU machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROFILE_NAMES = ("smoke", "default", "paper")
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    scene: str = "san_francisco"  # a bundled Sionna RT scene name or a path to a Mitsuba XML file
+    # region of interest (x_min, y_min, x_max, y_max) in scene metres; None = whole scene
+    region: tuple[float, float, float, float] | None = (-355.0, -370.0, 355.0, 370.0)
+    num_base_stations: int = 5
+    num_antennas: int = 16  # N_t, horizontal ULA, half-wavelength spacing
+    num_beams: int = 16  # |W|, DFT codebook
+    carrier_frequency_hz: float = 2.8e9
+    tx_power_dbm: float = 40.0
+    bs_height_above_roof_m: float = 4.0
+    ue_height_m: float = 2.0  # measurement surface = terrain + this
+    grid_resolution_m: float = 5.0  # the model's grid (paper: 5 m)
+    ground_truth_resolution_m: float = 2.5  # finer grid used to synthesize measurements
+    samples_per_tx: int = 2_000_000  # per (base station, beam) transmitter
+    max_depth: int = 3
+    diffraction: bool = True
+    scattering_coefficient: float = 0.3  # diffuse reflection on every material: NLOS streets get energy
+    smoothing_radius_cells: int = 1  # Monte-Carlo kernel estimate, see raytrace.smooth_monte_carlo
+    seed: int = 7
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    measurement_rate_hz: float = 10.0  # CSI samples per second (paper: every 0.1 s)
+    observed_beams_per_bs: int = 3  # M
+    noise_std_db: float = 2.0  # measurement noise n of eq. (2), Gaussian in dB
+    uniform_length_m: float = 600.0  # the paper's uniform trajectory along a main road, 1 m/s
+    complex_length_m: float = 900.0  # the paper's complex trajectory (stop, accelerate, hold, decelerate)
+    num_random_trajectories: int = 40  # random discontinuous trajectories of 200-1000 m
+    random_length_range_m: tuple[float, float] = (200.0, 1000.0)
+    seed: int = 11
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    scene: SceneSpec = field(default_factory=SceneSpec)
+    campaign: CampaignSpec = field(default_factory=CampaignSpec)
+
+
+def _smoke() -> Profile:
+    return Profile(
+        name="smoke",
+        scene=SceneSpec(region=(-150.0, -150.0, 150.0, 150.0), samples_per_tx=200_000, max_depth=2,
+                        ground_truth_resolution_m=5.0),
+        campaign=CampaignSpec(uniform_length_m=150.0, complex_length_m=250.0, num_random_trajectories=6,
+                              random_length_range_m=(100.0, 250.0), measurement_rate_hz=5.0),
+    )
+
+
+def _default() -> Profile:
+    return Profile(name="default")
+
+
+def _paper() -> Profile:
+    return Profile(
+        name="paper",
+        scene=SceneSpec(samples_per_tx=10_000_000, max_depth=5),
+        campaign=CampaignSpec(num_random_trajectories=400),
+    )
+
+
+_FACTORIES = {"smoke": _smoke, "default": _default, "paper": _paper}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The profile named by ``name`` or ``$RADIOMAP_PROFILE`` (default ``default``)."""
+    name = (name or os.environ.get("RADIOMAP_PROFILE") or "default").strip().lower()
+    if name not in _FACTORIES:
+        raise ValueError(f"RADIOMAP_PROFILE={name!r} is not one of {', '.join(PROFILE_NAMES)}")
+    return _FACTORIES[name]()
+
+
+def profile_as_dict(profile: Profile) -> dict:
+    return dataclasses.asdict(profile)
+
+
+def radiomap_home() -> Path:
+    """Root of every output (``$RADIOMAP_HOME``, default ``.radiomap`` in the checkout, git-ignored)."""
+    env = os.environ.get("RADIOMAP_HOME")
+    home = Path(env) if env else Path(__file__).resolve().parent.parent / ".radiomap"
+    home.mkdir(parents=True, exist_ok=True)
+    return home.resolve()
+
+
+@dataclass(frozen=True)
+class HomeLayout:
+    """The folders under ``$RADIOMAP_HOME``; one place that names them."""
+
+    root: Path
+
+    @property
+    def landing(self) -> Path:  # campaigns land here (design 3.1)
+        return self.root / "landing"
+
+    @property
+    def accepted(self) -> Path:  # validated campaigns, moved out of the landing zone, never overwritten
+        return self.root / "campaigns"
+
+    @property
+    def quarantine(self) -> Path:  # malformed campaigns with REASON.txt beside them
+        return self.root / "quarantine"
+
+    @property
+    def beam_maps(self) -> Path:
+        return self.root / "beam_maps"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def dagster_home(self) -> Path:
+        return Path(os.environ.get("DAGSTER_HOME") or self.root / "dagster_home")
+
+    @property
+    def storage(self) -> Path:  # Dagster IO manager storage
+        return self.root / "storage"
+
+
+def home_layout(root: Path | None = None) -> HomeLayout:
+    return HomeLayout(root=Path(root) if root else radiomap_home())

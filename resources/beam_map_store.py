@@ -1,0 +1,29 @@
+"""The Zarr beam-map store (design 3.2) as a Dagster resource."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import xarray as xr
+from dagster import ConfigurableResource
+
+from radiomap_assets.domain import beam_map_store
+from radiomap_assets.profiles import home_layout
+
+
+class BeamMapStore(ConfigurableResource):
+    """Root folder of the beam maps (default ``$RADIOMAP_HOME/beam_maps``)."""
+
+    root: str = ""
+
+    def root_path(self) -> Path:
+        return Path(self.root) if self.root else home_layout().beam_maps
+
+    def write(self, ds: xr.Dataset, name: str, version: str | None = None) -> Path:
+        return beam_map_store.write_beam_map(ds, self.root_path(), name, version)
+
+    def latest(self, name: str) -> Path:
+        return beam_map_store.latest_path(self.root_path(), name)
+
+    def open_latest(self, name: str) -> xr.Dataset:
+        return beam_map_store.open_beam_map(self.latest(name))
