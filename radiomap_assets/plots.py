@@ -28,6 +28,9 @@ def beam_maps_of_base_station(ds: xr.Dataset, bs_index: int = 0, vmin: float | N
                               vmax: float | None = None) -> bytes:
     """The |W| beam maps of one base station in a 4-column grid, base stations marked."""
     power = ds.power_dbm.isel(bs=bs_index).values  # (|W|, ny, nx)
+    if "covered" in ds:  # coverage holes are drawn grey, not as the floor value
+        power = np.where(ds.covered.isel(bs=bs_index).values, power, np.nan)
+    walkable = ds.valid.values.astype(float)
     n_w = power.shape[0]
     cols = 4
     rows = int(np.ceil(n_w / cols))
@@ -42,12 +45,13 @@ def beam_maps_of_base_station(ds: xr.Dataset, bs_index: int = 0, vmin: float | N
         if j >= n_w:
             ax.axis("off")
             continue
+        ax.imshow(np.where(walkable > 0, 0.75, 1.0), origin="lower", extent=extent, cmap="gray", vmin=0, vmax=1)
         im = ax.imshow(power[j], origin="lower", extent=extent, vmin=vmin, vmax=vmax, cmap="viridis")
         ax.plot(ds.bs_x_m.values, ds.bs_y_m.values, "r^", ms=5)
         ax.plot(ds.bs_x_m.values[bs_index], ds.bs_y_m.values[bs_index], "w^", ms=8, mec="k")
         ax.set_title(f"beam {j}", fontsize=9)
     fig.suptitle(f"{ds.attrs.get('scene', '')}: base station {int(ds.bs.values[bs_index])}, power per DFT beam "
-                 f"[dBm] (white = not walkable or coverage hole)", fontsize=10)
+                 f"[dBm] (white: buildings, grey: coverage hole)", fontsize=10)
     if im is not None:
         fig.colorbar(im, ax=axes, shrink=0.6, label="dBm")
     return to_png(fig)

@@ -1,0 +1,108 @@
+"""A corpus of well-formed and malformed campaigns (design 3.1), one malformed campaign per rule."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from radiomap_assets.domain import campaign as contract
+
+
+def good_manifest(cid: str) -> dict:
+    return {"campaign_id": cid, "site": "test_site", "carrier_frequency_hz": 2.8e9,
+            "base_stations": [{"bs_id": b, "x_m": 50.0 * b, "y_m": 10.0, "z_m": 30.0, "num_antennas": 16,
+                               "yaw_deg": 0.0} for b in range(3)],
+            "codebook": {"type": "dft", "num_beams": 16}, "measurement_rate_hz": 10.0, "notes": "test"}
+
+
+def good_measurements(n: int = 40, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    t = np.repeat(np.arange(n) * 0.1, 3)
+    return pd.DataFrame({
+        "trajectory_id": pd.Series(["traj_0"] * len(t), dtype="string"), "t_s": t.astype(np.float64),
+        "bs_id": np.tile(np.arange(3), n).astype(np.int64), "beam_id": rng.integers(0, 16, len(t)).astype(np.int64),
+        "power_dbm": rng.uniform(-110, -40, len(t)).astype(np.float32)})
+
+
+def good_ground_truth(n: int = 40) -> pd.DataFrame:
+    t = np.arange(n) * 0.1
+    return pd.DataFrame({"trajectory_id": ["traj_0"] * n, "t_s": t, "x_m": t * 1.0, "y_m": np.zeros(n)})
+
+
+def write_good(root: Path, cid: str, seed: int = 0) -> Path:
+    return contract.write_campaign(root / cid, good_manifest(cid), good_measurements(seed=seed), good_ground_truth())
+
+
+def _with(df: pd.DataFrame, **changes) -> pd.DataFrame:
+    df = df.copy()
+    for k, v in changes.items():
+        df[k] = v
+    return df
+
+
+def write_malformed_corpus(landing: Path) -> dict[str, str]:
+    """Write one malformed campaign per rule into ``landing``; returns {campaign_id: rule expected}.
+
+    Campaigns whose manifest never arrives are written too (they are aged so that a scan times them out)."""
+    expected: dict[str, str] = {}
+    m = good_measurements()
+
+    def land(cid, rule, measurements=None, manifest=None, raw_bytes=None):
+        folder = landing / cid
+        folder.mkdir(parents=True)
+        if raw_bytes is not None:
+            (folder / contract.MEASUREMENTS).write_bytes(raw_bytes)
+        elif measurements is not None:
+            measurements.to_parquet(folder / contract.MEASUREMENTS, index=False)
+        man = good_manifest(cid) if manifest is None else manifest
+        (folder / contract.MANIFEST).write_text(man if isinstance(man, str) else json.dumps(man))
+        expected[cid] = rule
+
+    land("bad-missing-column", "required columns", m.drop(columns=["power_dbm"]))
+    land("bad-bs-id-float", "column types", _with(m, bs_id=m["bs_id"].astype(np.float64)))
+    land("bad-time-string", "column types", _with(m, t_s=m["t_s"].astype(str)))
+    p = m["power_dbm"].to_numpy().copy(); p[7] = np.nan
+    land("bad-nan-power", "finite power", _with(m, power_dbm=p))
+    p = m["power_dbm"].to_numpy().copy(); p[3] = np.inf
+    land("bad-inf-power", "finite power", _with(m, power_dbm=p))
+    b = m["bs_id"].to_numpy().copy(); b[5] = 9
+    land("bad-unknown-bs", "known base station id", _with(m, bs_id=b))
+    j = m["beam_id"].to_numpy().copy(); j[2] = 16
+    land("bad-beam-too-large", "known beam id", _with(m, beam_id=j))
+    j = m["beam_id"].to_numpy().copy(); j[4] = -1
+    land("bad-beam-negative", "known beam id", _with(m, beam_id=j))
+    t = m["t_s"].to_numpy().copy(); t[30] = 0.05
+    land("bad-time-backwards", "time does not go backwards within a trajectory", _with(m, t_s=t))
+    t = m["t_s"].to_numpy().copy(); t[1] = np.nan
+    land("bad-nan-time", "finite time", _with(m, t_s=t))
+    land("bad-empty-rows", "at least one measurement row", m.iloc[:0])
+    land("bad-zero-bytes", "file not empty", raw_bytes=b"")
+    buf_path = landing / "_tmp.parquet"
+    m.to_parquet(buf_path, index=False)
+    data = buf_path.read_bytes()
+    buf_path.unlink()
+    land("bad-truncated-parquet", "readable Parquet", raw_bytes=data[: len(data) // 2])
+    land("bad-not-parquet", "readable Parquet", raw_bytes=b"trajectory_id,t_s\nx,0.0\n")
+    land("bad-manifest-not-json", "manifest parses as JSON", m, manifest='{"campaign_id": "bad-manifest-not-json",')
+    man = good_manifest("bad-manifest-missing-keys"); del man["base_stations"]
+    land("bad-manifest-missing-keys", "manifest has the required keys", m, man)
+    land("bad-id-mismatch", "folder name equals campaign_id", m, good_manifest("some-other-id"))
+    man = good_manifest("bad-codebook"); man["codebook"] = {"type": "random", "num_beams": 16}
+    land("bad-codebook", "codebook is dft with a positive number of beams", m, man)
+    folder = landing / "bad-no-measurements"
+    folder.mkdir()
+    (folder / contract.MANIFEST).write_text(json.dumps(good_manifest("bad-no-measurements")))
+    expected["bad-no-measurements"] = "file present"
+    # a campaign whose manifest never arrives: data written long ago, no manifest
+    folder = landing / "bad-manifest-never-arrives"
+    folder.mkdir()
+    m.to_parquet(folder / contract.MEASUREMENTS, index=False)
+    old = 1_000_000_000
+    os.utime(folder / contract.MEASUREMENTS, (old, old))
+    os.utime(folder, (old, old))
+    expected["bad-manifest-never-arrives"] = "manifest arrives"
+    return expected

@@ -1,0 +1,114 @@
+"""Malformed campaigns are quarantined with a reason naming file, row and rule; good ones beside them are
+ingested; nothing is lost."""
+
+import json
+
+import pytest
+from dagster import DagsterInstance, materialize
+
+from radiomap_assets.assets import ingestion
+from radiomap_assets.domain import campaign as contract
+from resources import LandingZone
+from tests.campaign_corpus import good_measurements, write_good, write_malformed_corpus
+
+
+def _files(root):
+    return sorted(p.name for p in root.rglob("*") if p.is_file() and p.name not in (contract.REASON_TXT,
+                                                                                   contract.REASON_JSON))
+
+
+def test_every_malformed_campaign_is_quarantined_with_its_rule_and_good_ones_are_accepted(tmp_path):
+    zone = LandingZone(root=str(tmp_path), incomplete_timeout_s=3600.0)
+    zone.ensure()
+    write_good(zone.landing_path, "good-a", seed=1)
+    expected = write_malformed_corpus(zone.landing_path)
+    write_good(zone.landing_path, "good-b", seed=2)
+    assert len(expected) >= 15
+    files_before = _files(zone.landing_path)
+
+    scan = zone.scan(already_seen=set())
+    assert ("bad-manifest-never-arrives" in dict(scan.quarantined))
+    accepted, failures = [], {}
+    for cid in scan.complete:
+        try:
+            accepted.append(zone.accept(cid).campaign_id)
+        except contract.CampaignValidationError as e:
+            failures[cid] = e
+    assert sorted(accepted) == ["good-a", "good-b"]
+    assert not list(zone.landing_path.iterdir()), "every landed campaign was either accepted or quarantined"
+
+    reasons = {}
+    for folder in zone.quarantine_path.iterdir():
+        reason = json.loads((folder / contract.REASON_JSON).read_text())
+        assert (folder / contract.REASON_TXT).read_text().strip() == reason["message"]
+        reasons[folder.name.split("__")[0]] = reason
+    assert set(reasons) == set(expected)
+    for cid, rule in expected.items():
+        assert reasons[cid]["rule"] == rule, (cid, reasons[cid])
+        assert reasons[cid]["file"] in (contract.MANIFEST, contract.MEASUREMENTS)
+    # rows are named where a row broke the rule
+    assert reasons["bad-nan-power"]["row"] == 7 and reasons["bad-unknown-bs"]["row"] == 5
+    assert reasons["bad-time-backwards"]["row"] == 30
+    assert "row 7" in reasons["bad-nan-power"]["message"] and "finite power" in reasons["bad-nan-power"]["message"]
+    # nothing lost: every file that landed still exists, in accepted or quarantine
+    assert sorted(_files(zone.accepted_path) + _files(zone.quarantine_path)) == files_before
+
+
+def test_a_duplicate_campaign_id_is_quarantined_and_the_accepted_one_is_untouched(tmp_path):
+    zone = LandingZone(root=str(tmp_path))
+    write_good(zone.landing_path, "camp-1", seed=1)
+    zone.accept("camp-1")
+    before = (zone.accepted_path / "camp-1" / contract.MEASUREMENTS).read_bytes()
+    write_good(zone.landing_path, "camp-1", seed=99)
+    scan = zone.scan(already_seen={"camp-1"})
+    assert scan.complete == [] and scan.quarantined[0][0] == "camp-1"
+    assert "campaign id is unique" in scan.quarantined[0][1]
+    assert (zone.accepted_path / "camp-1" / contract.MEASUREMENTS).read_bytes() == before
+    assert len(list(zone.quarantine_path.iterdir())) == 1
+
+
+def test_an_incomplete_campaign_waits_for_its_manifest_until_the_timeout(tmp_path):
+    zone = LandingZone(root=str(tmp_path), incomplete_timeout_s=600.0)
+    folder = zone.landing_path / "late"
+    folder.mkdir(parents=True)
+    good_measurements().to_parquet(folder / contract.MEASUREMENTS)
+    scan = zone.scan(set())
+    assert scan.waiting == ["late"] and not scan.complete and not scan.quarantined
+    scan = zone.scan(set(), now=folder.stat().st_mtime + 601.0)
+    assert scan.quarantined and scan.quarantined[0][0] == "late"
+
+
+def test_the_ingestion_assets_fail_on_a_malformed_partition_and_succeed_beside_it(tmp_path):
+    zone = LandingZone(root=str(tmp_path))
+    write_good(zone.landing_path, "good-c")
+    write_malformed_corpus(zone.landing_path)
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("campaigns", ["good-c", "bad-unknown-bs"])
+    assets = [ingestion.raw_channel_measurements, ingestion.masked_sparse_csi, ingestion.coarse_locations]
+    resources = {"landing_zone": zone}
+    bad = materialize(assets, partition_key="bad-unknown-bs", instance=instance, resources=resources,
+                      raise_on_error=False)
+    assert not bad.success
+    failure = [e for e in bad.all_events if e.is_step_failure][0]
+    assert "known base station id" in failure.step_failure_data.error.message
+    assert any(p.name.startswith("bad-unknown-bs__") for p in zone.quarantine_path.iterdir())
+    good = materialize(assets, partition_key="good-c", instance=instance, resources=resources)
+    assert good.success
+    csi = good.output_for_node("masked_sparse_csi")
+    assert csi.g.shape == (40, 3 * 16) and csi.m.sum() == 120
+    checks = {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
+              for e in good.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    assert checks == {"measurement_power_range": True, "mask_density": True, "coarse_locations_in_range": True}
+    # a rerun of the accepted partition reads it back from the accepted folder
+    assert materialize(assets, partition_key="good-c", instance=instance, resources=resources).success
+
+
+@pytest.mark.parametrize("column,value", [("bs_id", 1.5), ("power_dbm", float("nan"))])
+def test_validation_error_names_file_row_and_rule(tmp_path, column, value):
+    m = good_measurements()
+    m[column] = m[column].astype("float64")
+    m.loc[11, column] = value
+    with pytest.raises(contract.CampaignValidationError) as err:
+        contract.validate_measurements("c", m, json.loads(json.dumps(
+            {"base_stations": [{"bs_id": b} for b in range(3)], "codebook": {"num_beams": 16}})))
+    assert err.value.file == contract.MEASUREMENTS and str(err.value).startswith("campaign 'c': measurements.parquet")

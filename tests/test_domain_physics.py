@@ -1,0 +1,88 @@
+"""Codebook, grid, measurement model and coarse localization on small hand-checkable cases."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from radiomap_assets.domain.codebook import beam_direction_cosines, beam_gains, dft_codebook, steering_vector
+from radiomap_assets.domain.grid import Grid
+from radiomap_assets.domain.localization import noisy_ground_truth, weighted_centroid
+from radiomap_assets.domain.measurement import (DYNAMIC_RANGE_DB, masked_sparse_csi, measurements_long_format,
+                                                normalize_power, synthesize_measurements)
+from radiomap_assets.domain.raytrace import NOISE_FLOOR_DBM
+
+
+def test_dft_codebook_is_unitary_and_each_beam_peaks_at_its_direction():
+    w = dft_codebook(16, 16)
+    assert w.shape == (16, 16)
+    np.testing.assert_allclose(w @ w.conj().T, np.eye(16), atol=1e-12)  # unit norm (eq. (2)), orthogonal beams
+    u = beam_direction_cosines(16)
+    gains = beam_gains(steering_vector(u, 16), w)  # (direction, beam)
+    assert (gains.argmax(axis=1) == np.arange(16)).all()
+    np.testing.assert_allclose(np.diag(gains), 16.0)  # full array gain N at the beam's own direction
+
+
+def test_grid_maps_points_to_the_cell_whose_centre_is_nearest():
+    g = Grid.covering((-10.0, 0.0, 10.0, 15.0), 5.0)
+    assert g.shape == (3, 4)
+    centres = g.cell_centres()
+    iy, ix = g.cell_index(centres + 1.0)
+    assert (iy * g.nx + ix == np.arange(g.nx * g.ny)).all()
+    assert Grid.from_coords(g.x_centres, g.y_centres) == g
+
+
+def test_measurement_model_observes_m_beams_per_base_station_with_noise():
+    rng = np.random.default_rng(0)
+    expected = np.full((2000, 5, 16), -70.0)
+    noisy, mask = synthesize_measurements(expected, observed_beams_per_bs=3, noise_std_db=2.0, rng=rng)
+    assert (mask.sum(axis=2) == 3).all()
+    resid = (noisy - expected)[mask]
+    assert abs(resid.mean()) < 0.05 and abs(resid.std() - 2.0) < 0.05
+    low, _ = synthesize_measurements(np.full((10, 1, 4), -500.0), 4, 1.0, rng)
+    assert (low == NOISE_FLOOR_DBM).all()  # clipped at the noise floor
+    with pytest.raises(ValueError):
+        synthesize_measurements(expected, observed_beams_per_bs=17, noise_std_db=1.0, rng=rng)
+
+
+def test_masked_sparse_csi_places_each_observation_at_bs_times_beams_plus_beam():
+    rows = pd.DataFrame({"trajectory_id": ["a", "a", "a", "b"], "t_s": [0.0, 0.0, 0.1, 0.0],
+                         "bs_id": [10, 20, 20, 10], "beam_id": [3, 0, 15, 1],
+                         "power_dbm": np.array([-20.0, -120.0, -70.0, -95.0], np.float32)})
+    csi = masked_sparse_csi(rows, bs_ids=[10, 20], num_beams=16)
+    assert csi.g.shape == (3, 32) and list(csi.trajectory_id) == ["a", "a", "b"]
+    assert csi.m.sum() == 4 and csi.m[0, 3] and csi.m[0, 16] and csi.m[1, 31] and csi.m[2, 1]
+    assert csi.g[0, 3] == pytest.approx(1.0) and csi.g[0, 16] == pytest.approx(0.0)
+    assert csi.g[1, 31] == pytest.approx(50.0 / DYNAMIC_RANGE_DB)
+    assert (csi.g[~csi.m] == 0).all()
+    np.testing.assert_allclose(csi.power_dbm()[1, 1, 15], -70.0, atol=1e-4)
+    assert normalize_power(NOISE_FLOOR_DBM - 10) == 0.0
+
+
+def test_long_format_round_trip_keeps_every_observation():
+    rng = np.random.default_rng(1)
+    power = rng.uniform(-110, -40, (50, 3, 8))
+    mask = rng.random((50, 3, 8)) < 0.3
+    df = measurements_long_format("t0", np.arange(50) * 0.1, power, mask, [4, 5, 6])
+    assert len(df) == mask.sum()
+    csi = masked_sparse_csi(df, [4, 5, 6], 8)
+    np.testing.assert_array_equal(csi.m, mask.reshape(50, -1))
+
+
+def test_weighted_centroid_is_pulled_toward_the_strongest_base_station():
+    bs = np.array([[0.0, 0.0], [100.0, 0.0]])
+    equal = np.full((1, 2, 4), np.nan)
+    equal[0, :, 0] = -60.0
+    np.testing.assert_allclose(weighted_centroid(equal, bs), [[50.0, 0.0]])
+    strong_first = equal.copy()
+    strong_first[0, 0, 2] = -40.0  # 20 dB stronger at bs 0 -> weight 10x with exponent 2
+    np.testing.assert_allclose(weighted_centroid(strong_first, bs), [[100.0 / 11.0, 0.0]])
+    nothing = np.full((2, 2, 4), np.nan)
+    nothing[0, 1, 0] = -50.0
+    est = weighted_centroid(nothing, bs, np.array(["a", "a"]))
+    np.testing.assert_allclose(est[1], est[0])  # a sample without observation repeats the previous estimate
+
+
+def test_paper_noisy_ground_truth_has_the_requested_variance():
+    xy = np.zeros((20000, 2))
+    noisy = noisy_ground_truth(xy, 400.0, seed=3)
+    assert abs(noisy.var(axis=0) - 400.0).max() < 15.0

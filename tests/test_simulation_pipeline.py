@@ -1,0 +1,115 @@
+"""The smoke site end to end through Dagster: ray-traced beam map in Zarr, campaigns in the landing zone, ingestion
+per campaign partition; outputs checked the way a user would look at them."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from radiomap_assets.domain import campaign as contract
+from radiomap_assets.domain.grid import Grid
+
+
+def test_ground_truth_beam_map_opens_with_plain_xarray_without_project_code(ground_truth_path):
+    # a separate Python where the project, Sionna, Dagster and torch cannot be imported: only xarray + zarr
+    code = textwrap.dedent(f"""
+        import sys
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split('.')[0] in {{'radiomap_assets', 'models', 'resources', 'sionna', 'mitsuba', 'drjit',
+                                           'dagster', 'torch', 'mlflow'}}:
+                    raise ImportError('blocked ' + name)
+        sys.meta_path.insert(0, Block())
+        import xarray as xr
+        ds = xr.open_zarr({str(ground_truth_path)!r})
+        assert ds.power_dbm.dims == ('bs', 'beam', 'y', 'x'), ds.power_dbm.dims
+        print(dict(ds.sizes), ds.power_dbm.attrs['units'], ds.attrs['scene'])
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
+    assert out.returncode == 0, out.stderr
+    assert "dBm san_francisco" in out.stdout
+
+
+def test_ground_truth_beam_map_follows_the_contract(ground_truth_path):
+    import xarray as xr
+
+    ds = xr.open_zarr(ground_truth_path)
+    assert dict(ds.sizes) == {"bs": 5, "beam": 16, "y": 60, "x": 60}
+    assert ds.power_dbm.dtype == np.float32 and ds.valid.dtype == bool
+    valid = ds.valid.values
+    power = ds.power_dbm.values
+    assert 0.2 < valid.mean() < 0.9
+    assert np.isfinite(power[:, :, valid]).all() and np.isnan(power[:, :, ~valid]).all()
+    assert ds.los.values[:, ~valid].sum() == 0
+    for coord in ("bs_x_m", "bs_y_m", "bs_z_m"):
+        assert ds[coord].attrs["units"] == "m"
+    for var in ds.data_vars.values():
+        assert "units" in var.attrs
+    for key in ("scene", "carrier_frequency_hz", "grid_resolution_m", "dagster_run_id", "created_utc", "version"):
+        assert key in ds.attrs
+    # coverage holes carry the documented floor and a flag, never a silent zero
+    holes = ~ds.covered.values & valid[None, None]
+    floor = ds.attrs["noise_floor_dbm"]
+    assert (power[holes] == floor).all() and (power[valid[None, None] & ~holes] >= floor).all()
+    assert (power[valid[None, None] & ~holes] > floor).mean() > 0.9
+    # the beams of one base station differ: DFT precoding shapes the maps
+    bs0 = power[0][:, valid]
+    assert np.mean(np.std(bs0, axis=0)) > 1.0
+    # every base station has LOS and NLOS walkable cells
+    los_share = ds.los.values[:, valid].mean(axis=1)
+    assert ((los_share > 0.01) & (los_share < 0.95)).all()
+    # a chunk holds one base station and a few hundred metres square
+    assert ds.power_dbm.encoding["chunks"][0] == 1
+
+
+def test_latest_alias_points_to_the_newest_version(ground_truth_path):
+    assert ground_truth_path.parent.joinpath("latest.zarr").resolve() == ground_truth_path.resolve()
+
+
+def test_simulated_campaigns_land_in_the_contract_format(simulated_site, radiomap_home, ground_truth_path):
+    import xarray as xr
+
+    landed = sorted((radiomap_home / "landing").glob("*/manifest.json"))
+    kinds = sorted(p.parent.name.split("-")[-2] for p in landed)
+    assert kinds == ["complex", "random", "uniform"]
+    ds = xr.open_zarr(ground_truth_path)
+    grid = Grid.from_coords(ds.x.values, ds.y.values)
+    for manifest in landed:
+        c = contract.load_campaign(manifest.parent)
+        gt = pd.read_parquet(manifest.parent / contract.GROUND_TRUTH)
+        assert c.measurements["t_s"].dtype == np.float64 and c.measurements["power_dbm"].dtype == np.float32
+        # M = 3 beams per base station per sample
+        per = c.measurements.groupby(["trajectory_id", "t_s", "bs_id"]).size()
+        assert (per == 3).all()
+        iy, ix = grid.cell_index(gt[["x_m", "y_m"]].to_numpy())
+        assert ds.valid.values[iy, ix].mean() > 0.95  # users walk on streets
+        los = gt[[col for col in gt.columns if col.startswith("los_bs_")]].to_numpy()
+        assert los.shape[1] == 5
+    all_gt = pd.concat(pd.read_parquet(p.parent / contract.GROUND_TRUTH) for p in landed)
+    any_los = all_gt.filter(like="los_bs_").to_numpy().any(axis=1)
+    assert 0.05 < any_los.mean() < 1.0  # both LOS and NLOS stretches along the trajectories
+
+
+def test_ingestion_of_the_simulated_campaigns_gives_csi_and_coarse_locations(simulated_site, dagster_instance):
+    from radiomap_assets.assets.ingestion import campaign_partitions
+    from radiomap_assets.definitions import defs
+    from radiomap_assets.sensors import landing_zone_tick
+
+    new, quarantined, _ = landing_zone_tick(defs.resources["landing_zone"], None,
+                                            set(dagster_instance.get_dynamic_partitions(campaign_partitions.name)))
+    assert len(new) == 3 and not quarantined
+    dagster_instance.add_dynamic_partitions(campaign_partitions.name, new)
+    job = defs.get_job_def("ingest_campaign")
+    for cid in new:
+        res = job.execute_in_process(instance=dagster_instance, partition_key=cid)
+        assert res.success
+        csi = res.output_for_node("masked_sparse_csi")
+        assert csi.mask_density == pytest.approx(3 / 16)
+        acc = res.output_for_node("coarse_location_accuracy")
+        # weighted centroid is coarse (tens of metres) but far better than a guess anywhere in the 300 m site
+        assert 5.0 < acc["mean_error_m"] < 150.0 and acc["p95_error_m"] >= acc["mean_error_m"]
+        checks = [e.asset_check_evaluation_data for e in res.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+        assert len(checks) == 3 and all(c.passed for c in checks)

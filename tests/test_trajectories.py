@@ -1,0 +1,47 @@
+"""Trajectories follow streets and the paper's speed profiles."""
+
+import numpy as np
+
+from radiomap_assets.domain import trajectories as tr
+from radiomap_assets.domain.grid import Grid
+
+
+def _street_grid():
+    grid = Grid.covering((0.0, 0.0, 400.0, 400.0), 5.0)
+    walkable = np.zeros(grid.shape, bool)
+    walkable[35:45, :] = True  # an east-west street 50 m wide
+    walkable[:, 38:42] = True  # a north-south street
+    return grid, walkable
+
+
+def test_complex_trajectory_stops_for_30_s_and_accelerates_at_1_mps2_to_10_mps():
+    grid, walkable = _street_grid()
+    graph = tr.StreetGraph(grid, walkable)
+    traj = tr.complex_trajectory(graph, 380.0, 10.0, np.random.default_rng(0))
+    speed = np.linalg.norm(np.diff(traj.xy, axis=0), axis=1) / np.diff(traj.t_s)
+    stopped = speed < 1e-6
+    assert stopped.sum() * 0.1 >= 29.0  # the 30 s stop (minus sampling edges)
+    assert speed.max() > 9.5 and speed.max() < 10.0 + 1e-6
+    moving = (speed[:-1] > 0.99) & (speed[1:] > 0.99)  # the stop starts and ends abruptly, as in the paper
+    accel = np.diff(speed)[moving] / 0.1
+    assert 0.9 < accel.max() < 1.2  # the 1 m/s^2 ramp (+ slack for smoothing at path corners)
+    assert (speed > 9.5).sum() * 0.1 > 5.0  # holds the high speed for a while
+
+
+def test_random_trajectories_stay_on_walkable_cells_with_requested_lengths():
+    grid, walkable = _street_grid()
+    graph = tr.StreetGraph(grid, walkable)
+    trajs = tr.random_trajectories(graph, 5, (200.0, 400.0), 2.0, np.random.default_rng(1))
+    for t in trajs:
+        iy, ix = grid.cell_index(t.xy)
+        assert walkable[iy, ix].mean() > 0.97
+        assert 150.0 <= t.length_m <= 410.0
+        assert np.all(np.diff(t.t_s) > 0)
+
+
+def test_uniform_trajectory_moves_at_1_mps():
+    grid, walkable = _street_grid()
+    graph = tr.StreetGraph(grid, walkable)
+    t = tr.uniform_trajectory(graph, 300.0, 10.0, np.random.default_rng(2))
+    speed = np.linalg.norm(np.diff(t.xy, axis=0), axis=1) / 0.1
+    assert np.median(speed) == np.float64(np.median(speed)) and abs(np.median(speed) - 1.0) < 0.02
