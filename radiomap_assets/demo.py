@@ -35,7 +35,7 @@ def main() -> int:
     timings: dict[str, float] = {}
 
     t0 = _step("simulation: ray-traced ground-truth beam map and simulated campaigns")
-    result = defs.get_job_def("simulate_site").execute_in_process(instance=instance, raise_on_error=True)
+    result = defs.resolve_job_def("simulate_site").execute_in_process(instance=instance, raise_on_error=True)
     for ev in result.get_asset_materialization_events():
         md = ev.materialization.metadata
         key = ev.asset_key.to_user_string()
@@ -55,7 +55,7 @@ def main() -> int:
     print(f"  new: {new or 'none'}; already ingested: {sorted(known) or 'none'}")
     timings["landing zone scan"] = time.perf_counter() - t0
 
-    job = defs.get_job_def("ingest_campaign")
+    job = defs.resolve_job_def("ingest_campaign")
     accuracy = {}
     for cid in new:
         t0 = _step(f"ingestion: {cid}")

@@ -34,7 +34,7 @@ def simulated_site(dagster_instance):
     """The smoke site materialized once through the simulation job: ground-truth beam map + landed campaigns."""
     from radiomap_assets.definitions import defs
 
-    result = defs.get_job_def("simulate_site").execute_in_process(instance=dagster_instance)
+    result = defs.resolve_job_def("simulate_site").execute_in_process(instance=dagster_instance)
     assert result.success
     return result
 

@@ -102,7 +102,7 @@ def test_ingestion_of_the_simulated_campaigns_gives_csi_and_coarse_locations(sim
                                             set(dagster_instance.get_dynamic_partitions(campaign_partitions.name)))
     assert len(new) == 3 and not quarantined
     dagster_instance.add_dynamic_partitions(campaign_partitions.name, new)
-    job = defs.get_job_def("ingest_campaign")
+    job = defs.resolve_job_def("ingest_campaign")
     for cid in new:
         res = job.execute_in_process(instance=dagster_instance, partition_key=cid)
         assert res.success

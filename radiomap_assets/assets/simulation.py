@@ -5,7 +5,9 @@ import time
 
 import numpy as np
 import pandas as pd
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+import dataclasses
+
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
 from radiomap_assets import plots
 from radiomap_assets.domain import campaign as contract
@@ -78,15 +80,26 @@ def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene,
     })
 
 
+class SimulationConfig(Config):
+    """Overrides of the profile's campaign settings (None = the profile's value)."""
+
+    measurement_rate_hz: float | None = None  # CSI samples per second
+    observed_beams_per_bs: int | None = None  # M
+    noise_std_db: float | None = None
+    num_random_trajectories: int | None = None
+    kinds: list[str] = ["uniform", "complex", "random"]
+
+
 @asset(group_name="simulation", deps=[ground_truth_beam_map], kinds={"parquet"},
        description="Simulated campaigns (uniform, complex, random discontinuous trajectories) written into the "
                    "landing zone exactly as a real campaign lands (design 3.1); ground truth in its own file.")
-def simulated_campaigns(context: AssetExecutionContext, scene: SionnaScene, beam_maps: BeamMapStore,
-                        landing_zone: LandingZone) -> MaterializeResult:
+def simulated_campaigns(context: AssetExecutionContext, config: SimulationConfig, scene: SionnaScene,
+                        beam_maps: BeamMapStore, landing_zone: LandingZone) -> MaterializeResult:
     t0 = time.perf_counter()
     ds = beam_maps.open_latest(ground_truth_map_name(scene)).load()
-    spec = get_profile().campaign
-    campaigns = simulate_campaigns(ds, spec, site=scene.scene)
+    overrides = {k: v for k, v in config.model_dump().items() if v is not None and k != "kinds"}
+    spec = dataclasses.replace(get_profile().campaign, **overrides)
+    campaigns = simulate_campaigns(ds, spec, site=scene.scene, kinds=tuple(config.kinds))
     landing_zone.ensure()
     rows, overview = [], {}
     for c in campaigns:
