@@ -16,8 +16,8 @@ POWER_RANGE_DBM = (-200.0, 60.0)
 
 @asset_check(asset=ground_truth_beam_map, description="Per base station, the share of walkable cells that some ray "
              "reached (any beam) is at least 30%, and power is finite exactly on walkable cells.")
-def ground_truth_coverage(scene: SionnaScene, beam_maps: BeamMapStore) -> AssetCheckResult:
-    ds = beam_maps.open_latest(ground_truth_map_name(scene))
+def ground_truth_coverage(scene: SionnaScene, beam_map_store: BeamMapStore) -> AssetCheckResult:
+    ds = beam_map_store.open_latest(ground_truth_map_name(scene))
     valid = ds.valid.values
     covered = ds.covered.values
     any_beam = covered.any(axis=1)[:, valid].mean(axis=1)
@@ -31,8 +31,8 @@ def ground_truth_coverage(scene: SionnaScene, beam_maps: BeamMapStore) -> AssetC
 
 @asset_check(asset=ground_truth_beam_map, description="Every base station has both LOS and NLOS walkable cells "
              "(between 1% and 95% LOS).")
-def base_stations_see_los_and_nlos(scene: SionnaScene, beam_maps: BeamMapStore) -> AssetCheckResult:
-    ds = beam_maps.open_latest(ground_truth_map_name(scene))
+def base_stations_see_los_and_nlos(scene: SionnaScene, beam_map_store: BeamMapStore) -> AssetCheckResult:
+    ds = beam_map_store.open_latest(ground_truth_map_name(scene))
     share = ds.los.values[:, ds.valid.values].mean(axis=1)
     ok = bool(((share > 0.01) & (share < 0.95)).all())
     return AssetCheckResult(passed=ok, metadata={"los_share": [round(float(v), 3) for v in share]})

@@ -1,4 +1,4 @@
-"""Jobs: the simulation of the San Francisco (or any) site, and the per-campaign ingestion."""
+"""Jobs: simulation, per-campaign ingestion, training, per-campaign trajectory recovery, beam-map generation."""
 
 from dagster import AssetSelection, define_asset_job
 
@@ -11,3 +11,10 @@ ingestion_job = define_asset_job("ingest_campaign", selection=AssetSelection.gro
                                  partitions_def=campaign_partitions,
                                  description="Validate one campaign, build its masked sparse CSI and coarse locations "
                                              "(and score them where the campaign has ground truth).")
+training_job = define_asset_job("train_model", selection=AssetSelection.assets("site_grid", "beam_map_model"),
+                                description="Train the generative model on the ingested campaigns; register it in MLflow.")
+inference_job = define_asset_job("recover_trajectories", partitions_def=campaign_partitions,
+                                 selection=AssetSelection.assets("recovered_trajectories", "recovered_trajectory_accuracy"),
+                                 description="Recover one campaign's trajectories with the latest model and score them.")
+beam_map_job = define_asset_job("generate_beam_map", selection=AssetSelection.assets("beam_maps"),
+                                description="Decode the radio-map codebook into a Zarr beam map.")

@@ -79,3 +79,34 @@ def site_overview(ds: xr.Dataset, trajectories: dict[str, np.ndarray] | None = N
     if trajectories:
         axes[0].legend(fontsize=7, loc="lower left")
     return to_png(fig)
+
+
+def learning_curves(history: list[dict]) -> bytes:
+    """Per-step loss terms of eq. (30) (moving average over 20 steps), log scale."""
+    keys = [k for k in history[0] if k not in ("step", "seconds")] if history else []
+    fig, axes = plt.subplots(1, len(keys) or 1, figsize=(3.0 * max(len(keys), 1), 2.8))
+    steps = np.array([h["step"] for h in history])
+    for ax, key in zip(np.atleast_1d(axes), keys):
+        v = np.array([h[key] for h in history])
+        ax.plot(steps, v, alpha=0.3, lw=0.8)
+        if len(v) >= 20:
+            ax.plot(steps[19:], np.convolve(v, np.ones(20) / 20, mode="valid"), lw=1.5)
+        ax.set_title(key, fontsize=9)
+        if (v > 0).all():
+            ax.set_yscale("log")
+        ax.set_xlabel("step")
+    fig.tight_layout()
+    return to_png(fig)
+
+
+def trajectories_plot(walkable: np.ndarray, extent: tuple[float, float, float, float],
+                      tracks: dict[str, np.ndarray], title: str = "") -> bytes:
+    """Trajectories (name -> (L, 2) metres) over the walkable mask."""
+    fig, ax = plt.subplots(figsize=(7, 7))
+    ax.imshow(walkable, origin="lower", extent=extent, cmap="Greys_r", alpha=0.5)
+    for name, xy in tracks.items():
+        style = "." if "coarse" in name else "-"
+        ax.plot(xy[:, 0], xy[:, 1], style, ms=1.5, lw=1.4, label=name, alpha=0.5 if "coarse" in name else 1.0)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    return to_png(fig)

@@ -3,6 +3,7 @@ beam-map store. Each is a thin typed shell around plain functions in ``radiomap_
 
 from resources.beam_map_store import BeamMapStore
 from resources.landing_zone import LandingZone
+from resources.mlflow_tracker import MlflowTracker
 from resources.scene import SionnaScene
 
-__all__ = ["BeamMapStore", "LandingZone", "SionnaScene"]
+__all__ = ["BeamMapStore", "LandingZone", "MlflowTracker", "SionnaScene"]

@@ -44,4 +44,4 @@ def ground_truth_path(simulated_site):
     from radiomap_assets.assets.simulation import ground_truth_map_name
     from radiomap_assets.definitions import defs
 
-    return defs.resources["beam_maps"].latest(ground_truth_map_name(defs.resources["scene"]))
+    return defs.resources["beam_map_store"].latest(ground_truth_map_name(defs.resources["scene"]))

@@ -14,7 +14,6 @@ from radiomap_assets import checks
 from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.localization import (PAPER_OUTDOOR_NOISE_VARIANCE_M2, noisy_ground_truth,
                                                  weighted_centroid)
-from radiomap_assets.domain.metrics import localization_summary
 from radiomap_assets.domain.measurement import MaskedSparseCSI, masked_sparse_csi as build_masked_sparse_csi
 from resources import LandingZone
 
@@ -102,26 +101,3 @@ def coarse_locations(context: AssetExecutionContext, config: CoarseLocationConfi
                                 "y_range_m": MetadataValue.json([float(np.min(xy[:, 1])), float(np.max(xy[:, 1]))])})
     yield checks.coarse_locations_in_range(df, c)
 
-
-@asset(group_name="evaluation", partitions_def=campaign_partitions, kinds={"pandas"},
-       description="Error of the coarse locations against the campaign's ground truth (mean, 95th percentile), "
-                   "overall and split by LOS to at least one base station. Ground truth enters here, in evaluation.")
-def coarse_location_accuracy(context: AssetExecutionContext, raw_channel_measurements: contract.Campaign,
-                             coarse_locations: pd.DataFrame) -> Output[dict]:
-    c = raw_channel_measurements
-    if c.ground_truth_path is None:
-        return Output({}, metadata={"skipped": "campaign has no ground_truth.parquet"})
-    gt = contract.read_ground_truth(c).astype({"trajectory_id": str})
-    merged = coarse_locations.merge(gt, on=["trajectory_id", "t_s"], suffixes=("", "_true"), how="inner")
-    summary = {"method": str(coarse_locations.attrs.get("method", "")),
-               **localization_summary(merged[["x_m", "y_m"]].to_numpy(), merged[["x_m_true", "y_m_true"]].to_numpy())}
-    los_cols = [col for col in merged.columns if col.startswith("los_bs_")]
-    if los_cols:
-        any_los = merged[los_cols].to_numpy().any(axis=1)
-        summary["los_share"] = float(any_los.mean())
-        for name, sel in (("los", any_los), ("nlos", ~any_los)):
-            if sel.any():
-                s = localization_summary(merged.loc[sel, ["x_m", "y_m"]].to_numpy(),
-                                         merged.loc[sel, ["x_m_true", "y_m_true"]].to_numpy())
-                summary[f"{name}_mean_error_m"], summary[f"{name}_p95_error_m"] = s["mean_error_m"], s["p95_error_m"]
-    return Output(summary, metadata={k: (round(v, 3) if isinstance(v, float) else v) for k, v in summary.items()})

@@ -26,7 +26,7 @@ def ground_truth_map_name(scene: SionnaScene) -> str:
        description="Ray-traced beam maps of every (base station, DFT beam) on the ground-truth grid, with the "
                    "walkable mask, LOS flags and coverage flags (design 3.2). One RadioMapSolver run.")
 def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene,
-                          beam_maps: BeamMapStore) -> MaterializeResult:
+                          beam_map_store: BeamMapStore) -> MaterializeResult:
     t0 = time.perf_counter()
     context.log.info(f"ray tracing {scene.scene}: {scene.num_base_stations} base stations x {scene.num_beams} beams, "
                      f"{scene.samples_per_tx:,} rays per transmitter, depth {scene.max_depth}")
@@ -54,7 +54,7 @@ def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene,
         "ue_z_m": (("y", "x"), (geometry.ground_z + scene.ue_height_m).astype(np.float32), {"units": "m"}),
     }
     ds = beam_map_dataset(power, grid, bss, walkable, attrs, extra=extra)
-    path = beam_maps.write(ds, ground_truth_map_name(scene))
+    path = beam_map_store.write(ds, ground_truth_map_name(scene))
     total_s = time.perf_counter() - t0
     coverage = covered[:, :, walkable].mean(axis=(1, 2))
     any_beam = covered.any(axis=1)[:, walkable].mean(axis=1)
@@ -94,9 +94,9 @@ class SimulationConfig(Config):
        description="Simulated campaigns (uniform, complex, random discontinuous trajectories) written into the "
                    "landing zone exactly as a real campaign lands (design 3.1); ground truth in its own file.")
 def simulated_campaigns(context: AssetExecutionContext, config: SimulationConfig, scene: SionnaScene,
-                        beam_maps: BeamMapStore, landing_zone: LandingZone) -> MaterializeResult:
+                        beam_map_store: BeamMapStore, landing_zone: LandingZone) -> MaterializeResult:
     t0 = time.perf_counter()
-    ds = beam_maps.open_latest(ground_truth_map_name(scene)).load()
+    ds = beam_map_store.open_latest(ground_truth_map_name(scene)).load()
     overrides = {k: v for k, v in config.model_dump().items() if v is not None and k != "kinds"}
     spec = dataclasses.replace(get_profile().campaign, **overrides)
     campaigns = simulate_campaigns(ds, spec, site=scene.scene, kinds=tuple(config.kinds))

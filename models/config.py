@@ -1,0 +1,76 @@
+"""The one typed configuration of the generative beam-map model (paper section III), per profile.
+
+Units: positions and all location losses are in metres, the CSI vector g in the normalized [0, 1] scale of
+``radiomap_assets.domain.measurement`` (the diffusion model works on x = 2 g - 1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    # input
+    num_entries: int = 80  # N_b * |W|
+    # CSI feature extractor (III-B1)
+    token_dim: int = 16  # width of each beam token [g̊_k, m_k] after embedding
+    num_heads: int = 4
+    conv_window: int = 4  # k of eqs. (9), (12): samples before / after the current one
+    feature_dim: int = 64  # z^(3)
+    # temporal context encoder (III-B2)
+    rnn_widths: tuple[int, ...] = (64, 96, 128)  # three hybrid RNN-CNN blocks of growing width
+    truncation_len: int = 8  # epsilon of eq. (11)
+    cnn_channels: int = 8  # deep 2-D CNN of eq. (13)
+    latent_dim: int = 64  # D: width of ẑ and of the radio-map codebook vectors
+    # radio map module (III-C)
+    student_t_alpha: float = 1.0  # alpha of eq. (15)
+    ema_decay: float = 0.99  # gamma of eq. (31)
+    ema_epsilon: float = 1e-5  # zeta of eq. (31)
+    position_scale_m: float = 100.0  # the location predictor works in units of this many metres
+    # diffusion decoder (III-D)
+    diffusion_steps: int = 200  # T
+    beta_start: float = 1e-4
+    beta_end: float = 0.02
+    unet_channels: int = 32
+    condition_tokens: int = 4  # z̈ is split into this many tokens for cross-attention
+    ddim_steps: int = 20
+    # losses (III-E), outdoor weights of section IV-A
+    lambda_c: float = 0.01
+    lambda_t: float = 1.0
+    lambda_d: float = 50.0
+    lambda_s: float = 1.0
+    commitment: float = 0.25
+    coherence_time_s: float = 1.0  # T_c of eq. (26)
+    triplet_margin_m: float = 1.0  # Q_t of eq. (27)
+    # training
+    loss_subsample: int = 256  # samples of the batch used for the K-cell Student-t (L_s) and the diffusion term
+    seq_len: int = 64  # samples per training window
+    batch_size: int = 16  # windows per step
+    max_steps: int = 800
+    learning_rate: float = 1e-3
+    checkpoint_every: int = 100
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        d = dict(d)
+        if "rnn_widths" in d:
+            d["rnn_widths"] = tuple(d["rnn_widths"])
+        return cls(**{k: v for k, v in d.items() if k in {f.name for f in dataclasses.fields(cls)}})
+
+
+def model_config_for_profile(profile_name: str, num_entries: int) -> ModelConfig:
+    if profile_name == "smoke":
+        return ModelConfig(num_entries=num_entries, token_dim=8, num_heads=2, feature_dim=32, rnn_widths=(32, 40, 48),
+                           truncation_len=4, latent_dim=32, cnn_channels=4, diffusion_steps=50, unet_channels=16,
+                           ddim_steps=10, seq_len=32, batch_size=8, max_steps=60, checkpoint_every=20)
+    if profile_name == "paper":
+        return ModelConfig(num_entries=num_entries, token_dim=32, feature_dim=128, rnn_widths=(128, 192, 256),
+                           latent_dim=128, cnn_channels=16, diffusion_steps=1000, unet_channels=64, ddim_steps=50,
+                           seq_len=128, batch_size=32, max_steps=20000)
+    return ModelConfig(num_entries=num_entries)

@@ -1,0 +1,76 @@
+"""CSI feature extractor (section III-B1): two stacked attention-convolutional blocks and an FCN.
+
+Input per time step l: the masked sparse CSI g̊_l and mask m_l over N_b·|W| entries. Each entry is a *beam token*
+[g̊_lk, m_lk] plus a learned embedding of which (base station, beam) it is; a Transformer attends across beam
+tokens (eq. (8)); then each token's feature sequence is convolved over the k preceding and the k following samples
+at several kernel sizes (``f_c1``, ``f_c2``) and fused by a feed-forward layer (``f_n1``, eq. (9)).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class DoubleMultiScaleConv(nn.Module):
+    """eqs. (9) and (12): causal multi-scale convs over samples l-k..l and anti-causal ones over l..l+k, fused.
+
+    (B, L, C) -> (B, L, C_out)."""
+
+    def __init__(self, channels: int, window: int, out_channels: int | None = None):
+        super().__init__()
+        out_channels = out_channels or channels
+        self.kernels = sorted({2, max(2, (window + 2) // 2), window + 1})
+        branch = max(4, channels // 2)
+        self.past = nn.ModuleList(nn.Conv1d(channels, branch, k) for k in self.kernels)  # f_c1 / f_c6
+        self.future = nn.ModuleList(nn.Conv1d(channels, branch, k) for k in self.kernels)  # f_c2 / f_c7
+        self.fuse = nn.Sequential(nn.Linear(2 * branch * len(self.kernels), out_channels), nn.GELU(),
+                                  nn.Linear(out_channels, out_channels))  # f_n1 / f_n2
+        self.skip = nn.Identity() if out_channels == channels else nn.Linear(channels, out_channels)
+        self.norm = nn.LayerNorm(out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.transpose(1, 2)  # (B, C, L)
+        outs = []
+        for k, conv in zip(self.kernels, self.past):
+            outs.append(conv(nn.functional.pad(h, (k - 1, 0), mode="replicate")))  # sees l-k+1..l
+        for k, conv in zip(self.kernels, self.future):
+            outs.append(conv(nn.functional.pad(h, (0, k - 1), mode="replicate")))  # sees l..l+k-1
+        fused = self.fuse(torch.cat(outs, dim=1).transpose(1, 2))  # (B, L, C_out)
+        return self.norm(self.skip(x) + fused)
+
+
+class AttentionConvBlock(nn.Module):
+    """Transformer over beam tokens, then double multi-scale convolution over time of every token's features."""
+
+    def __init__(self, token_dim: int, num_heads: int, window: int):
+        super().__init__()
+        self.transformer = nn.TransformerEncoderLayer(token_dim, num_heads, dim_feedforward=2 * token_dim,
+                                                      dropout=0.0, batch_first=True, norm_first=True)
+        self.temporal = DoubleMultiScaleConv(token_dim, window)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        b, l, n, d = tokens.shape  # (B, L, N_tok, d)
+        h = self.transformer(tokens.reshape(b * l, n, d)).reshape(b, l, n, d)  # eq. (8)
+        h = h.permute(0, 2, 1, 3).reshape(b * n, l, d)  # every token's sequence over time
+        h = self.temporal(h).reshape(b, n, l, d).permute(0, 2, 1, 3)  # eq. (9)
+        return h
+
+
+class CSIFeatureExtractor(nn.Module):
+    """(g̊, m) of shape (B, L, N_b·|W|) each -> z^(3) of shape (B, L, feature_dim)."""
+
+    def __init__(self, num_entries: int, token_dim: int, num_heads: int, window: int, feature_dim: int):
+        super().__init__()
+        self.value = nn.Linear(2, token_dim)
+        self.entry_embedding = nn.Parameter(torch.randn(num_entries, token_dim) * 0.1)
+        self.blocks = nn.ModuleList(AttentionConvBlock(token_dim, num_heads, window) for _ in range(2))
+        self.fcn = nn.Sequential(nn.Linear(num_entries * token_dim, 2 * feature_dim), nn.GELU(),
+                                 nn.Linear(2 * feature_dim, feature_dim))  # f_NN1
+
+    def forward(self, g: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        tokens = self.value(torch.stack([g, m], dim=-1)) + self.entry_embedding  # (B, L, N, d)
+        for block in self.blocks:
+            tokens = block(tokens)
+        b, l, n, d = tokens.shape
+        return self.fcn(tokens.reshape(b, l, n * d))  # z^(3)

@@ -1,0 +1,93 @@
+"""The radio-map-embedded generative architecture (Fig. 1): CSI encoder -> radio map module -> diffusion decoder.
+
+Shapes: g, m (B, L, N) with N = N_b·|W|; t_s (B, L); coarse p̄ (B, L, 2) in metres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from models import losses
+from models.config import ModelConfig
+from models.diffusion import GaussianDiffusion
+from models.feature_extractor import CSIFeatureExtractor
+from models.radio_map import LocationPredictor, RadioMapCodebook, student_t_assignment
+from models.temporal_encoder import TemporalContextEncoder
+from models.unet1d import ConditionalUNet1d
+
+
+@dataclass
+class EncoderOutput:
+    z_hat: torch.Tensor  # (B, L, D) ẑ
+    p_hat: torch.Tensor  # (B, L, 2) p̂ in metres
+    z_quantized: torch.Tensor  # (B, L, D) z̈ = e_k
+    cell: torch.Tensor  # (B, L) index k of the most likely grid cell (eq. (17))
+
+
+class GenerativeBeamMapModel(nn.Module):
+    def __init__(self, config: ModelConfig, cell_centres_m: torch.Tensor, grid_resolution_m: float,
+                 rnn_cell: str = "gru"):
+        super().__init__()
+        self.config = config
+        self.grid_resolution_m = grid_resolution_m
+        self.rnn_cell = rnn_cell
+        c = config
+        self.feature_extractor = CSIFeatureExtractor(c.num_entries, c.token_dim, c.num_heads, c.conv_window,
+                                                     c.feature_dim)
+        self.temporal_encoder = TemporalContextEncoder(c.feature_dim, c.rnn_widths, c.conv_window, c.truncation_len,
+                                                       c.cnn_channels, c.latent_dim, rnn_cell)
+        centre = cell_centres_m.float().mean(dim=0)
+        self.location_predictor = LocationPredictor(c.latent_dim, centre, c.position_scale_m)
+        self.codebook = RadioMapCodebook(cell_centres_m, c.latent_dim, c.ema_decay, c.ema_epsilon)
+        self.denoiser = ConditionalUNet1d(c.num_entries, c.latent_dim, c.unet_channels, c.condition_tokens)
+        self.diffusion = GaussianDiffusion(c.diffusion_steps, c.beta_start, c.beta_end)
+
+    def encode(self, g: torch.Tensor, m: torch.Tensor) -> EncoderOutput:
+        z3 = self.feature_extractor(g, m.float())  # (B, L, F)
+        z_hat = self.temporal_encoder(z3)  # (B, L, D)
+        p_hat = self.location_predictor(z_hat)  # eq. (14)
+        b, l, d = z_hat.shape
+        zq, k = self.codebook.quantize(z_hat.reshape(b * l, d), p_hat.reshape(b * l, 2))
+        return EncoderOutput(z_hat, p_hat, zq.reshape(b, l, d), k.reshape(b, l))
+
+    def training_losses(self, g, m, t_s, p_coarse, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """All terms of eq. (30) for one batch; also updates the codebook by EMA (eq. (31))."""
+        c = self.config
+        out = self.encode(g, m)
+        b, l, d = out.z_hat.shape
+        flat_p = out.p_hat.reshape(b * l, 2)
+        z_flat = out.z_hat.reshape(b * l, d)
+        zq_flat = out.z_quantized.reshape(b * l, d)
+        # L_s over K cells and the diffusion term are expectations over samples: a random subset of the batch
+        sub = torch.randperm(b * l, generator=generator)[: c.loss_subsample]
+        r = student_t_assignment(flat_p[sub], self.codebook.cell_centres_m, c.student_t_alpha, self.grid_resolution_m)
+        # straight-through: the decoder sees e_k, its gradient reaches the encoder through ẑ
+        cond = (z_flat + (zq_flat - z_flat).detach())[sub]
+        x0 = 2.0 * g.reshape(b * l, -1)[sub] - 1.0
+        terms = {
+            "L_c": losses.coarse_location_loss(flat_p, p_coarse.reshape(b * l, 2)),
+            "L_s": losses.clustering_kl_loss(r),
+            "L_t": losses.triplet_loss(out.p_hat, t_s, c.coherence_time_s, c.triplet_margin_m, generator),
+            "L_d": losses.dynamics_loss(out.p_hat),
+            "L_r_diffusion": self.diffusion.loss(self.denoiser, x0, cond, m.reshape(b * l, -1)[sub], generator),
+            "L_r_commitment": losses.commitment_loss(z_flat, zq_flat),
+        }
+        terms["total"] = (c.lambda_s * terms["L_s"] + terms["L_r_diffusion"] + c.commitment * terms["L_r_commitment"]
+                          + c.lambda_c * terms["L_c"] + c.lambda_t * terms["L_t"] + c.lambda_d * terms["L_d"])
+        if self.training:
+            self.codebook.ema_update(z_flat, out.cell.reshape(-1))
+        return terms
+
+    @torch.no_grad()
+    def generate_csi(self, z_cond: torch.Tensor, sampler: str = "ddim", steps: int | None = None,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+        """Full CSI g (B, N) in [0, 1] from radio-map vectors z̈ (B, D)."""
+        n = self.config.num_entries
+        if sampler == "ddpm":
+            x0 = self.diffusion.sample_ddpm(self.denoiser, z_cond, n, generator)
+        else:
+            x0 = self.diffusion.sample_ddim(self.denoiser, z_cond, n, steps or self.config.ddim_steps, generator)
+        return (x0 + 1.0) / 2.0

@@ -1,0 +1,63 @@
+"""Training objective of section III-E, eqs. (23)-(30). Locations in metres; each function documents shapes."""
+
+from __future__ import annotations
+
+import torch
+
+
+def coarse_location_loss(p_hat: torch.Tensor, p_coarse: torch.Tensor) -> torch.Tensor:
+    """eq. (23): L_c = mean ||p̂_l - p̄_l||. (N, 2), (N, 2) -> scalar."""
+    return torch.linalg.norm(p_hat - p_coarse, dim=-1).mean()
+
+
+def target_distribution(r: torch.Tensor) -> torch.Tensor:
+    """eq. (24): p_lk = (r_lk^2 / Σ_l r_lk) / Σ_k' (r_lk'^2 / Σ_l r_lk'). (N, K) -> (N, K), no gradient."""
+    with torch.no_grad():
+        weight = r ** 2 / r.sum(dim=0, keepdim=True).clamp_min(1e-12)
+        return weight / weight.sum(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def clustering_kl_loss(r: torch.Tensor) -> torch.Tensor:
+    """eq. (25): L_s = Σ_l Σ_k p_lk log(p_lk / r_lk), averaged over samples l."""
+    p = target_distribution(r)
+    return (p * (torch.log(p.clamp_min(1e-12)) - torch.log(r.clamp_min(1e-12)))).sum(dim=1).mean()
+
+
+def sample_triplets(t_s: torch.Tensor, coherence_time_s: float, generator: torch.Generator | None = None):
+    """eq. (26): per window, for every anchor n a positive c with 0 < |t_n - t_c| <= T_c and a negative f with
+    |t_n - t_f| > T_c, drawn uniformly among the valid ones. t_s (B, L) -> indices (B, L) x3 and a validity mask."""
+    b, l = t_s.shape
+    dt = (t_s[:, :, None] - t_s[:, None, :]).abs()  # (B, L, L)
+    pos = (dt > 0) & (dt <= coherence_time_s)
+    neg = dt > coherence_time_s
+    u = torch.rand((b, l, l), generator=generator)
+    c = torch.where(pos, u, -1.0).argmax(dim=-1)
+    f = torch.where(neg, u, -1.0).argmax(dim=-1)
+    valid = pos.any(dim=-1) & neg.any(dim=-1)
+    n = torch.arange(l).expand(b, l)
+    return n, c, f, valid
+
+
+def triplet_loss(p_hat: torch.Tensor, t_s: torch.Tensor, coherence_time_s: float, margin_m: float,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """eq. (27): mean over triplets of max(||p̂_n - p̂_c|| - ||p̂_n - p̂_f|| + Q_t, 0). p̂ (B, L, 2), t_s (B, L)."""
+    n, c, f, valid = sample_triplets(t_s, coherence_time_s, generator)
+    gather = lambda idx: torch.gather(p_hat, 1, idx[..., None].expand(-1, -1, 2))  # noqa: E731
+    d_pos = torch.linalg.norm(gather(n) - gather(c), dim=-1)
+    d_neg = torch.linalg.norm(gather(n) - gather(f), dim=-1)
+    hinge = torch.relu(d_pos - d_neg + margin_m)
+    return (hinge * valid).sum() / valid.sum().clamp_min(1)
+
+
+def dynamics_loss(p_hat: torch.Tensor) -> torch.Tensor:
+    """eq. (28): L_d = 1/(L-2) Σ ||p̂_{l+1} - 2 p̂_l + p̂_{l-1}||^2 over each window. p̂ (B, L, 2)."""
+    if p_hat.shape[1] < 3:
+        return p_hat.new_zeros(())
+    accel = p_hat[:, 2:] - 2 * p_hat[:, 1:-1] + p_hat[:, :-2]
+    return accel.pow(2).sum(dim=-1).mean()
+
+
+def commitment_loss(z_hat: torch.Tensor, z_quantized: torch.Tensor) -> torch.Tensor:
+    """Second term of eq. (29), with the stop-gradient on the codebook side (the codebook is updated by EMA, eq.
+    (31), so only the encoder can move): ||ẑ - sg(z̈)||^2."""
+    return (z_hat - z_quantized.detach()).pow(2).sum(dim=-1).mean()

@@ -1,0 +1,223 @@
+"""Training (eq. (30) with Adam, EMA codebook) and inference (trajectory recovery, beam-map decoding).
+
+Training sees only what the method may see: per trajectory the masked sparse CSI (g̊, m), the time stamps and the
+coarse locations p̄. Windows of ``seq_len`` samples are drawn from trajectories with probability proportional to
+their length. Every random draw of step s is seeded by (seed, s), so a run resumed from a checkpoint continues
+exactly as an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from models.config import ModelConfig
+from models.generative_model import GenerativeBeamMapModel
+
+
+@dataclass
+class TrajectoryData:
+    """One trajectory's model inputs: g (L, N) float32, m (L, N) bool, t_s (L,), coarse p̄ (L, 2) metres."""
+
+    trajectory_id: str
+    g: np.ndarray
+    m: np.ndarray
+    t_s: np.ndarray
+    coarse_xy: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+
+def split_trajectories(trajectory_id: np.ndarray, g: np.ndarray, m: np.ndarray, t_s: np.ndarray,
+                       coarse_xy: np.ndarray, prefix: str = "") -> list[TrajectoryData]:
+    """Rows ordered by trajectory then time (as in MaskedSparseCSI) -> one TrajectoryData per trajectory."""
+    out = []
+    ids = np.asarray(trajectory_id)
+    for tid in dict.fromkeys(ids.tolist()):
+        sel = np.nonzero(ids == tid)[0]
+        out.append(TrajectoryData(f"{prefix}{tid}", g[sel].astype(np.float32), m[sel].astype(bool),
+                                  t_s[sel].astype(np.float64), coarse_xy[sel].astype(np.float64)))
+    return out
+
+
+def sample_batch(data: list[TrajectoryData], seq_len: int, batch_size: int, rng: np.random.Generator):
+    """Random windows: (g, m, t_s, coarse) tensors of shape (B, seq_len, ...)."""
+    usable = [d for d in data if len(d) >= seq_len]
+    if not usable:
+        raise ValueError(f"no trajectory has at least seq_len={seq_len} samples")
+    weights = np.array([len(d) - seq_len + 1 for d in usable], dtype=np.float64)
+    picks = rng.choice(len(usable), size=batch_size, p=weights / weights.sum())
+    g, m, t, p = [], [], [], []
+    for i in picks:
+        d = usable[i]
+        s = int(rng.integers(0, len(d) - seq_len + 1))
+        g.append(d.g[s:s + seq_len]); m.append(d.m[s:s + seq_len])
+        t.append(d.t_s[s:s + seq_len] - d.t_s[s]); p.append(d.coarse_xy[s:s + seq_len])
+    return (torch.from_numpy(np.stack(g)), torch.from_numpy(np.stack(m)), torch.from_numpy(np.stack(t)).float(),
+            torch.from_numpy(np.stack(p)).float())
+
+
+def config_fingerprint(config: ModelConfig, data: list[TrajectoryData]) -> str:
+    h = hashlib.sha1(json.dumps(config.to_dict(), sort_keys=True).encode())
+    for d in data:
+        h.update(d.trajectory_id.encode()); h.update(str(len(d)).encode())
+        h.update(np.ascontiguousarray(d.coarse_xy[:: max(1, len(d) // 16)]).tobytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class TrainingResult:
+    history: list[dict] = field(default_factory=list)  # one row per step: step, losses, seconds
+    steps_done: int = 0
+    resumed_from: int = 0
+    wall_time_s: float = 0.0
+    samples_per_s: float = 0.0
+
+
+def _save_checkpoint(path: Path, model, optimizer, step: int, history: list[dict], fingerprint: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "history": history,
+                "fingerprint": fingerprint}, tmp)
+    os.replace(tmp, path)
+
+
+def train(model: GenerativeBeamMapModel, data: list[TrajectoryData], checkpoint_path: Path | None = None,
+          on_step: Callable[[int, dict], None] | None = None, max_steps: int | None = None,
+          stop_after: int | None = None) -> TrainingResult:
+    """Adam on eq. (30) for ``config.max_steps`` steps, checkpointing every ``checkpoint_every`` steps and resuming
+    from ``checkpoint_path`` when it holds a checkpoint of the same configuration and data.
+
+    ``stop_after`` ends the call after that many steps of this call (used by tests to simulate a kill)."""
+    c = model.config
+    max_steps = max_steps or c.max_steps
+    torch.manual_seed(c.seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=c.learning_rate)
+    fingerprint = config_fingerprint(c, data)
+    result = TrainingResult()
+    start = 0
+    if checkpoint_path is not None and Path(checkpoint_path).exists():
+        ckpt = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        if ckpt.get("fingerprint") == fingerprint:
+            model.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            start = int(ckpt["step"])
+            result.history = list(ckpt["history"])
+            result.resumed_from = start
+    model.train()
+    t0 = time.perf_counter()
+    samples = 0
+    step = start
+    for step in range(start, max_steps):
+        if stop_after is not None and step - start >= stop_after:
+            break
+        rng = np.random.default_rng([c.seed, step])
+        gen = torch.Generator().manual_seed(c.seed * 1_000_003 + step)
+        g, m, t, p = sample_batch(data, c.seq_len, c.batch_size, rng)
+        terms = model.training_losses(g, m, t, p, generator=gen)
+        optimizer.zero_grad(set_to_none=True)
+        terms["total"].backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimizer.step()
+        samples += g.shape[0] * g.shape[1]
+        row = {"step": step + 1, **{k: float(v.detach()) for k, v in terms.items()},
+               "seconds": time.perf_counter() - t0}
+        result.history.append(row)
+        if on_step is not None:
+            on_step(step + 1, row)
+        if checkpoint_path is not None and ((step + 1) % c.checkpoint_every == 0 or step + 1 == max_steps):
+            _save_checkpoint(Path(checkpoint_path), model, optimizer, step + 1, result.history, fingerprint)
+    else:
+        step = max_steps
+    result.steps_done = len(result.history)
+    result.wall_time_s = time.perf_counter() - t0
+    result.samples_per_s = samples / max(result.wall_time_s, 1e-9)
+    model.eval()
+    return result
+
+
+@torch.no_grad()
+def recover_trajectory(model: GenerativeBeamMapModel, g: np.ndarray, m: np.ndarray, window: int | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """p̂ (L, 2) in metres and the most likely grid cell k (L,) (eq. (17)) for one whole trajectory.
+
+    Overlapping windows (stride window/2) are blended with triangular weights, so every sample is estimated with
+    context on both sides except at the ends of the trajectory."""
+    model.eval()
+    window = window or model.config.seq_len
+    n = len(g)
+    if n == 0:
+        return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
+    w = min(window, n)
+    stride = max(1, w // 2)
+    starts = list(range(0, max(n - w, 0) + 1, stride))
+    if starts[-1] != n - w:
+        starts.append(n - w)
+    acc = np.zeros((n, 2)); weight = np.zeros(n)
+    tri = 1.0 + np.minimum(np.arange(w), np.arange(w)[::-1]).astype(np.float64)
+    gt = torch.from_numpy(g.astype(np.float32)); mt = torch.from_numpy(m.astype(bool))
+    for i in range(0, len(starts), 32):
+        batch = starts[i:i + 32]
+        out = model.encode(torch.stack([gt[s:s + w] for s in batch]), torch.stack([mt[s:s + w] for s in batch]))
+        for j, s in enumerate(batch):
+            acc[s:s + w] += out.p_hat[j].numpy() * tri[:, None]
+            weight[s:s + w] += tri
+    p_hat = acc / weight[:, None]
+    from models.radio_map import nearest_cell
+
+    cells = nearest_cell(torch.from_numpy(p_hat).float(), model.codebook.cell_centres_m).numpy()
+    return p_hat, cells
+
+
+@torch.no_grad()
+def codebook_conditions(model: GenerativeBeamMapModel) -> tuple[torch.Tensor, np.ndarray]:
+    """The radio-map vector of every cell; cells never selected in training take the vector of the nearest
+    visited cell (flagged False in the returned mask). (K, D), (K,) bool."""
+    cb = model.codebook
+    visited = cb.visited().numpy()
+    emb = cb.embedding.clone()
+    if visited.any() and not visited.all():
+        from models.radio_map import nearest_cell
+
+        vis_idx = np.nonzero(visited)[0]
+        nearest = nearest_cell(cb.cell_centres_m[~torch.from_numpy(visited)], cb.cell_centres_m[vis_idx])
+        emb[~torch.from_numpy(visited)] = cb.embedding[torch.from_numpy(vis_idx)[nearest]]
+    return emb, visited
+
+
+@torch.no_grad()
+def decode_beam_map(model: GenerativeBeamMapModel, samples_per_cell: int = 4, sampler: str = "ddim",
+                    steps: int | None = None, batch_size: int = 2048, seed: int = 0,
+                    cells: np.ndarray | None = None, on_progress: Callable[[int, int], None] | None = None):
+    """Decode every cell's radio-map vector into the full CSI with several diffusion samples.
+
+    Returns (mean_g (K, N), std_power_db (K, N), visited (K,)) where mean_g is in the normalized scale."""
+    from radiomap_assets.domain.measurement import denormalize_power
+
+    model.eval()
+    cond_all, visited = codebook_conditions(model)
+    idx = np.arange(cond_all.shape[0]) if cells is None else np.asarray(cells)
+    gen = torch.Generator().manual_seed(seed)
+    reps = torch.from_numpy(np.repeat(idx, samples_per_cell))
+    out = np.zeros((len(reps), model.config.num_entries), dtype=np.float32)
+    for i in range(0, len(reps), batch_size):
+        cond = cond_all[reps[i:i + batch_size]]
+        out[i:i + batch_size] = model.generate_csi(cond, sampler=sampler, steps=steps, generator=gen).numpy()
+        if on_progress is not None:
+            on_progress(min(i + batch_size, len(reps)), len(reps))
+    samples = out.reshape(len(idx), samples_per_cell, -1)
+    power = denormalize_power(samples)
+    return samples.mean(axis=1), power.std(axis=1), visited[idx]
+
+
+def parameter_count(model: torch.nn.Module) -> int:
+    return int(sum(p.numel() for p in model.parameters()))
+

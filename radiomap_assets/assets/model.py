@@ -1,0 +1,263 @@
+"""Site, model and inference groups: the walkable grid X, the trained generative model (MLflow), recovered
+trajectories per campaign and the generated beam map (Zarr)."""
+
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from dagster import (AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Config, MetadataValue, Output, asset)
+
+from models.config import model_config_for_profile
+from models.generative_model import GenerativeBeamMapModel
+from models.persistence import BeamMapPyfuncModel, load_model_files, save_model_files
+from models.training import decode_beam_map, parameter_count, recover_trajectory, split_trajectories, train
+from radiomap_assets import plots, storage
+from radiomap_assets.assets.ingestion import campaign_partitions, coarse_locations, masked_sparse_csi
+from radiomap_assets.domain.beam_map_store import beam_map_dataset
+from radiomap_assets.domain.grid import Grid
+from radiomap_assets.domain.measurement import MaskedSparseCSI
+from radiomap_assets.profiles import get_profile, home_layout
+from resources import BeamMapStore, MlflowTracker, SionnaScene
+
+REGISTERED_MODEL = "generative_beam_map"
+
+
+@asset(group_name="site", kinds={"numpy"},
+       description="The discretized region X at the model's grid resolution (paper: 5 m) and its walkable cells, "
+                   "from the scene geometry (no measurement, no ground truth): K = number of walkable cells.")
+def site_grid(context: AssetExecutionContext, scene: SionnaScene) -> Output[dict]:
+    from radiomap_assets.domain import raytrace
+
+    grid = scene.model_grid()
+    geometry = raytrace.scene_geometry(scene.load(), grid)
+    walkable = geometry.walkable
+    centres = grid.cell_centres()[walkable.ravel()]
+    value = {"grid": grid.to_dict(), "walkable": walkable, "cell_centres_m": centres, "scene": scene.scene}
+    return Output(value, metadata={"cells_K": int(walkable.sum()), "grid_shape": list(grid.shape),
+                                   "resolution_m": grid.resolution_m, "walkable_share": float(walkable.mean())})
+
+
+class TrainingConfig(Config):
+    """``campaigns``: campaign partitions to train on (empty = every campaign with ingested CSI and coarse
+    locations). ``max_steps``: override of the profile's step count. ``rnn_cell``: gru (proposed) or lstm."""
+
+    campaigns: list[str] = []
+    max_steps: int | None = None
+    rnn_cell: Literal["gru", "lstm"] = "gru"
+    registered_model_name: str = REGISTERED_MODEL
+
+
+def load_training_data(campaigns: list[str]):
+    data = []
+    for cid in campaigns:
+        csi: MaskedSparseCSI = storage.load_partition("masked_sparse_csi", cid)
+        coarse: pd.DataFrame = storage.load_partition("coarse_locations", cid)
+        if len(coarse) != csi.num_samples or not (coarse["t_s"].to_numpy() == csi.t_s).all():
+            raise ValueError(f"coarse_locations and masked_sparse_csi of {cid} are not aligned; rematerialize both")
+        data += split_trajectories(csi.trajectory_id, csi.g, csi.m, csi.t_s, coarse[["x_m", "y_m"]].to_numpy(),
+                                   prefix=f"{cid}/")
+    return data
+
+
+@asset(group_name="model", deps=[masked_sparse_csi, coarse_locations], kinds={"pytorch", "mlflow"},
+       description="Encoder, radio-map codebook and diffusion decoder (paper section III) trained on the selected "
+                   "campaigns' masked sparse CSI and coarse locations only, logged and registered in MLflow.")
+def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_grid: dict,
+                   mlflow_tracker: MlflowTracker) -> Output[dict]:
+    import mlflow
+
+    campaigns = config.campaigns or storage.materialized_campaigns(context.instance, "masked_sparse_csi",
+                                                                   "coarse_locations")
+    if not campaigns:
+        raise ValueError("no campaign has masked_sparse_csi and coarse_locations materialized: ingest one first")
+    data = load_training_data(campaigns)
+    versions = {c: {a: storage.content_version(a, c) for a in ("masked_sparse_csi", "coarse_locations")}
+                for c in campaigns}
+    profile = get_profile()
+    mconfig = model_config_for_profile(profile.name, data[0].g.shape[1])
+    if config.max_steps:
+        mconfig = type(mconfig).from_dict({**mconfig.to_dict(), "max_steps": config.max_steps})
+    torch.manual_seed(mconfig.seed)
+    grid = Grid(**site_grid["grid"])
+    model = GenerativeBeamMapModel(mconfig, torch.from_numpy(site_grid["cell_centres_m"]).float(), grid.resolution_m,
+                                   rnn_cell=config.rnn_cell)
+    n_params = parameter_count(model)
+    fingerprint_dir = home_layout().root / "checkpoints" / context.asset_key.to_user_string()
+    fingerprint_dir.mkdir(parents=True, exist_ok=True)
+    from models.training import config_fingerprint
+
+    checkpoint = fingerprint_dir / f"{config.rnn_cell}-{config_fingerprint(mconfig, data)}.pt"
+    exp_id = mlflow_tracker.activate()
+    context.log.info(f"training on {len(campaigns)} campaign(s), {len(data)} trajectories, "
+                     f"{sum(len(d) for d in data):,} samples; {n_params:,} parameters; checkpoint {checkpoint}")
+    with mlflow.start_run(experiment_id=exp_id, run_name=f"{config.registered_model_name}-{context.run_id[:8]}") as run:
+        mlflow.set_tags({"dagster_run_id": context.run_id, "campaigns": ",".join(campaigns), "profile": profile.name,
+                         "rnn_cell": config.rnn_cell})
+        mlflow.log_params({**{k: str(v) for k, v in mconfig.to_dict().items()}, "parameter_count": n_params,
+                           "campaigns": ",".join(campaigns), "num_cells_K": model.codebook.num_cells})
+        mlflow.log_dict(versions, "data_versions.json")
+        t_last = [time.perf_counter()]
+
+        def on_step(step: int, row: dict) -> None:
+            if step % 10 == 0 or step == mconfig.max_steps:
+                mlflow.log_metrics({k: v for k, v in row.items() if k not in ("step", "seconds")}, step=step)
+            if time.perf_counter() - t_last[0] > 15 or step == mconfig.max_steps:
+                t_last[0] = time.perf_counter()
+                context.log.info(f"step {step}/{mconfig.max_steps}: total {row['total']:.3f}, L_c {row['L_c']:.2f} m, "
+                                 f"L_r {row['L_r_diffusion']:.3f}, {row['seconds']:.0f} s")
+
+        result = train(model, data, checkpoint, on_step=on_step)
+        if result.resumed_from:
+            context.log.info(f"resumed from checkpoint at step {result.resumed_from}")
+        curves = plots.learning_curves(result.history)
+        mlflow.log_image(plots_png_to_array(curves), "learning_curves.png")
+        mlflow.log_metrics({"train_wall_time_s": result.wall_time_s, "train_samples_per_s": result.samples_per_s})
+        with tempfile.TemporaryDirectory() as tmp:
+            files = save_model_files(model, Path(tmp), extra={"campaigns": campaigns, "site_grid": site_grid["grid"]})
+            info = mlflow.pyfunc.log_model(name="model", python_model=BeamMapPyfuncModel(), artifacts=files,
+                                           registered_model_name=config.registered_model_name,
+                                           pip_requirements=["torch==2.13.0", "numpy", "pandas"])
+        version = str(info.registered_model_version)
+        client = mlflow.MlflowClient()
+        for k, v in {"dagster_run_id": context.run_id, "campaigns": ",".join(campaigns),
+                     "data_versions": json.dumps(versions)}.items():
+            client.set_model_version_tag(config.registered_model_name, version, k, v)
+    ref = {"registered_model_name": config.registered_model_name, "model_version": version,
+           "model_uri": f"models:/{config.registered_model_name}/{version}", "mlflow_run_id": run.info.run_id,
+           "tracking_uri": mlflow_tracker.tracking_uri, "campaigns": campaigns, "parameter_count": n_params,
+           "train_wall_time_s": result.wall_time_s, "train_samples_per_s": result.samples_per_s,
+           "steps": result.steps_done, "final_losses": result.history[-1] if result.history else {}}
+    return Output(ref, metadata={
+        "mlflow_run": MetadataValue.text(f"{run.info.run_id} ({mlflow_tracker.ui_command()})"),
+        "registered_model": MetadataValue.text(f"{config.registered_model_name} version {version}"),
+        "parameter_count": n_params, "campaigns": MetadataValue.json(campaigns),
+        "train_wall_time_s": round(result.wall_time_s, 1), "train_samples_per_s": round(result.samples_per_s, 1),
+        "steps": result.steps_done, "resumed_from_step": result.resumed_from,
+        "learning_curves": MetadataValue.md(plots.markdown_image(curves, "learning curves")),
+    })
+
+
+def plots_png_to_array(png: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+_MODEL_CACHE: dict[str, GenerativeBeamMapModel] = {}
+
+
+def load_registered_model(ref: dict) -> GenerativeBeamMapModel:
+    """The model version named in ``ref``, loaded back from the MLflow registry (state dict + description)."""
+    key = f"{ref['tracking_uri']}|{ref['model_uri']}"
+    if key not in _MODEL_CACHE:
+        import mlflow
+
+        mlflow.set_tracking_uri(ref["tracking_uri"])
+        local = Path(mlflow.artifacts.download_artifacts(ref["model_uri"])) / "artifacts"
+        _MODEL_CACHE[key] = load_model_files(local / "state_dict.pt", local / "model.json")
+    return _MODEL_CACHE[key]
+
+
+@asset(group_name="inference", partitions_def=campaign_partitions, kinds={"pandas"},
+       check_specs=[AssetCheckSpec("recovered_smoother_than_coarse", asset="recovered_trajectories",
+                                   description="mean |acceleration| of the recovered trajectory is below the "
+                                               "coarse input's (no ground truth needed)")],
+       description="Recovered trajectory per campaign: p̂ per sample (eq. (14)) and the most likely grid cell "
+                   "(eq. (17)), from the registered model version.")
+def recovered_trajectories(context: AssetExecutionContext, beam_map_model: dict, masked_sparse_csi: MaskedSparseCSI,
+                           coarse_locations: pd.DataFrame):
+    model = load_registered_model(beam_map_model)
+    csi = masked_sparse_csi
+    parts = []
+    centres = model.codebook.cell_centres_m.numpy()
+    for tid in csi.trajectories():
+        sel = csi.trajectory_id == tid
+        xy, cells = recover_trajectory(model, csi.g[sel], csi.m[sel])
+        parts.append(pd.DataFrame({"trajectory_id": tid, "t_s": csi.t_s[sel], "x_m": xy[:, 0], "y_m": xy[:, 1],
+                                   "cell": cells, "cell_x_m": centres[cells, 0], "cell_y_m": centres[cells, 1]}))
+    df = pd.concat(parts, ignore_index=True)
+
+    def mean_accel(frame):
+        out = []
+        for _, g in frame.groupby("trajectory_id", sort=False):
+            xy = g[["x_m", "y_m"]].to_numpy()
+            if len(xy) > 2:
+                out.append(np.linalg.norm(xy[2:] - 2 * xy[1:-1] + xy[:-2], axis=1))
+        return float(np.concatenate(out).mean()) if out else 0.0
+
+    acc_rec, acc_coarse = mean_accel(df), mean_accel(coarse_locations)
+    yield Output(df, metadata={"samples": len(df), "trajectories": int(df["trajectory_id"].nunique()),
+                               "model": MetadataValue.text(beam_map_model["model_uri"]),
+                               "mlflow_run_id": beam_map_model["mlflow_run_id"],
+                               "mean_second_difference_m": {"recovered": acc_rec, "coarse": acc_coarse}.__repr__()})
+    yield AssetCheckResult(check_name="recovered_smoother_than_coarse", passed=bool(acc_rec < acc_coarse),
+                           metadata={"recovered_m": acc_rec, "coarse_m": acc_coarse})
+
+
+class BeamMapConfig(Config):
+    samples_per_cell: int = 4
+    sampler: Literal["ddim", "ddpm"] = "ddim"
+    steps: int | None = None  # DDIM steps (None = the model's ddim_steps)
+
+
+@asset(group_name="inference", kinds={"zarr"},
+       check_specs=[AssetCheckSpec("beam_map_shape_and_nan_pattern", asset="beam_maps",
+                                   description="dims (bs, beam, y, x); finite exactly on walkable cells")],
+       description="Beam map of the generative decoder (design 3.2): every walkable cell's codebook vector decoded "
+                   "into the full CSI, several diffusion samples per cell (mean power_dbm, spread power_std_db).")
+def beam_maps(context: AssetExecutionContext, config: BeamMapConfig, beam_map_model: dict, site_grid: dict,
+              scene: SionnaScene, beam_map_store: BeamMapStore):
+    model = load_registered_model(beam_map_model)
+    t0 = time.perf_counter()
+    last = [t0]
+
+    def progress(done, total):
+        if time.perf_counter() - last[0] > 15:
+            last[0] = time.perf_counter()
+            context.log.info(f"decoded {done:,}/{total:,} cell samples")
+
+    mean_dbm, std_db, visited = decode_beam_map(model, config.samples_per_cell, config.sampler, config.steps,
+                                                on_progress=progress)
+    decode_s = time.perf_counter() - t0
+    grid = Grid(**site_grid["grid"])
+    walkable = site_grid["walkable"]
+    campaign0 = beam_map_model["campaigns"][0]
+    campaign = storage.load_partition("raw_channel_measurements", campaign0)
+    bss = [{"bs_id": b["bs_id"], "x_m": b["x_m"], "y_m": b["y_m"], "z_m": b["z_m"],
+            "yaw_deg": b.get("yaw_deg", b.get("orientation_yaw_deg", 0.0))} for b in campaign.manifest["base_stations"]]
+    n_b, n_w = len(bss), campaign.num_beams
+    power = np.full((n_b, n_w) + grid.shape, np.nan, dtype=np.float32)
+    std = np.full_like(power, np.nan)
+    iy, ix = np.nonzero(walkable)
+    power[:, :, iy, ix] = mean_dbm.T.reshape(n_b, n_w, -1)
+    std[:, :, iy, ix] = std_db.T.reshape(n_b, n_w, -1)
+    trained = np.zeros(grid.shape, bool)
+    trained[iy, ix] = visited
+    attrs = {"title": "beam map of the generative decoder", "scene": scene.scene, "site": scene.scene,
+             "model_name": beam_map_model["registered_model_name"], "model_version": beam_map_model["model_version"],
+             "mlflow_run_id": beam_map_model["mlflow_run_id"], "mlflow_tracking_uri": beam_map_model["tracking_uri"],
+             "dagster_run_id": context.run_id, "campaigns": ",".join(beam_map_model["campaigns"]),
+             "carrier_frequency_hz": float(campaign.manifest["carrier_frequency_hz"]),
+             "sampler": config.sampler, "samples_per_cell": config.samples_per_cell,
+             "codebook_policy": "cells no trajectory visited use the nearest visited cell's codebook vector "
+                                "(codebook_visited = False)"}
+    extra = {"codebook_visited": (("y", "x"), trained, {"units": "1",
+                                                        "long_name": "cell's codebook vector was trained"})}
+    ds = beam_map_dataset(power, grid, bss, walkable, attrs, power_std_db=std, extra=extra)
+    path = beam_map_store.write(ds, f"generative_{scene.scene}")
+    png = plots.beam_maps_of_base_station(ds, 0)
+    ok_dims = ds.power_dbm.dims == ("bs", "beam", "y", "x")
+    ok_nan = bool(np.isfinite(power[:, :, walkable]).all() and np.isnan(power[:, :, ~walkable]).all())
+    yield Output(str(path), metadata={
+        "path": MetadataValue.path(str(path)), "decode_s": round(decode_s, 1), "cells": int(walkable.sum()),
+        "trained_cells_share": float(visited.mean()), "model": MetadataValue.text(beam_map_model["model_uri"]),
+        "bs0_beams": MetadataValue.md(plots.markdown_image(png, "generated beam maps of base station 0"))})
+    yield AssetCheckResult(check_name="beam_map_shape_and_nan_pattern", passed=ok_dims and ok_nan,
+                           metadata={"dims_ok": ok_dims, "nan_exactly_off_walkable": ok_nan})

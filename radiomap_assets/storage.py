@@ -1,0 +1,39 @@
+"""Reading campaign-partitioned asset values outside the IO manager's load path.
+
+The training asset trains on a *selection* of campaign partitions (only those that were materialized: a
+quarantined campaign has a partition but no value), so it reads them itself from the FilesystemIOManager layout
+``<storage>/<asset name>/<partition>`` and records a content hash of each as its data version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from pathlib import Path
+
+from dagster import AssetKey, DagsterInstance
+
+from radiomap_assets.profiles import home_layout
+
+
+def partition_path(asset_name: str, partition: str) -> Path:
+    return home_layout().storage / asset_name / partition
+
+
+def load_partition(asset_name: str, partition: str):
+    path = partition_path(asset_name, partition)
+    if not path.exists():
+        raise FileNotFoundError(f"{asset_name} has no stored value for campaign {partition!r} ({path})")
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
+def content_version(asset_name: str, partition: str) -> str:
+    return hashlib.sha1(partition_path(asset_name, partition).read_bytes()).hexdigest()[:12]
+
+
+def materialized_campaigns(instance: DagsterInstance, *asset_names: str) -> list[str]:
+    """Campaign partitions that every named asset has materialized (and whose stored value exists)."""
+    sets = [set(instance.get_materialized_partitions(AssetKey(name))) for name in asset_names]
+    common = set.intersection(*sets) if sets else set()
+    return sorted(c for c in common if all(partition_path(n, c).exists() for n in asset_names))
