@@ -67,10 +67,17 @@ class CSIFeatureExtractor(nn.Module):
         self.blocks = nn.ModuleList(AttentionConvBlock(token_dim, num_heads, window) for _ in range(2))
         self.fcn = nn.Sequential(nn.Linear(num_entries * token_dim, 2 * feature_dim), nn.GELU(),
                                  nn.Linear(2 * feature_dim, feature_dim))  # f_NN1
+        # Residual path from the raw sparse CSI [g̊, m] to z^(3) (our addition, not in the paper): without it the
+        # token pathway starts out dominated by the sample-independent entry embeddings and the location
+        # regression sits on the constant-output plateau for hundreds of steps on CPU budgets.
+        self.direct = nn.Sequential(nn.Linear(2 * num_entries, 2 * feature_dim), nn.GELU(),
+                                    nn.Linear(2 * feature_dim, feature_dim))
+        self.norm = nn.LayerNorm(feature_dim)
 
     def forward(self, g: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
         tokens = self.value(torch.stack([g, m], dim=-1)) + self.entry_embedding  # (B, L, N, d)
         for block in self.blocks:
             tokens = block(tokens)
         b, l, n, d = tokens.shape
-        return self.fcn(tokens.reshape(b, l, n * d))  # z^(3)
+        z3 = self.fcn(tokens.reshape(b, l, n * d)) + self.direct(torch.cat([g, m], dim=-1))
+        return self.norm(z3)  # z^(3): (B, L, feature_dim)

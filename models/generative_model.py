@@ -19,6 +19,15 @@ from models.temporal_encoder import TemporalContextEncoder
 from models.unet1d import ConditionalUNet1d
 
 
+def loss_weights(c: ModelConfig, progress: float) -> dict[str, float]:
+    """Weights of eq. (30) at ``progress`` (share of training done), see ``training_losses``."""
+    wf = c.warmup_fraction
+    if progress < wf:
+        return {"lambda_c": 1.0, "lambda_s": 0.0, "lambda_t": c.lambda_t, "lambda_d": 0.0}
+    ramp = 1.0 if wf <= 0 else min(1.0, (progress - wf) / wf)
+    return {"lambda_c": c.lambda_c, "lambda_s": c.lambda_s, "lambda_t": c.lambda_t, "lambda_d": c.lambda_d * ramp}
+
+
 @dataclass
 class EncoderOutput:
     z_hat: torch.Tensor  # (B, L, D) ẑ
@@ -53,8 +62,15 @@ class GenerativeBeamMapModel(nn.Module):
         zq, k = self.codebook.quantize(z_hat.reshape(b * l, d), p_hat.reshape(b * l, 2))
         return EncoderOutput(z_hat, p_hat, zq.reshape(b, l, d), k.reshape(b, l))
 
-    def training_losses(self, g, m, t_s, p_coarse, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        """All terms of eq. (30) for one batch; also updates the codebook by EMA (eq. (31))."""
+    def training_losses(self, g, m, t_s, p_coarse, generator: torch.Generator | None = None,
+                        progress: float = 1.0) -> dict[str, torch.Tensor]:
+        """All terms of eq. (30) for one batch; also updates the codebook by EMA (eq. (31)).
+
+        ``progress`` in [0, 1] is the share of training done. The loss weights follow a schedule (our choice; the
+        paper only says coarse locations are extracted "initially"): during the first ``warmup_fraction`` the
+        location predictor is fitted to the coarse locations (λ_c = 1, no L_s, no L_d), as DEC initializes its
+        clusters before the KL refinement; then the configured weights apply, with λ_d ramped up linearly over
+        the next ``warmup_fraction``."""
         c = self.config
         out = self.encode(g, m)
         b, l, d = out.z_hat.shape
@@ -75,8 +91,9 @@ class GenerativeBeamMapModel(nn.Module):
             "L_r_diffusion": self.diffusion.loss(self.denoiser, x0, cond, m.reshape(b * l, -1)[sub], generator),
             "L_r_commitment": losses.commitment_loss(z_flat, zq_flat),
         }
-        terms["total"] = (c.lambda_s * terms["L_s"] + terms["L_r_diffusion"] + c.commitment * terms["L_r_commitment"]
-                          + c.lambda_c * terms["L_c"] + c.lambda_t * terms["L_t"] + c.lambda_d * terms["L_d"])
+        w = loss_weights(c, progress)
+        terms["total"] = (w["lambda_s"] * terms["L_s"] + terms["L_r_diffusion"] + c.commitment * terms["L_r_commitment"]
+                          + w["lambda_c"] * terms["L_c"] + w["lambda_t"] * terms["L_t"] + w["lambda_d"] * terms["L_d"])
         if self.training:
             self.codebook.ema_update(z_flat, out.cell.reshape(-1))
         return terms

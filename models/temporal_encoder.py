@@ -74,17 +74,23 @@ class TemporalContextEncoder(nn.Module):
         side = int(math.isqrt(widths[-1]))
         self.side = side
         self.to_square = nn.Linear(widths[-1], side * side)  # reshape(z7) to a side x side map
-        self.cnn = nn.Sequential(  # f_cnn
-            nn.Conv2d(1, cnn_channels, 3, padding=1), nn.GELU(),
-            nn.Conv2d(cnn_channels, 2 * cnn_channels, 3, padding=1, stride=2), nn.GELU(),
-            nn.Conv2d(2 * cnn_channels, 2 * cnn_channels, 3, padding=1), nn.GELU())
+        # f_cnn; GroupNorm after every convolution keeps the sample-to-sample variation of the features (without it
+        # three default-initialized convolutions shrink it ~100x and the encoder starts input-independent)
+        self.cnn = nn.Sequential(
+            nn.Conv2d(1, cnn_channels, 3, padding=1), nn.GroupNorm(1, cnn_channels), nn.GELU(),
+            nn.Conv2d(cnn_channels, 2 * cnn_channels, 3, padding=1, stride=2), nn.GroupNorm(1, 2 * cnn_channels),
+            nn.GELU(),
+            nn.Conv2d(2 * cnn_channels, 2 * cnn_channels, 3, padding=1), nn.GroupNorm(1, 2 * cnn_channels), nn.GELU())
         flat = 2 * cnn_channels * math.ceil(side / 2) ** 2
         self.head = nn.Sequential(nn.Linear(flat, latent_dim), nn.GELU(), nn.Linear(latent_dim, latent_dim))  # f_n3
+        self.skip = nn.Linear(feature_dim, latent_dim)  # residual from z^(3) to ẑ (our addition)
+        self.norm = nn.LayerNorm(latent_dim)  # ẑ at unit scale for the codebook
 
     def forward(self, z3: torch.Tensor) -> torch.Tensor:
-        h = self.multi_scale(z3)  # z^(4)
+        h = self.multi_scale(z3)  # z^(4): (B, L, F_out)
         for block in self.blocks:
             h = block(h)  # z^(6) ... z^(7)
         b, l, _ = h.shape
         square = self.to_square(h).reshape(b * l, 1, self.side, self.side)
-        return self.head(self.cnn(square).flatten(1)).reshape(b, l, -1)  # eq. (13): ẑ
+        z_hat = self.head(self.cnn(square).flatten(1)).reshape(b, l, -1) + self.skip(z3)  # eq. (13)
+        return self.norm(z_hat)  # ẑ: (B, L, latent_dim)

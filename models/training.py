@@ -122,7 +122,7 @@ def train(model: GenerativeBeamMapModel, data: list[TrajectoryData], checkpoint_
         rng = np.random.default_rng([c.seed, step])
         gen = torch.Generator().manual_seed(c.seed * 1_000_003 + step)
         g, m, t, p = sample_batch(data, c.seq_len, c.batch_size, rng)
-        terms = model.training_losses(g, m, t, p, generator=gen)
+        terms = model.training_losses(g, m, t, p, generator=gen, progress=step / max_steps)
         optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)

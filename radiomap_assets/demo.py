@@ -14,6 +14,13 @@ import time
 from radiomap_assets import env_setup
 
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}  # step progress, not every engine event
+
+
+def _quiet(run_config: dict | None = None) -> dict:
+    return {**QUIET, **(run_config or {})}
+
+
 def _step(name: str):
     print(f"\n=== {name}", flush=True)
     return time.perf_counter()
@@ -36,7 +43,7 @@ def main() -> int:
     timings: dict[str, float] = {}
 
     t0 = _step("simulation: ray-traced ground-truth beam map and simulated campaigns")
-    result = defs.resolve_job_def("simulate_site").execute_in_process(instance=instance, raise_on_error=True)
+    result = defs.resolve_job_def("simulate_site").execute_in_process(instance=instance, raise_on_error=True, run_config=_quiet())
     for ev in result.get_asset_materialization_events():
         md = ev.materialization.metadata
         key = ev.asset_key.to_user_string()
@@ -60,7 +67,7 @@ def main() -> int:
     accuracy = {}
     for cid in new:
         t0 = _step(f"ingestion: {cid}")
-        res = job.execute_in_process(instance=instance, partition_key=cid, raise_on_error=True)
+        res = job.execute_in_process(instance=instance, partition_key=cid, raise_on_error=True, run_config=_quiet())
         acc = res.output_for_node("coarse_location_accuracy")
         accuracy[cid] = {"weighted_centroid": acc}
         if acc:
@@ -68,7 +75,7 @@ def main() -> int:
                   f"LOS share {acc.get('los_share', float('nan')):.2f}")
             # the paper's protocol for its tables: coarse input = ground truth + N(0, 400 m^2) (section IV-A)
             paper = {"ops": {"coarse_locations": {"config": {"method": "paper_noisy_ground_truth"}}}}
-            res = job.execute_in_process(instance=instance, partition_key=cid, raise_on_error=True, run_config=paper,
+            res = job.execute_in_process(instance=instance, partition_key=cid, raise_on_error=True, run_config=_quiet(paper),
                                          asset_selection=[AssetKey("coarse_locations"), AssetKey("coarse_location_accuracy")])
             acc = res.output_for_node("coarse_location_accuracy")
             accuracy[cid]["paper_noisy_ground_truth"] = acc
@@ -80,18 +87,23 @@ def main() -> int:
     if not ingested:
         print("no ingested campaign: nothing to train on")
         return 1
-    t0 = _step(f"model: training on {len(ingested)} campaign(s) (progress every 15 s)")
-    res = defs.resolve_job_def("train_model").execute_in_process(instance=instance, raise_on_error=True)
+    # Table I of the paper: the model is trained on the uniform trajectory's sparse CSI and coarse locations
+    # (no labels) and recovers that trajectory. Without a uniform campaign, train on everything ingested.
+    selected = [c for c in ingested if "-uniform-" in c] or ingested
+    t0 = _step(f"model: training on {', '.join(selected)} (progress every 15 s)")
+    train_cfg = {"ops": {"beam_map_model": {"config": {"campaigns": selected}}}}
+    res = defs.resolve_job_def("train_model").execute_in_process(instance=instance, raise_on_error=True,
+                                                                 run_config=_quiet(train_cfg))
     ref = res.output_for_node("beam_map_model")
     timings["train beam_map_model"] = time.perf_counter() - t0
     print(f"  registered {ref['model_uri']} (MLflow run {ref['mlflow_run_id']}), {ref['parameter_count']:,} parameters, "
           f"{ref['steps']} steps, {ref['train_samples_per_s']:.0f} samples/s")
 
     recovered = {}
-    for cid in ingested:
+    for cid in selected:
         t0 = _step(f"inference: recovered trajectories of {cid}")
         res = defs.resolve_job_def("recover_trajectories").execute_in_process(instance=instance, partition_key=cid,
-                                                                              raise_on_error=True)
+                                                                              raise_on_error=True, run_config=_quiet())
         out = res.output_for_node("recovered_trajectory_accuracy")
         timings[f"recover {cid}"] = time.perf_counter() - t0
         if out:
@@ -101,7 +113,7 @@ def main() -> int:
                   f"{out['coarse']['mean_error_m']:.2f} m, 95th pct {out['coarse']['p95_error_m']:.2f} m")
 
     t0 = _step("inference: generated beam map (Zarr)")
-    res = defs.resolve_job_def("generate_beam_map").execute_in_process(instance=instance, raise_on_error=True)
+    res = defs.resolve_job_def("generate_beam_map").execute_in_process(instance=instance, raise_on_error=True, run_config=_quiet())
     beam_map_path = res.output_for_node("beam_maps")
     timings["generate beam_maps"] = time.perf_counter() - t0
     print(f"  wrote {beam_map_path}")

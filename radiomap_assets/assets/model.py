@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from dagster import (AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Config, MetadataValue, Output, asset)
 
-from models.config import model_config_for_profile
+from models.config import model_config_for_profile, with_loss_weights
 from models.generative_model import GenerativeBeamMapModel
 from models.persistence import BeamMapPyfuncModel, load_model_files, save_model_files
 from models.training import decode_beam_map, parameter_count, recover_trajectory, split_trajectories, train
@@ -44,10 +44,12 @@ def site_grid(context: AssetExecutionContext, scene: SionnaScene) -> Output[dict
 
 class TrainingConfig(Config):
     """``campaigns``: campaign partitions to train on (empty = every campaign with ingested CSI and coarse
-    locations). ``max_steps``: override of the profile's step count. ``rnn_cell``: gru (proposed) or lstm."""
+    locations). ``max_steps``: override of the profile's step count. ``rnn_cell``: gru (proposed) or lstm.
+    ``loss_weights``: override of the profile's (λ_c, λ_t, λ_d) preset, one of models.config.LOSS_WEIGHTS."""
 
     campaigns: list[str] = []
     max_steps: int | None = None
+    loss_weights: str = ""  # "" = the profile's; else paper_outdoor, paper_indoor or cpu_budget
     rnn_cell: Literal["gru", "lstm"] = "gru"
     registered_model_name: str = REGISTERED_MODEL
 
@@ -75,6 +77,10 @@ def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_
                                                                    "coarse_locations")
     if not campaigns:
         raise ValueError("no campaign has masked_sparse_csi and coarse_locations materialized: ingest one first")
+    missing = [c for c in campaigns if not storage.partition_path("masked_sparse_csi", c).exists()]
+    if missing:
+        raise ValueError(f"campaign(s) {missing} have no ingested masked_sparse_csi; known: "
+                         f"{storage.materialized_campaigns(context.instance, 'masked_sparse_csi', 'coarse_locations')}")
     data = load_training_data(campaigns)
     versions = {c: {a: storage.content_version(a, c) for a in ("masked_sparse_csi", "coarse_locations")}
                 for c in campaigns}
@@ -82,6 +88,8 @@ def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_
     mconfig = model_config_for_profile(profile.name, data[0].g.shape[1])
     if config.max_steps:
         mconfig = type(mconfig).from_dict({**mconfig.to_dict(), "max_steps": config.max_steps})
+    if config.loss_weights:
+        mconfig = with_loss_weights(mconfig, config.loss_weights)
     torch.manual_seed(mconfig.seed)
     grid = Grid(**site_grid["grid"])
     model = GenerativeBeamMapModel(mconfig, torch.from_numpy(site_grid["cell_centres_m"]).float(), grid.resolution_m,
