@@ -50,7 +50,7 @@ class ModelConfig:
     loss_subsample: int = 256  # samples of the batch used for the K-cell Student-t (L_s) and the diffusion term
     seq_len: int = 64  # samples per training window
     batch_size: int = 16  # windows per step
-    max_steps: int = 800
+    max_steps: int = 500
     learning_rate: float = 1e-3
     checkpoint_every: int = 100
     seed: int = 0

@@ -45,3 +45,38 @@ def ground_truth_path(simulated_site):
     from radiomap_assets.definitions import defs
 
     return defs.resources["beam_map_store"].latest(ground_truth_map_name(defs.resources["scene"]))
+
+
+@pytest.fixture(scope="session")
+def ingested_campaigns(simulated_site, dagster_instance):
+    """Every landed smoke campaign picked up (the sensor's logic) and ingested once: {campaign_id: run result}."""
+    from radiomap_assets.assets.ingestion import campaign_partitions
+    from radiomap_assets.definitions import defs
+    from radiomap_assets.sensors import landing_zone_tick
+
+    new, quarantined, _ = landing_zone_tick(defs.resources["landing_zone"], None,
+                                            set(dagster_instance.get_dynamic_partitions(campaign_partitions.name)))
+    assert not quarantined
+    dagster_instance.add_dynamic_partitions(campaign_partitions.name, new)
+    job = defs.resolve_job_def("ingest_campaign")
+    return {cid: job.execute_in_process(instance=dagster_instance, partition_key=cid) for cid in new}
+
+
+@pytest.fixture(scope="session")
+def trained_model(ingested_campaigns, dagster_instance):
+    """The smoke model trained on the uniform campaign with the paper's coarse input (ground truth + 400 m^2 noise,
+    Table I protocol), through the train_model job; returns (campaign id, job result)."""
+    from dagster import AssetKey
+
+    from radiomap_assets.definitions import defs
+
+    uniform = next(c for c in ingested_campaigns if "-uniform-" in c)
+    paper = {"ops": {"coarse_locations": {"config": {"method": "paper_noisy_ground_truth"}}}}
+    res = defs.resolve_job_def("ingest_campaign").execute_in_process(
+        instance=dagster_instance, partition_key=uniform, run_config=paper,
+        asset_selection=[AssetKey("coarse_locations"), AssetKey("coarse_location_accuracy")])
+    assert res.success
+    cfg = {"ops": {"beam_map_model": {"config": {"campaigns": [uniform]}}}}
+    result = defs.resolve_job_def("train_model").execute_in_process(instance=dagster_instance, run_config=cfg)
+    assert result.success
+    return uniform, result

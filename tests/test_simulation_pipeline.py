@@ -93,18 +93,9 @@ def test_simulated_campaigns_land_in_the_contract_format(simulated_site, radioma
     assert 0.05 < any_los.mean() < 1.0  # both LOS and NLOS stretches along the trajectories
 
 
-def test_ingestion_of_the_simulated_campaigns_gives_csi_and_coarse_locations(simulated_site, dagster_instance):
-    from radiomap_assets.assets.ingestion import campaign_partitions
-    from radiomap_assets.definitions import defs
-    from radiomap_assets.sensors import landing_zone_tick
-
-    new, quarantined, _ = landing_zone_tick(defs.resources["landing_zone"], None,
-                                            set(dagster_instance.get_dynamic_partitions(campaign_partitions.name)))
-    assert len(new) == 3 and not quarantined
-    dagster_instance.add_dynamic_partitions(campaign_partitions.name, new)
-    job = defs.resolve_job_def("ingest_campaign")
-    for cid in new:
-        res = job.execute_in_process(instance=dagster_instance, partition_key=cid)
+def test_ingestion_of_the_simulated_campaigns_gives_csi_and_coarse_locations(ingested_campaigns):
+    assert len(ingested_campaigns) == 3
+    for cid, res in ingested_campaigns.items():
         assert res.success
         csi = res.output_for_node("masked_sparse_csi")
         assert csi.mask_density == pytest.approx(3 / 16)

@@ -1,0 +1,212 @@
+"""The generative beam-map model (paper section III) as a user meets it: trained through Dagster on unlabeled sparse
+CSI, registered in MLflow, recovering trajectories better than its coarse input, resuming after a kill, and
+decoding a beam map that opens with plain xarray."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from models import losses
+from models.config import ModelConfig
+from models.generative_model import GenerativeBeamMapModel
+from models.radio_map import RadioMapCodebook, student_t_assignment
+from models.temporal_encoder import truncated_bidirectional
+from models.training import TrajectoryData, train
+
+
+# ---- losses and modules on hand-computed cases -------------------------------------------------------------
+
+def test_dynamics_loss_is_zero_for_constant_velocity_and_counts_acceleration():
+    line = torch.stack([torch.arange(10.0), 2 * torch.arange(10.0)], dim=-1)[None]  # (1, 10, 2)
+    assert losses.dynamics_loss(line).item() == pytest.approx(0.0)
+    bent = line.clone()
+    bent[0, 5, 0] += 1.0  # second differences at l = 4, 5, 6: 1, -2, 1 -> sum of squares 6 over L - 2 = 8
+    assert losses.dynamics_loss(bent).item() == pytest.approx(6 / 8)
+
+
+def test_triplets_respect_the_coherence_time_and_the_margin():
+    t = torch.arange(20.0)[None] * 0.1  # 2 s at 10 Hz
+    n, c, f, valid = losses.sample_triplets(t, coherence_time_s=0.5, generator=torch.Generator().manual_seed(0))
+    dt_pos, dt_neg = (t[0, c[0]] - t[0, n[0]]).abs(), (t[0, f[0]] - t[0, n[0]]).abs()
+    assert valid.all() and ((dt_pos > 0) & (dt_pos <= 0.5)).all() and (dt_neg > 0.5).all()
+    # a trajectory in time order satisfies every triplet with a margin smaller than the spacing: zero loss
+    p = torch.stack([torch.arange(20.0) * 10, torch.zeros(20)], dim=-1)[None]
+    assert losses.triplet_loss(p, t, 0.5, margin_m=1.0).item() == 0.0
+    assert losses.triplet_loss(torch.zeros_like(p), t, 0.5, margin_m=1.0).item() == pytest.approx(1.0)
+
+
+def test_target_distribution_sharpens_assignments_and_kl_vanishes_on_one_hot():
+    r = torch.tensor([[0.6, 0.4], [0.5, 0.5]])
+    p = losses.target_distribution(r)
+    assert torch.allclose(p.sum(dim=1), torch.ones(2))
+    assert p[0, 0] > r[0, 0]  # eq. (24) emphasizes the confident assignment
+    one_hot = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    assert losses.clustering_kl_loss(one_hot).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_student_t_assignment_peaks_at_the_nearest_cell_and_sums_to_one():
+    cells = torch.tensor([[0.0, 0.0], [5.0, 0.0], [50.0, 0.0]])
+    r = student_t_assignment(torch.tensor([[4.0, 0.0]]), cells, alpha=1.0, scale_m=5.0)
+    assert r.sum().item() == pytest.approx(1.0) and r.argmax().item() == 1
+    # eq. (15) with alpha = 1 in units of 5 m: weights ∝ 1 / (1 + d^2)
+    d2 = torch.tensor([0.8, 0.2, 9.2]) ** 2
+    expected = (1 / (1 + d2)) / (1 / (1 + d2)).sum()
+    assert torch.allclose(r[0], expected, atol=1e-6)
+
+
+def test_codebook_quantizes_by_physical_proximity_and_follows_eq_31():
+    cells = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
+    cb = RadioMapCodebook(cells, latent_dim=2, decay=0.5, epsilon=0.0)
+    zq, k = cb.quantize(torch.zeros(3, 2), torch.tensor([[1.0, 0.0], [9.0, 0.0], [6.0, 0.0]]))
+    assert k.tolist() == [0, 1, 1]
+    cb.ema_update(torch.tensor([[2.0, 2.0], [4.0, 0.0], [0.0, 4.0]]), k)
+    # m_1 = 0.5 * 0 + 0.5 * ([4, 0] + [0, 4]); N_1 = 0.5 * 0 + 0.5 * 2; e_1 = m_1 / N_1 = [2, 2]
+    assert torch.allclose(cb.embedding[1], torch.tensor([2.0, 2.0]))
+    assert torch.allclose(cb.embedding[0], torch.tensor([2.0, 2.0]))
+    assert cb.visited().all()
+
+
+def test_truncation_uses_only_the_backward_rnn_at_the_start_and_the_forward_at_the_end():
+    fwd, bwd = torch.ones(1, 10, 1), torch.zeros(1, 10, 1)
+    out = truncated_bidirectional(fwd, bwd, truncation_len=3)[0, :, 0]
+    assert out[:3].tolist() == [0, 0, 0] and out[-3:].tolist() == [1, 1, 1]
+    assert torch.allclose(out[3:7], torch.full((4,), 0.5))
+
+
+# ---- training: a kill resumes where the checkpoint left off ------------------------------------------------
+
+def _tiny_problem():
+    rng = np.random.default_rng(0)
+    n = 60
+    xy = np.stack([np.linspace(0, 60, n), np.zeros(n)], axis=1)
+    g = rng.random((n, 8)).astype(np.float32)
+    m = rng.random((n, 8)) < 0.5
+    data = [TrajectoryData("t", g * m, m, np.arange(n) * 0.1, xy + rng.normal(0, 5, xy.shape))]
+    config = ModelConfig(num_entries=8, token_dim=4, num_heads=1, feature_dim=8, rnn_widths=(8, 8, 8),
+                         truncation_len=2, latent_dim=8, cnn_channels=2, diffusion_steps=10, unet_channels=8,
+                         condition_tokens=2, seq_len=12, batch_size=2, max_steps=6, checkpoint_every=2,
+                         loss_subsample=16)
+    cells = torch.tensor([[x, 0.0] for x in range(0, 61, 5)], dtype=torch.float32)
+    return data, config, cells
+
+
+def _fresh_model(config, cells):
+    torch.manual_seed(0)
+    return GenerativeBeamMapModel(config, cells, 5.0)
+
+
+def test_a_killed_training_resumes_from_its_checkpoint_and_ends_where_an_uninterrupted_one_does(tmp_path):
+    data, config, cells = _tiny_problem()
+    reference = _fresh_model(config, cells)
+    train(reference, data)
+    checkpoint = tmp_path / "ckpt.pt"
+    killed = _fresh_model(config, cells)
+    first = train(killed, data, checkpoint, stop_after=3)  # "killed" after step 3; last checkpoint at step 2
+    assert first.steps_done == 3 and checkpoint.exists()
+    resumed_model = _fresh_model(config, cells)
+    resumed = train(resumed_model, data, checkpoint)
+    assert resumed.resumed_from == 2 and resumed.steps_done == 6
+    for (name, a), b in zip(reference.state_dict().items(), resumed_model.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), name
+
+
+# ---- the model through Dagster and MLflow ------------------------------------------------------------------
+
+def test_training_registers_a_model_version_tagged_with_run_campaigns_and_data_versions(trained_model):
+    import mlflow
+
+    campaign, result = trained_model
+    ref = result.output_for_node("beam_map_model")
+    mlflow.set_tracking_uri(ref["tracking_uri"])
+    client = mlflow.MlflowClient()
+    version = client.get_model_version(ref["registered_model_name"], ref["model_version"])
+    assert version.tags["dagster_run_id"] == result.run_id
+    assert version.tags["campaigns"] == campaign
+    assert set(json.loads(version.tags["data_versions"])[campaign]) == {"masked_sparse_csi", "coarse_locations"}
+    run = client.get_run(ref["mlflow_run_id"])
+    assert int(run.data.params["parameter_count"]) == ref["parameter_count"] > 0
+    history = client.get_metric_history(ref["mlflow_run_id"], "L_c")
+    assert len(history) >= 10
+    assert "learning_curves.png" in {a.path for a in client.list_artifacts(ref["mlflow_run_id"])}
+    md = next(e for e in result.get_asset_materialization_events()
+              if e.asset_key.to_user_string() == "beam_map_model").materialization.metadata
+    assert ref["mlflow_run_id"] in md["mlflow_run"].value
+
+
+def test_recovered_trajectory_is_closer_to_the_truth_than_the_coarse_input(trained_model, dagster_instance):
+    from radiomap_assets.definitions import defs
+
+    campaign, _ = trained_model
+    res = defs.resolve_job_def("recover_trajectories").execute_in_process(instance=dagster_instance,
+                                                                          partition_key=campaign)
+    assert res.success
+    acc = res.output_for_node("recovered_trajectory_accuracy")
+    assert acc["coarse_method"] == "paper_noisy_ground_truth"
+    assert acc["recovered"]["mean_error_m"] < 0.8 * acc["coarse"]["mean_error_m"], acc
+    assert acc["recovered"]["p95_error_m"] < acc["coarse"]["p95_error_m"], acc
+    checks = {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
+              for e in res.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    assert checks == {"recovered_smoother_than_coarse": True}
+    df = res.output_for_node("recovered_trajectories")
+    assert list(df.columns[:5]) == ["trajectory_id", "t_s", "x_m", "y_m", "cell"]
+
+
+def test_registered_version_loads_back_and_reproduces_the_recovered_trajectory(trained_model, dagster_instance):
+    import mlflow
+    import pandas as pd
+
+    from radiomap_assets import storage
+
+    campaign, result = trained_model
+    ref = result.output_for_node("beam_map_model")
+    mlflow.set_tracking_uri(ref["tracking_uri"])
+    pyfunc = mlflow.pyfunc.load_model(ref["model_uri"])
+    csi = storage.load_partition("masked_sparse_csi", campaign)
+    frame = pd.DataFrame({"trajectory_id": csi.trajectory_id, "g": list(csi.g), "m": list(csi.m)})
+    predicted = pyfunc.predict(frame)
+    recovered = storage.load_partition("recovered_trajectories", campaign)
+    assert np.allclose(predicted[["x_m", "y_m"]].to_numpy(), recovered[["x_m", "y_m"]].to_numpy(), atol=1e-4)
+    assert (predicted["cell"].to_numpy() == recovered["cell"].to_numpy()).all()
+
+
+def test_generated_beam_map_opens_with_plain_xarray_and_carries_the_design_attributes(trained_model,
+                                                                                     dagster_instance):
+    from radiomap_assets.definitions import defs
+
+    res = defs.resolve_job_def("generate_beam_map").execute_in_process(
+        instance=dagster_instance, run_config={"ops": {"beam_maps": {"config": {"samples_per_cell": 2}}}})
+    assert res.success
+    path = res.output_for_node("beam_maps")
+    code = textwrap.dedent(f"""
+        import sys, json
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split('.')[0] in {{'radiomap_assets', 'models', 'resources', 'sionna', 'dagster', 'torch',
+                                           'mlflow'}}:
+                    raise ImportError('blocked ' + name)
+        sys.meta_path.insert(0, Block())
+        import numpy as np, xarray as xr
+        ds = xr.open_zarr({str(path)!r})
+        valid = ds.valid.values
+        p, s = ds.power_dbm.values, ds.power_std_db.values
+        print(json.dumps({{"dims": list(ds.power_dbm.dims), "attrs": sorted(ds.attrs),
+                          "units": {{k: v.attrs.get("units") for k, v in ds.data_vars.items()}},
+                          "finite_on_valid": bool(np.isfinite(p[:, :, valid]).all()),
+                          "nan_off_valid": bool(np.isnan(p[:, :, ~valid]).all()),
+                          "std_positive": float(np.nanmean(s)), "bs_coords": [c for c in ds.coords if c.startswith("bs_")]}}))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
+    assert out.returncode == 0, out.stderr
+    info = json.loads(out.stdout)
+    assert info["dims"] == ["bs", "beam", "y", "x"]
+    for key in ("model_name", "model_version", "mlflow_run_id", "dagster_run_id", "campaigns", "scene",
+                "grid_resolution_m", "carrier_frequency_hz", "created_utc"):
+        assert key in info["attrs"], key
+    assert info["units"]["power_dbm"] == "dBm" and info["units"]["power_std_db"] == "dB"
+    assert info["finite_on_valid"] and info["nan_off_valid"] and info["std_positive"] > 0
+    assert {"bs_x_m", "bs_y_m", "bs_z_m"} <= set(info["bs_coords"])
