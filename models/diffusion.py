@@ -33,8 +33,9 @@ class GaussianDiffusion(nn.Module):
              generator: torch.Generator | None = None) -> torch.Tensor:
         """First term of eq. (29): E ||ε - f_ε(x_t, z̈, t)||^2 over the observed entries."""
         b = x0.shape[0]
-        t = torch.randint(0, self.steps, (b,), device=x0.device, generator=generator)
-        noise = torch.randn(x0.shape, device=x0.device, generator=generator)
+        # drawn on the CPU (the generator's device), so runs on CPU and GPU use the same random numbers
+        t = torch.randint(0, self.steps, (b,), generator=generator).to(x0.device)
+        noise = torch.randn(x0.shape, generator=generator).to(x0.device)
         pred = denoiser(self.q_sample(x0, t, noise), cond, t)
         err = (pred - noise) ** 2
         if mask is None:

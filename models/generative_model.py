@@ -78,7 +78,7 @@ class GenerativeBeamMapModel(nn.Module):
         z_flat = out.z_hat.reshape(b * l, d)
         zq_flat = out.z_quantized.reshape(b * l, d)
         # L_s over K cells and the diffusion term are expectations over samples: a random subset of the batch
-        sub = torch.randperm(b * l, generator=generator)[: c.loss_subsample]
+        sub = torch.randperm(b * l, generator=generator)[: c.loss_subsample].to(g.device)
         r = student_t_assignment(flat_p[sub], self.codebook.cell_centres_m, c.student_t_alpha, self.grid_resolution_m)
         # straight-through: the decoder sees e_k, its gradient reaches the encoder through ẑ
         cond = (z_flat + (zq_flat - z_flat).detach())[sub]

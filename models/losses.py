@@ -30,11 +30,11 @@ def sample_triplets(t_s: torch.Tensor, coherence_time_s: float, generator: torch
     dt = (t_s[:, :, None] - t_s[:, None, :]).abs()  # (B, L, L)
     pos = (dt > 0) & (dt <= coherence_time_s)
     neg = dt > coherence_time_s
-    u = torch.rand((b, l, l), generator=generator)
+    u = torch.rand((b, l, l), generator=generator).to(t_s.device)
     c = torch.where(pos, u, -1.0).argmax(dim=-1)
     f = torch.where(neg, u, -1.0).argmax(dim=-1)
     valid = pos.any(dim=-1) & neg.any(dim=-1)
-    n = torch.arange(l).expand(b, l)
+    n = torch.arange(l, device=t_s.device).expand(b, l)
     return n, c, f, valid
 
 

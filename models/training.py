@@ -81,23 +81,28 @@ class TrainingResult:
     resumed_from: int = 0
     wall_time_s: float = 0.0
     samples_per_s: float = 0.0
+    device: str = "cpu"
 
 
 def _save_checkpoint(path: Path, model, optimizer, step: int, history: list[dict], fingerprint: str) -> None:
     tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "history": history,
+    cpu_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"model": cpu_state, "optimizer": optimizer.state_dict(), "step": step, "history": history,
                 "fingerprint": fingerprint}, tmp)
     os.replace(tmp, path)
 
 
 def train(model: GenerativeBeamMapModel, data: list[TrajectoryData], checkpoint_path: Path | None = None,
           on_step: Callable[[int, dict], None] | None = None, max_steps: int | None = None,
-          stop_after: int | None = None) -> TrainingResult:
+          stop_after: int | None = None, device: str | None = None) -> TrainingResult:
     """Adam on eq. (30) for ``config.max_steps`` steps, checkpointing every ``checkpoint_every`` steps and resuming
     from ``checkpoint_path`` when it holds a checkpoint of the same configuration and data.
 
-    ``stop_after`` ends the call after that many steps of this call (used by tests to simulate a kill)."""
+    ``stop_after`` ends the call after that many steps of this call (used by tests to simulate a kill).
+    ``device``: where to train (default: CUDA when present, else CPU); the model is returned on the CPU."""
     c = model.config
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device)
     max_steps = max_steps or c.max_steps
     torch.manual_seed(c.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=c.learning_rate)
@@ -108,6 +113,7 @@ def train(model: GenerativeBeamMapModel, data: list[TrajectoryData], checkpoint_
         ckpt = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
         if ckpt.get("fingerprint") == fingerprint:
             model.load_state_dict(ckpt["model"])
+            model.to(device)
             optimizer.load_state_dict(ckpt["optimizer"])
             start = int(ckpt["step"])
             result.history = list(ckpt["history"])
@@ -121,7 +127,7 @@ def train(model: GenerativeBeamMapModel, data: list[TrajectoryData], checkpoint_
             break
         rng = np.random.default_rng([c.seed, step])
         gen = torch.Generator().manual_seed(c.seed * 1_000_003 + step)
-        g, m, t, p = sample_batch(data, c.seq_len, c.batch_size, rng)
+        g, m, t, p = (x.to(device) for x in sample_batch(data, c.seq_len, c.batch_size, rng))
         terms = model.training_losses(g, m, t, p, generator=gen, progress=step / max_steps)
         optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()
@@ -140,6 +146,8 @@ def train(model: GenerativeBeamMapModel, data: list[TrajectoryData], checkpoint_
     result.steps_done = len(result.history)
     result.wall_time_s = time.perf_counter() - t0
     result.samples_per_s = samples / max(result.wall_time_s, 1e-9)
+    result.device = device
+    model.to("cpu")
     model.eval()
     return result
 

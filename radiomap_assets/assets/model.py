@@ -145,7 +145,7 @@ def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_
         "registered_model": MetadataValue.text(f"{config.registered_model_name} version {version}"),
         "parameter_count": n_params, "campaigns": MetadataValue.json(campaigns),
         "train_wall_time_s": round(result.wall_time_s, 1), "train_samples_per_s": round(result.samples_per_s, 1),
-        "steps": result.steps_done, "resumed_from_step": result.resumed_from,
+        "steps": result.steps_done, "resumed_from_step": result.resumed_from, "device": result.device,
         "learning_curves": MetadataValue.md(plots.markdown_image(curves, "learning curves")),
     })
 
