@@ -112,8 +112,7 @@ def train(model: GenerativeBeamMapModel, data: list[TrajectoryData], checkpoint_
     if checkpoint_path is not None and Path(checkpoint_path).exists():
         ckpt = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
         if ckpt.get("fingerprint") == fingerprint:
-            model.load_state_dict(ckpt["model"])
-            model.to(device)
+            model.load_state_dict(ckpt["model"])  # copies into the parameters, already on ``device``
             optimizer.load_state_dict(ckpt["optimizer"])
             start = int(ckpt["step"])
             result.history = list(ckpt["history"])
