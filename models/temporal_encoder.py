@@ -1,7 +1,9 @@
 """Temporal context encoder (section III-B2): multi-scale CNN (eq. (10)), three hybrid RNN-CNN blocks with
 truncated bidirectional recurrence (eqs. (11), (12)), and a deep 2-D CNN head (eq. (13)).
 
-The recurrent cell is a GRU (the paper says "RNN"; the ``lstm`` baseline swaps in an LSTM).
+The recurrent cell is a GRU (the paper says "RNN"). The ``lstm`` baseline of Table II replaces each hybrid RNN-CNN
+block by a plain (causal, unidirectional) LSTM layer, everything else unchanged: no truncated bidirectional
+recurrence (eq. (11)) and no multi-scale convolution (eq. (12)), as "a conventional LSTM architecture".
 """
 
 from __future__ import annotations
@@ -46,11 +48,10 @@ def truncated_bidirectional(forward_out: torch.Tensor, backward_out: torch.Tenso
 class HybridRNNCNNBlock(nn.Module):
     """Bidirectional RNN with truncation (eq. (11)) then double multi-scale convolution (eq. (12))."""
 
-    def __init__(self, in_dim: int, hidden: int, window: int, truncation_len: int, cell: str = "gru"):
+    def __init__(self, in_dim: int, hidden: int, window: int, truncation_len: int):
         super().__init__()
-        rnn = nn.GRU if cell == "gru" else nn.LSTM
-        self.forward_rnn = rnn(in_dim, hidden, batch_first=True)  # f_r1
-        self.backward_rnn = rnn(in_dim, hidden, batch_first=True)  # f_r2
+        self.forward_rnn = nn.GRU(in_dim, hidden, batch_first=True)  # f_r1
+        self.backward_rnn = nn.GRU(in_dim, hidden, batch_first=True)  # f_r2
         self.truncation_len = truncation_len
         self.refine = DoubleMultiScaleConv(hidden, window)
 
@@ -61,6 +62,17 @@ class HybridRNNCNNBlock(nn.Module):
         return self.refine(z5)  # z^(6)
 
 
+class LSTMBlock(nn.Module):
+    """The ``lstm`` baseline's block: one causal LSTM layer. (B, L, in_dim) -> (B, L, hidden)."""
+
+    def __init__(self, in_dim: int, hidden: int):
+        super().__init__()
+        self.lstm = nn.LSTM(in_dim, hidden, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lstm(x)[0]
+
+
 class TemporalContextEncoder(nn.Module):
     """z^(3) (B, L, F) -> ẑ (B, L, D)."""
 
@@ -69,8 +81,11 @@ class TemporalContextEncoder(nn.Module):
         super().__init__()
         self.multi_scale = MultiScaleFeatureCNN(feature_dim)
         dims = [self.multi_scale.out_dim] + list(widths)
-        self.blocks = nn.ModuleList(HybridRNNCNNBlock(dims[i], dims[i + 1], window, truncation_len, cell)
-                                    for i in range(len(widths)))
+        if cell not in ("gru", "lstm"):
+            raise ValueError(f"rnn cell must be gru (proposed) or lstm (baseline), got {cell!r}")
+        self.blocks = nn.ModuleList(
+            HybridRNNCNNBlock(dims[i], dims[i + 1], window, truncation_len) if cell == "gru"
+            else LSTMBlock(dims[i], dims[i + 1]) for i in range(len(widths)))
         side = int(math.isqrt(widths[-1]))
         self.side = side
         self.to_square = nn.Linear(widths[-1], side * side)  # reshape(z7) to a side x side map

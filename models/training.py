@@ -228,3 +228,51 @@ def decode_beam_map(model: GenerativeBeamMapModel, samples_per_cell: int = 4, sa
 def parameter_count(model: torch.nn.Module) -> int:
     return int(sum(p.numel() for p in model.parameters()))
 
+
+
+def refine_decoder(model: GenerativeBeamMapModel, data: list[TrajectoryData], steps: int, batch_size: int = 512,
+                   learning_rate: float = 5e-4, on_step: Callable[[int, dict], None] | None = None) -> list[dict]:
+    """Decoder refinement after the joint training of eq. (30) (our addition for CPU budgets; the paper trains
+    everything jointly). The encoder and the codebook are frozen; the denoiser is trained on what it is asked at
+    inference: the codebook vector e_k of a cell -> the full CSI there.
+
+    Targets are label-free: every sample is assigned to the cell of its own recovered position (eq. (17)); an
+    entry the sample observed keeps its measurement, an unobserved one takes the mean of that entry over the
+    samples assigned to the same cell that did observe it (entries nobody observed there stay out of the loss).
+    The joint training only ever sees the M observed beams per base station and the unobserved entries as fixed
+    -1 inputs, which it never has to denoise; this teaches the decoder the full vector it generates."""
+    c = model.config
+    cells, g_all, m_all = [], [], []
+    for d in data:
+        cells.append(recover_trajectory(model, d.g, d.m)[1]); g_all.append(d.g); m_all.append(d.m)
+    cells, g_all, m_all = np.concatenate(cells), np.concatenate(g_all), np.concatenate(m_all)
+    k_cells = model.codebook.num_cells
+    sums = np.zeros((k_cells, g_all.shape[1])); counts = np.zeros_like(sums)
+    np.add.at(sums, cells, np.where(m_all, g_all, 0.0)); np.add.at(counts, cells, m_all.astype(np.float64))
+    cell_mean = sums / np.maximum(counts, 1)
+    target = np.where(m_all, g_all, cell_mean[cells]).astype(np.float32)  # (S, N)
+    known = torch.from_numpy(m_all | (counts[cells] > 0))
+    x0_all = torch.from_numpy(2.0 * target - 1.0)
+    cond_all, _ = codebook_conditions(model)
+    cond_all = cond_all[torch.from_numpy(cells)]
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model.to(device)
+    model.denoiser.train()
+    optimizer = torch.optim.Adam(model.denoiser.parameters(), lr=learning_rate)
+    history, t0 = [], time.perf_counter()
+    for step in range(steps):
+        gen = torch.Generator().manual_seed(c.seed * 7_919 + step)
+        idx = torch.randint(0, len(x0_all), (batch_size,), generator=gen)
+        loss = model.diffusion.loss(model.denoiser, x0_all[idx].to(device), cond_all[idx].to(device),
+                                    known[idx].to(device), gen)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.denoiser.parameters(), 5.0)
+        optimizer.step()
+        row = {"step": step + 1, "L_r_refine": float(loss.detach()), "seconds": time.perf_counter() - t0}
+        history.append(row)
+        if on_step is not None:
+            on_step(step + 1, row)
+    model.to("cpu")
+    model.eval()
+    return history

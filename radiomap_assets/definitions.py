@@ -5,8 +5,9 @@ from __future__ import annotations
 from dagster import Definitions, FilesystemIOManager, in_process_executor, load_assets_from_modules
 
 from radiomap_assets import checks, env_setup
-from radiomap_assets.assets import evaluation, ingestion, model, simulation
-from radiomap_assets.jobs import beam_map_job, inference_job, ingestion_job, simulation_job, training_job
+from radiomap_assets.assets import baselines, evaluation, ingestion, model, report, simulation
+from radiomap_assets.jobs import (beam_map_job, evaluation_job, inference_job, ingestion_job, simulation_job,
+                                  training_job)
 from radiomap_assets.profiles import get_profile, home_layout
 from radiomap_assets.sensors import landing_zone_sensor
 from resources import BeamMapStore, LandingZone, MlflowTracker, SionnaScene
@@ -17,9 +18,9 @@ def build_definitions(profile_name: str | None = None) -> Definitions:
     profile = get_profile(profile_name)
     home = home_layout()
     return Definitions(
-        assets=load_assets_from_modules([simulation, ingestion, model, evaluation]),
+        assets=load_assets_from_modules([simulation, ingestion, model, evaluation, baselines, report]),
         asset_checks=checks.ALL_CHECKS,
-        jobs=[simulation_job, ingestion_job, training_job, inference_job, beam_map_job],
+        jobs=[simulation_job, ingestion_job, training_job, inference_job, beam_map_job, evaluation_job],
         sensors=[landing_zone_sensor],
         resources={
             "scene": SionnaScene.from_profile(profile),

@@ -34,6 +34,7 @@ def main() -> int:
     from radiomap_assets.definitions import defs
     from radiomap_assets.profiles import get_profile, home_layout
     from radiomap_assets.sensors import landing_zone_tick
+    from radiomap_assets.domain.simulation import campaign_kind
     from radiomap_assets.storage import materialized_campaigns
 
     profile = get_profile()
@@ -89,7 +90,7 @@ def main() -> int:
         return 1
     # Table I of the paper: the model is trained on the uniform trajectory's sparse CSI and coarse locations
     # (no labels) and recovers that trajectory. Without a uniform campaign, train on everything ingested.
-    selected = [c for c in ingested if "-uniform-" in c] or ingested
+    selected = [c for c in ingested if campaign_kind(c) == "uniform"] or ingested
     t0 = _step(f"model: training on {', '.join(selected)} (progress every 15 s)")
     train_cfg = {"ops": {"beam_map_model": {"config": {"campaigns": selected}}}}
     res = defs.resolve_job_def("train_model").execute_in_process(instance=instance, raise_on_error=True,
@@ -118,13 +119,25 @@ def main() -> int:
     timings["generate beam_maps"] = time.perf_counter() - t0
     print(f"  wrote {beam_map_path}")
 
+    t0 = _step("evaluation: baselines and experiments of paper section IV, report")
+    res = defs.resolve_job_def("evaluate").execute_in_process(instance=instance, raise_on_error=True, run_config=_quiet())
+    report = res.output_for_node("evaluation_report")
+    timings["evaluate (baselines, experiments, report)"] = time.perf_counter() - t0
+    ours = {k: (round(v, 3) if v is not None else None) for k, v in report["ratios"].items()}
+    print("  ratios (ours | paper):")
+    from radiomap_assets.experiments import PAPER
+
+    for k, v in ours.items():
+        print(f"    {k:<48s} {v!s:>8s} | {PAPER['ratios'].get(k)}")
+
     print("\n=== wall time per step")
     for k, v in timings.items():
         print(f"  {k:<60s} {v:8.1f} s")
     (home.reports).mkdir(parents=True, exist_ok=True)
     (home.reports / "demo_summary.json").write_text(json.dumps({
         "profile": profile.name, "timings_s": timings, "coarse_location_accuracy": accuracy,
-        "model": ref, "recovered_trajectory_accuracy": recovered, "beam_map": str(beam_map_path)}, indent=2, default=str))
+        "model": ref, "recovered_trajectory_accuracy": recovered, "beam_map": str(beam_map_path),
+        "evaluation_report": report}, indent=2, default=str))
     print(f"""
 === outputs
   beam maps (Zarr):    {home.beam_maps}   e.g. xarray.open_zarr('{home.beam_maps}/ground_truth_{profile.scene.scene}/latest.zarr')
@@ -132,6 +145,7 @@ def main() -> int:
   generated beam map:  {beam_map_path}
   MLflow:              {defs.resources["mlflow_tracker"].ui_command()}   (model {ref["model_uri"]})
   plots and summaries: {home.reports}
+  evaluation report:   {report["path"]}   (machine-readable: {report["json"]})
   web UI:              make ui   (or: DAGSTER_HOME={dagster_home} .venv/bin/dagster dev -w workspace.yaml), then http://127.0.0.1:3000
 """)
     return 0

@@ -1,4 +1,5 @@
-"""Jobs: simulation, per-campaign ingestion, training, per-campaign trajectory recovery, beam-map generation."""
+"""Jobs: simulation, per-campaign ingestion, training, per-campaign trajectory recovery, beam-map generation,
+and the evaluation of paper section IV (baselines, experiments, report)."""
 
 from dagster import AssetSelection, define_asset_job
 
@@ -18,3 +19,9 @@ inference_job = define_asset_job("recover_trajectories", partitions_def=campaign
                                  description="Recover one campaign's trajectories with the latest model and score them.")
 beam_map_job = define_asset_job("generate_beam_map", selection=AssetSelection.assets("beam_maps"),
                                 description="Decode the radio-map codebook into a Zarr beam map.")
+evaluation_job = define_asset_job(
+    "evaluate", selection=AssetSelection.assets("experiment_campaigns", "skf_baseline", "semi_cc_gt_baseline",
+                                                "semi_cc_noisy_baseline", "real_world_cc_baseline", "cam_baseline",
+                                                "lstm_baseline", "proposed_method", "evaluation_report"),
+    description="Run every method of paper section IV on the experiments' campaigns and write the report "
+                "(needs ingested campaigns, a trained beam_map_model and a generated beam map).")

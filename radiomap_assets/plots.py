@@ -110,3 +110,96 @@ def trajectories_plot(walkable: np.ndarray, extent: tuple[float, float, float, f
     ax.legend(fontsize=8)
     ax.set_title(title)
     return to_png(fig)
+
+
+# --- evaluation report (paper section IV figures) ------------------------------------------------------------------
+
+METHOD_STYLE = {"ground truth": ("k", "-", 2.2), "coarse input": ("0.6", ".", 1.0), "proposed": ("C3", "-", 1.5),
+                "skf": ("C0", "-", 1.1), "semi_cc_gt": ("C2", "-", 0.9), "semi_cc_noisy": ("C4", "-", 0.9),
+                "real_world_cc": ("C5", "-", 0.9), "lstm": ("C1", "-", 1.1), "cam": ("C8", "-", 1.1),
+                "perfect_csi": ("k", "--", 1.6)}
+
+
+def _style(name: str):
+    return METHOD_STYLE.get(name, (None, "-", 1.0))
+
+
+def trajectory_comparison(tracks: dict[str, np.ndarray], title: str, star: np.ndarray | None = None,
+                          background: tuple[np.ndarray, tuple] | None = None) -> bytes:
+    """Fig. 5 / 6 / 8 style: estimated trajectories of every method over the ground truth (metres)."""
+    fig, ax = plt.subplots(figsize=(7, 6))
+    if background is not None:
+        ax.imshow(background[0], origin="lower", extent=background[1], cmap="Greys", alpha=0.25)
+    for name, xy in tracks.items():
+        color, ls, lw = _style(name)
+        if ls == ".":
+            ax.plot(xy[:, 0], xy[:, 1], ".", color=color, ms=1.5, alpha=0.5, label=name)
+        else:
+            ax.plot(xy[:, 0], xy[:, 1], ls, color=color, lw=lw, label=name, alpha=0.9)
+    if star is not None:
+        ax.plot(star[0], star[1], "*", color="b", ms=16, mec="k", label="stop (30 s)")
+    all_xy = np.concatenate([t for n, t in tracks.items() if n != "coarse input"])
+    lo, hi = all_xy.min(axis=0) - 25, all_xy.max(axis=0) + 25
+    ax.set_xlim(lo[0], hi[0]); ax.set_ylim(lo[1], hi[1]); ax.set_aspect("equal")
+    ax.set_xlabel("x [m]"); ax.set_ylabel("y [m]"); ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="best")
+    return to_png(fig)
+
+
+def error_versus_measurements(errors: dict[str, dict[int, float]]) -> bytes:
+    """Fig. 7: mean localization error against the number M of observed beams per base station."""
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for name, by_m in errors.items():
+        ms = sorted(by_m)
+        color, _, lw = _style(name)
+        ax.plot(ms, [by_m[m] for m in ms], "o-", color=color, lw=lw, label=name)
+    ax.set_xlabel("observed beams per base station M"); ax.set_ylabel("mean localization error [m]")
+    ax.grid(alpha=0.3); ax.legend(fontsize=8)
+    return to_png(fig)
+
+
+def beam_map_comparison(truth: np.ndarray, generated: np.ndarray, extent: tuple, beams: list[int],
+                        path_xy: np.ndarray | None, title: str) -> bytes:
+    """Fig. 11: ground truth (top) beside the generated beam map (bottom) for some beams of one base station.
+    truth, generated: (len(beams), ny, nx) dBm, NaN where there is nothing to show."""
+    finite = truth[np.isfinite(truth)]
+    vmin, vmax = (np.percentile(finite, 2), np.percentile(finite, 99.5)) if finite.size else (None, None)
+    fig, axes = plt.subplots(2, len(beams), figsize=(4.2 * len(beams), 7.6), squeeze=False)
+    im = None
+    for col, j in enumerate(beams):
+        for row, (name, img) in enumerate((("ground truth", truth[col]), ("generated", generated[col]))):
+            ax = axes[row, col]
+            im = ax.imshow(img, origin="lower", extent=extent, vmin=vmin, vmax=vmax, cmap="viridis")
+            if path_xy is not None:
+                ax.plot(path_xy[:, 0], path_xy[:, 1], "w-", lw=0.5, alpha=0.6)
+            ax.set_title(f"{name}, beam {j}", fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    if im is not None:
+        fig.colorbar(im, ax=axes, shrink=0.6, label="dBm")
+    return to_png(fig)
+
+
+def capacity_figure(capacity: dict, window: tuple[int, int], t_s: np.ndarray, los: np.ndarray, snr_index: int) -> bytes:
+    """Fig. 12: (a) capacity along a LOS-to-NLOS stretch at one SNR, (b) / (c) mean capacity against SNR for
+    LOS / NLOS samples, perfect CSI as the ceiling."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    a, b = window
+    snr = np.asarray(next(iter(capacity.values()))["snr_db"])
+    for name, c in capacity.items():
+        color, ls, lw = _style(name)
+        axes[0].plot(t_s[a:b], c["per_sample"][snr_index, a:b], ls, color=color, lw=lw, label=name)
+        for ax, key in ((axes[1], "los"), (axes[2], "nlos")):
+            if c[key] is not None:
+                ax.plot(snr, c[key], "o" + ls, color=color, lw=lw, ms=3, label=name)
+    nlos = ~los[a:b]
+    if nlos.any():
+        axes[0].fill_between(t_s[a:b], 0, 1, where=nlos, color="0.85", transform=axes[0].get_xaxis_transform(),
+                             label="NLOS")
+    axes[0].set_title(f"(a) along the trajectory, SNR {snr[snr_index]:.0f} dB", fontsize=9)
+    axes[0].set_xlabel("t [s]"); axes[0].set_ylabel("capacity [bit/s/Hz]")
+    for ax, t in ((axes[1], "(b) LOS"), (axes[2], "(c) NLOS")):
+        ax.set_title(t, fontsize=9); ax.set_xlabel("SNR [dB]"); ax.set_ylabel("mean capacity [bit/s/Hz]")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7); axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    return to_png(fig)

@@ -45,8 +45,12 @@ class CampaignSpec:
     noise_std_db: float = 2.0  # measurement noise n of eq. (2), Gaussian in dB
     uniform_length_m: float = 600.0  # the paper's uniform trajectory along a main road, 1 m/s
     complex_length_m: float = 900.0  # the paper's complex trajectory (stop, accelerate, hold, decelerate)
-    num_random_trajectories: int = 40  # random discontinuous trajectories of 200-1000 m
+    num_random_trajectories: int = 60  # random discontinuous trajectories of 200-1000 m
     random_length_range_m: tuple[float, float] = (200.0, 1000.0)
+    heldout_trajectories: int = 20  # of the random ones, held out for Table II (paper: 100; the rest train)
+    # Fig. 7 / Table IV: the uniform trajectory again, observed with M beams per base station for each M here
+    # (campaign kinds uniform_m1, uniform_m5; the plain uniform campaign has observed_beams_per_bs)
+    observed_beams_sweep: tuple[int, ...] = (1, 5)
     seed: int = 11
 
 
@@ -62,8 +66,8 @@ def _smoke() -> Profile:
         name="smoke",
         scene=SceneSpec(region=(-150.0, -150.0, 150.0, 150.0), samples_per_tx=200_000, max_depth=2,
                         ground_truth_resolution_m=5.0),
-        campaign=CampaignSpec(uniform_length_m=150.0, complex_length_m=250.0, num_random_trajectories=6,
-                              random_length_range_m=(100.0, 250.0), measurement_rate_hz=5.0),
+        campaign=CampaignSpec(uniform_length_m=150.0, complex_length_m=250.0, num_random_trajectories=8,
+                              heldout_trajectories=2, random_length_range_m=(100.0, 250.0), measurement_rate_hz=5.0),
     )
 
 
@@ -75,7 +79,7 @@ def _paper() -> Profile:
     return Profile(
         name="paper",
         scene=SceneSpec(samples_per_tx=10_000_000, max_depth=5),
-        campaign=CampaignSpec(num_random_trajectories=400),
+        campaign=CampaignSpec(num_random_trajectories=1100, heldout_trajectories=100),
     )
 
 

@@ -76,7 +76,7 @@ def test_simulated_campaigns_land_in_the_contract_format(simulated_site, radioma
     landed = sorted([*(radiomap_home / "landing").glob("*/manifest.json"),
                      *(radiomap_home / "campaigns").glob("*/manifest.json")])
     kinds = sorted(p.parent.name.split("-")[-2] for p in landed)
-    assert kinds == ["complex", "random", "uniform"]
+    assert kinds == ["complex", "random", "uniform", "uniform_m1", "uniform_m5"]
     ds = xr.open_zarr(ground_truth_path)
     grid = Grid.from_coords(ds.x.values, ds.y.values)
     for manifest in landed:

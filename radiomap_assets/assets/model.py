@@ -15,7 +15,8 @@ from dagster import (AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Co
 from models.config import model_config_for_profile, with_loss_weights
 from models.generative_model import GenerativeBeamMapModel
 from models.persistence import BeamMapPyfuncModel, load_model_files, save_model_files
-from models.training import decode_beam_map, parameter_count, recover_trajectory, split_trajectories, train
+from models.training import (decode_beam_map, parameter_count, recover_trajectory, refine_decoder,
+                             split_trajectories, train)
 from radiomap_assets import plots, storage
 from radiomap_assets.assets.ingestion import campaign_partitions, coarse_locations, masked_sparse_csi
 from radiomap_assets.domain.beam_map_store import beam_map_dataset
@@ -25,6 +26,7 @@ from radiomap_assets.profiles import get_profile, home_layout
 from resources import BeamMapStore, MlflowTracker, SionnaScene
 
 REGISTERED_MODEL = "generative_beam_map"
+_MODEL_CACHE: dict[str, GenerativeBeamMapModel] = {}  # registered model versions already loaded in this process
 
 
 @asset(group_name="site", kinds={"numpy"},
@@ -66,13 +68,98 @@ def load_training_data(campaigns: list[str]):
     return data
 
 
+def profile_model_config(num_entries: int, max_steps: int | None = None, loss_weights: str = ""):
+    """The profile's ModelConfig (models.config) with optional overrides of the step count and loss weights."""
+    mconfig = model_config_for_profile(get_profile().name, num_entries)
+    if max_steps:
+        mconfig = type(mconfig).from_dict({**mconfig.to_dict(), "max_steps": max_steps})
+    if loss_weights:
+        mconfig = with_loss_weights(mconfig, loss_weights)
+    return mconfig
+
+
+def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTracker, site_grid: dict, data: list,
+                       mconfig, rnn_cell: str, registered_model_name: str, campaigns: list[str], versions: dict,
+                       tags: dict | None = None):
+    """Train a GenerativeBeamMapModel on ``data`` (checkpointed, resumable), log it to MLflow (parameters, losses
+    every 10 steps, learning curves, pyfunc model of state dict + JSON) and register a version tagged with the
+    Dagster run id, the campaigns and their data versions. Returns (reference dict, TrainingResult, curves PNG)."""
+    import mlflow
+
+    from models.training import config_fingerprint
+
+    profile = get_profile()
+    torch.manual_seed(mconfig.seed)
+    grid = Grid(**site_grid["grid"])
+    model = GenerativeBeamMapModel(mconfig, torch.from_numpy(site_grid["cell_centres_m"]).float(), grid.resolution_m,
+                                   rnn_cell=rnn_cell)
+    n_params = parameter_count(model)
+    checkpoint_dir = home_layout().root / "checkpoints" / registered_model_name
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint = checkpoint_dir / f"{rnn_cell}-{config_fingerprint(mconfig, data)}.pt"
+    exp_id = mlflow_tracker.activate()
+    context.log.info(f"training {registered_model_name} on {len(campaigns)} campaign(s), {len(data)} trajectories, "
+                     f"{sum(len(d) for d in data):,} samples; {n_params:,} parameters; checkpoint {checkpoint}")
+    tags = {"dagster_run_id": context.run_id, "campaigns": ",".join(campaigns), "profile": profile.name,
+            "rnn_cell": rnn_cell, **(tags or {})}
+    with mlflow.start_run(experiment_id=exp_id, run_name=f"{registered_model_name}-{context.run_id[:8]}") as run:
+        mlflow.set_tags(tags)
+        mlflow.log_params({**{k: str(v) for k, v in mconfig.to_dict().items()}, "parameter_count": n_params,
+                           "campaigns": ",".join(campaigns), "num_cells_K": model.codebook.num_cells})
+        mlflow.log_dict(versions, "data_versions.json")
+        t_last = [time.perf_counter()]
+
+        def on_step(step: int, row: dict) -> None:
+            if step % 10 == 0 or step == mconfig.max_steps:
+                mlflow.log_metrics({k: v for k, v in row.items() if k not in ("step", "seconds")}, step=step)
+            if time.perf_counter() - t_last[0] > 15 or step == mconfig.max_steps:
+                t_last[0] = time.perf_counter()
+                context.log.info(f"{registered_model_name} step {step}/{mconfig.max_steps}: total {row['total']:.3f}, "
+                                 f"L_c {row['L_c']:.2f} m, L_r {row['L_r_diffusion']:.3f}, {row['seconds']:.0f} s")
+
+        result = train(model, data, checkpoint, on_step=on_step)
+        if result.resumed_from:
+            context.log.info(f"resumed from checkpoint at step {result.resumed_from}")
+        if mconfig.decoder_refine_steps:
+            t_refine = time.perf_counter()
+
+            def on_refine(step: int, row: dict) -> None:
+                if step % 10 == 0:
+                    mlflow.log_metric("L_r_refine", row["L_r_refine"], step=mconfig.max_steps + step)
+
+            refine = refine_decoder(model, data, mconfig.decoder_refine_steps, on_step=on_refine)
+            result.wall_time_s += time.perf_counter() - t_refine
+            context.log.info(f"decoder refined for {len(refine)} steps in {time.perf_counter() - t_refine:.0f} s: "
+                             f"L_r {refine[0]['L_r_refine']:.3f} -> {refine[-1]['L_r_refine']:.3f}")
+        curves = plots.learning_curves(result.history)
+        mlflow.log_image(plots_png_to_array(curves), "learning_curves.png")
+        mlflow.log_metrics({"train_wall_time_s": result.wall_time_s, "train_samples_per_s": result.samples_per_s})
+        with tempfile.TemporaryDirectory() as tmp:
+            files = save_model_files(model, Path(tmp), extra={"campaigns": campaigns, "site_grid": site_grid["grid"]})
+            info = mlflow.pyfunc.log_model(name="model", python_model=BeamMapPyfuncModel(), artifacts=files,
+                                           registered_model_name=registered_model_name,
+                                           pip_requirements=["torch==2.13.0", "numpy", "pandas"])
+        version = str(info.registered_model_version)
+        client = mlflow.MlflowClient()
+        for k, v in {"dagster_run_id": context.run_id, "campaigns": ",".join(campaigns),
+                     "data_versions": json.dumps(versions), **{k: v for k, v in tags.items() if k not in
+                                                               ("dagster_run_id", "campaigns")}}.items():
+            client.set_model_version_tag(registered_model_name, version, k, str(v))
+    ref = {"registered_model_name": registered_model_name, "model_version": version,
+           "model_uri": f"models:/{registered_model_name}/{version}", "mlflow_run_id": run.info.run_id,
+           "tracking_uri": mlflow_tracker.tracking_uri, "campaigns": campaigns, "parameter_count": n_params,
+           "train_wall_time_s": result.wall_time_s, "train_samples_per_s": result.samples_per_s,
+           "steps": result.steps_done, "rnn_cell": rnn_cell,
+           "final_losses": result.history[-1] if result.history else {}}
+    _MODEL_CACHE[f"{ref['tracking_uri']}|{ref['model_uri']}"] = model
+    return ref, result, curves
+
+
 @asset(group_name="model", deps=[masked_sparse_csi, coarse_locations], kinds={"pytorch", "mlflow"},
        description="Encoder, radio-map codebook and diffusion decoder (paper section III) trained on the selected "
                    "campaigns' masked sparse CSI and coarse locations only, logged and registered in MLflow.")
 def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_grid: dict,
                    mlflow_tracker: MlflowTracker) -> Output[dict]:
-    import mlflow
-
     campaigns = config.campaigns or storage.materialized_campaigns(context.instance, "masked_sparse_csi",
                                                                    "coarse_locations")
     if not campaigns:
@@ -84,66 +171,13 @@ def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_
     data = load_training_data(campaigns)
     versions = {c: {a: storage.content_version(a, c) for a in ("masked_sparse_csi", "coarse_locations")}
                 for c in campaigns}
-    profile = get_profile()
-    mconfig = model_config_for_profile(profile.name, data[0].g.shape[1])
-    if config.max_steps:
-        mconfig = type(mconfig).from_dict({**mconfig.to_dict(), "max_steps": config.max_steps})
-    if config.loss_weights:
-        mconfig = with_loss_weights(mconfig, config.loss_weights)
-    torch.manual_seed(mconfig.seed)
-    grid = Grid(**site_grid["grid"])
-    model = GenerativeBeamMapModel(mconfig, torch.from_numpy(site_grid["cell_centres_m"]).float(), grid.resolution_m,
-                                   rnn_cell=config.rnn_cell)
-    n_params = parameter_count(model)
-    fingerprint_dir = home_layout().root / "checkpoints" / context.asset_key.to_user_string()
-    fingerprint_dir.mkdir(parents=True, exist_ok=True)
-    from models.training import config_fingerprint
-
-    checkpoint = fingerprint_dir / f"{config.rnn_cell}-{config_fingerprint(mconfig, data)}.pt"
-    exp_id = mlflow_tracker.activate()
-    context.log.info(f"training on {len(campaigns)} campaign(s), {len(data)} trajectories, "
-                     f"{sum(len(d) for d in data):,} samples; {n_params:,} parameters; checkpoint {checkpoint}")
-    with mlflow.start_run(experiment_id=exp_id, run_name=f"{config.registered_model_name}-{context.run_id[:8]}") as run:
-        mlflow.set_tags({"dagster_run_id": context.run_id, "campaigns": ",".join(campaigns), "profile": profile.name,
-                         "rnn_cell": config.rnn_cell})
-        mlflow.log_params({**{k: str(v) for k, v in mconfig.to_dict().items()}, "parameter_count": n_params,
-                           "campaigns": ",".join(campaigns), "num_cells_K": model.codebook.num_cells})
-        mlflow.log_dict(versions, "data_versions.json")
-        t_last = [time.perf_counter()]
-
-        def on_step(step: int, row: dict) -> None:
-            if step % 10 == 0 or step == mconfig.max_steps:
-                mlflow.log_metrics({k: v for k, v in row.items() if k not in ("step", "seconds")}, step=step)
-            if time.perf_counter() - t_last[0] > 15 or step == mconfig.max_steps:
-                t_last[0] = time.perf_counter()
-                context.log.info(f"step {step}/{mconfig.max_steps}: total {row['total']:.3f}, L_c {row['L_c']:.2f} m, "
-                                 f"L_r {row['L_r_diffusion']:.3f}, {row['seconds']:.0f} s")
-
-        result = train(model, data, checkpoint, on_step=on_step)
-        if result.resumed_from:
-            context.log.info(f"resumed from checkpoint at step {result.resumed_from}")
-        curves = plots.learning_curves(result.history)
-        mlflow.log_image(plots_png_to_array(curves), "learning_curves.png")
-        mlflow.log_metrics({"train_wall_time_s": result.wall_time_s, "train_samples_per_s": result.samples_per_s})
-        with tempfile.TemporaryDirectory() as tmp:
-            files = save_model_files(model, Path(tmp), extra={"campaigns": campaigns, "site_grid": site_grid["grid"]})
-            info = mlflow.pyfunc.log_model(name="model", python_model=BeamMapPyfuncModel(), artifacts=files,
-                                           registered_model_name=config.registered_model_name,
-                                           pip_requirements=["torch==2.13.0", "numpy", "pandas"])
-        version = str(info.registered_model_version)
-        client = mlflow.MlflowClient()
-        for k, v in {"dagster_run_id": context.run_id, "campaigns": ",".join(campaigns),
-                     "data_versions": json.dumps(versions)}.items():
-            client.set_model_version_tag(config.registered_model_name, version, k, v)
-    ref = {"registered_model_name": config.registered_model_name, "model_version": version,
-           "model_uri": f"models:/{config.registered_model_name}/{version}", "mlflow_run_id": run.info.run_id,
-           "tracking_uri": mlflow_tracker.tracking_uri, "campaigns": campaigns, "parameter_count": n_params,
-           "train_wall_time_s": result.wall_time_s, "train_samples_per_s": result.samples_per_s,
-           "steps": result.steps_done, "final_losses": result.history[-1] if result.history else {}}
+    mconfig = profile_model_config(data[0].g.shape[1], config.max_steps, config.loss_weights)
+    ref, result, curves = train_and_register(context, mlflow_tracker, site_grid, data, mconfig, config.rnn_cell,
+                                             config.registered_model_name, campaigns, versions)
     return Output(ref, metadata={
-        "mlflow_run": MetadataValue.text(f"{run.info.run_id} ({mlflow_tracker.ui_command()})"),
-        "registered_model": MetadataValue.text(f"{config.registered_model_name} version {version}"),
-        "parameter_count": n_params, "campaigns": MetadataValue.json(campaigns),
+        "mlflow_run": MetadataValue.text(f"{ref['mlflow_run_id']} ({mlflow_tracker.ui_command()})"),
+        "registered_model": MetadataValue.text(f"{config.registered_model_name} version {ref['model_version']}"),
+        "parameter_count": ref["parameter_count"], "campaigns": MetadataValue.json(campaigns),
         "train_wall_time_s": round(result.wall_time_s, 1), "train_samples_per_s": round(result.samples_per_s, 1),
         "steps": result.steps_done, "resumed_from_step": result.resumed_from, "device": result.device,
         "learning_curves": MetadataValue.md(plots.markdown_image(curves, "learning curves")),
@@ -156,9 +190,6 @@ def plots_png_to_array(png: bytes) -> np.ndarray:
     from PIL import Image
 
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
-
-
-_MODEL_CACHE: dict[str, GenerativeBeamMapModel] = {}
 
 
 def load_registered_model(ref: dict) -> GenerativeBeamMapModel:

@@ -87,7 +87,7 @@ class SimulationConfig(Config):
     observed_beams_per_bs: int | None = None  # M
     noise_std_db: float | None = None
     num_random_trajectories: int | None = None
-    kinds: list[str] = ["uniform", "complex", "random"]
+    kinds: list[str] = []  # empty = the profile's: uniform, complex, random and uniform_m<M> per M of the sweep
 
 
 @asset(group_name="simulation", deps=[ground_truth_beam_map], kinds={"parquet"},
@@ -99,7 +99,7 @@ def simulated_campaigns(context: AssetExecutionContext, config: SimulationConfig
     ds = beam_map_store.open_latest(ground_truth_map_name(scene)).load()
     overrides = {k: v for k, v in config.model_dump().items() if v is not None and k != "kinds"}
     spec = dataclasses.replace(get_profile().campaign, **overrides)
-    campaigns = simulate_campaigns(ds, spec, site=scene.scene, kinds=tuple(config.kinds))
+    campaigns = simulate_campaigns(ds, spec, site=scene.scene, kinds=tuple(config.kinds) or None)
     landing_zone.ensure()
     rows, overview = [], {}
     for c in campaigns:

@@ -1,9 +1,10 @@
 """Simulated measurement campaigns: trajectories along streets observed through the measurement model of eq. (2),
 written in exactly the landing-zone format of design 3.1 (ground truth in its own file).
 
-Three campaigns per site, as in paper section IV: ``uniform`` (one trajectory along a main road at 1 m/s),
-``complex`` (stop, acceleration to 10 m/s, hold, deceleration) and ``random`` (many discontinuous trajectories of
-200-1000 m). Campaign ids carry a short hash of everything that determines their content, so simulating twice
+Campaigns per site, as in paper section IV: ``uniform`` (one trajectory along a main road at 1 m/s),
+``complex`` (stop, acceleration to 10 m/s, hold, deceleration), ``random`` (many discontinuous trajectories of
+200-1000 m), and ``uniform_m<M>``: the uniform trajectory again, observed with M beams per base station (Fig. 7 and
+Table IV compare M = 1, 3, 5). Campaign ids carry a short hash of everything that determines their content, so simulating twice
 with the same inputs gives the same ids (and the landing zone sees no duplicates), while a changed map or
 setting gives new ids.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -25,6 +27,22 @@ from radiomap_assets.domain.raytrace import NOISE_FLOOR_DBM
 from radiomap_assets.profiles import CampaignSpec
 
 CAMPAIGN_KINDS = ("uniform", "complex", "random")
+SWEEP_PREFIX = "uniform_m"
+_CAMPAIGN_ID = re.compile(r"^(?P<site>.+)-(?P<kind>uniform|complex|random|uniform_m\d+)-(?P<version>[0-9a-f]{8})$")
+
+
+def default_kinds(spec: CampaignSpec) -> tuple[str, ...]:
+    return CAMPAIGN_KINDS + tuple(f"{SWEEP_PREFIX}{m}" for m in spec.observed_beams_sweep)
+
+
+def campaign_kind(campaign_id: str) -> str | None:
+    """The simulated kind a campaign id names (``<site>-<kind>-<version>``), or None for any other campaign."""
+    match = _CAMPAIGN_ID.match(campaign_id)
+    return match.group("kind") if match else None
+
+
+def _observed_beams(kind: str, spec: CampaignSpec) -> int:
+    return int(kind[len(SWEEP_PREFIX):]) if kind.startswith(SWEEP_PREFIX) else spec.observed_beams_per_bs
 
 
 @dataclass
@@ -53,7 +71,7 @@ def _ground_truth_frame(traj: tr.Trajectory, grid: Grid, los: np.ndarray, ue_z: 
 
 
 def simulate_campaigns(beam_map: xr.Dataset, spec: CampaignSpec, site: str,
-                       kinds: tuple[str, ...] = CAMPAIGN_KINDS) -> list[SimulatedCampaign]:
+                       kinds: tuple[str, ...] | None = None) -> list[SimulatedCampaign]:
     """Campaigns from a ground-truth beam map Dataset (needs power_dbm, valid, los, ue_z_m and bs coordinates)."""
     grid = Grid.from_coords(beam_map.x.values, beam_map.y.values)
     power = beam_map.power_dbm.values.astype(np.float64)
@@ -67,9 +85,13 @@ def simulate_campaigns(beam_map: xr.Dataset, spec: CampaignSpec, site: str,
     version = hashlib.sha1(json.dumps({"map": beam_map.attrs.get("version", ""), "spec": asdict(spec)},
                                       sort_keys=True).encode()).hexdigest()[:8]
     out = []
-    for k, kind in enumerate(kinds):
-        rng = np.random.default_rng([spec.seed, k])
-        if kind == "uniform":
+    for kind in kinds or default_kinds(spec):
+        sweep = kind.startswith(SWEEP_PREFIX) and kind[len(SWEEP_PREFIX):].isdigit()
+        # one random stream per kind; a sweep campaign shares the uniform one's, hence the same trajectory
+        stream = "uniform" if sweep else kind
+        rng = np.random.default_rng([spec.seed, CAMPAIGN_KINDS.index(stream) if stream in CAMPAIGN_KINDS else 99])
+        observed = _observed_beams(kind, spec)
+        if kind == "uniform" or sweep:
             trajs = [tr.uniform_trajectory(graph, spec.uniform_length_m, spec.measurement_rate_hz, rng, "uniform_0")]
         elif kind == "complex":
             trajs = [tr.complex_trajectory(graph, spec.complex_length_m, spec.measurement_rate_hz, rng, "complex_0")]
@@ -77,11 +99,11 @@ def simulate_campaigns(beam_map: xr.Dataset, spec: CampaignSpec, site: str,
             trajs = tr.random_trajectories(graph, spec.num_random_trajectories, spec.random_length_range_m,
                                            spec.measurement_rate_hz, rng)
         else:
-            raise ValueError(f"unknown campaign kind {kind!r}; expected one of {CAMPAIGN_KINDS}")
+            raise ValueError(f"unknown campaign kind {kind!r}; expected one of {CAMPAIGN_KINDS} or {SWEEP_PREFIX}<M>")
         rows, truth = [], []
         for traj in trajs:
             expected = sample_beam_map(power, grid, traj.xy)  # E|h w_j|^2 in dBm, (T, N_b, |W|)
-            noisy, mask = synthesize_measurements(expected, spec.observed_beams_per_bs, spec.noise_std_db, rng)
+            noisy, mask = synthesize_measurements(expected, observed, spec.noise_std_db, rng)
             rows.append(measurements_long_format(traj.trajectory_id, traj.t_s, noisy, mask, bs_ids))
             truth.append(_ground_truth_frame(traj, grid, los, ue_z, bs_ids))
         cid = f"{site.replace('_', '-')}-{kind}-{version}"
@@ -92,7 +114,7 @@ def simulate_campaigns(beam_map: xr.Dataset, spec: CampaignSpec, site: str,
             "codebook": {"type": "dft", "num_beams": int(beam_map.sizes["beam"])},
             "measurement_rate_hz": spec.measurement_rate_hz,
             "notes": (f"simulated {kind} campaign from ground-truth beam map {beam_map.attrs.get('version', '?')}; "
-                      f"M={spec.observed_beams_per_bs} beams per base station per sample, noise "
+                      f"M={observed} beams per base station per sample, noise "
                       f"{spec.noise_std_db} dB"),
         }
         out.append(SimulatedCampaign(cid, kind, manifest, pd.concat(rows, ignore_index=True),

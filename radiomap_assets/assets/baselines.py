@@ -1,0 +1,281 @@
+"""Evaluation group, part 1: the campaigns of each experiment and one asset per method of paper section IV.
+
+Every method asset returns ``{experiment: run}`` where a run holds per test trajectory the estimated positions
+(``xy``), and, for methods that build a beam map, the map on a set of cells (``map_cells``, ``map_g`` in the
+normalized scale). Methods read the same inputs the proposed model gets (masked sparse CSI, time stamps, coarse
+locations); only ``semi_cc_gt`` reads ground-truth labels, 500 of them, because that is its definition. Scoring
+against ground truth happens in the report asset only.
+"""
+
+
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
+
+from models.training import TrajectoryData, decode_beam_map, recover_trajectory
+from radiomap_assets import storage
+from radiomap_assets.assets.model import (REGISTERED_MODEL, load_registered_model, load_training_data,
+                                          profile_model_config, train_and_register)
+from radiomap_assets.domain import campaign as contract
+from radiomap_assets.domain.simulation import campaign_kind
+from radiomap_assets.experiments import EXPERIMENT_KIND, PARTICIPANTS, CampaignTruth
+from radiomap_assets.profiles import get_profile
+from resources import MlflowTracker
+
+GROUP = "evaluation"
+CHART_STEPS = {"smoke": 300, "default": 1500, "paper": 5000}  # channel-charting training steps per profile
+# proposed / LSTM training steps of the experiments' own models (None = the profile's model budget, as Table I's
+# model); smoke keeps them short: its tests check the plumbing and Table I, which reuses the model group's model
+MODEL_STEPS = {"smoke": 100, "default": None, "paper": None}
+
+
+class ExperimentConfig(Config):
+    """Budgets of the models the experiments train (None = the profile's)."""
+
+    model_steps: int | None = None  # proposed / LSTM training steps per experiment
+    chart_steps: int | None = None  # channel-charting baselines' steps
+    labelled_samples: int = 500  # Semi-CC-GT's ground-truth labels (paper: 500)
+
+
+# ------------------------------------------------------------------------------------------------ inputs
+
+@asset(group_name=GROUP, kinds={"python"},
+       description="Which ingested campaign serves which experiment (by simulated kind), the coarse-location "
+                   "method each carries, and Table II's split of the random trajectories into train / held out.")
+def experiment_campaigns(context: AssetExecutionContext) -> Output[dict]:
+    ingested = storage.materialized_campaigns(context.instance, "masked_sparse_csi", "coarse_locations",
+                                              "raw_channel_measurements")
+    by_kind: dict[str, str] = {}
+    for cid in ingested:  # several campaigns of one kind: the most recently accepted one
+        kind = campaign_kind(cid)
+        if kind is None:
+            continue
+        if kind not in by_kind or (storage.partition_path("masked_sparse_csi", cid).stat().st_mtime
+                                   > storage.partition_path("masked_sparse_csi", by_kind[kind]).stat().st_mtime):
+            by_kind[kind] = cid
+    experiments = {exp: by_kind[kind] for exp, kind in EXPERIMENT_KIND.items() if kind in by_kind}
+    if "table1" not in experiments:
+        raise ValueError(f"no ingested uniform campaign among {ingested}: run simulate_site and ingest_campaign first")
+    methods, missing_truth = {}, []
+    for exp, cid in experiments.items():
+        methods[cid] = str(storage.load_partition("coarse_locations", cid).attrs.get("method", ""))
+        if storage.load_partition("raw_channel_measurements", cid).ground_truth_path is None:
+            missing_truth.append(cid)
+    if missing_truth:
+        raise ValueError(f"campaign(s) {missing_truth} have no ground truth: the experiments need simulated campaigns")
+    not_paper = sorted({c for c, m in methods.items() if m != "paper_noisy_ground_truth"})
+    if not_paper:
+        context.log.warning(f"coarse locations of {not_paper} are not the paper's protocol (ground truth + 400 m^2 "
+                            "noise): numbers are not comparable to the paper's tables")
+    split = {}
+    if "table2" in experiments:
+        ids = list(dict.fromkeys(storage.load_partition("masked_sparse_csi", experiments["table2"]).trajectory_id.tolist()))
+        heldout = min(get_profile().campaign.heldout_trajectories, len(ids) // 2)
+        order = np.random.default_rng(0).permutation(len(ids))
+        split = {"test": sorted(ids[i] for i in order[:heldout]), "train": sorted(ids[i] for i in order[heldout:])}
+    value = {"experiments": experiments, "coarse_method": methods, "table2_split": split}
+    table = pd.DataFrame([{"experiment": e, "campaign": c, "coarse_locations": methods[c]} for e, c in experiments.items()])
+    return Output(value, metadata={"experiments": MetadataValue.md(table.to_markdown(index=False)),
+                                   "table2_train_trajectories": len(split.get("train", [])),
+                                   "table2_heldout_trajectories": len(split.get("test", []))})
+
+
+def _truth_of(cid: str, data: list[TrajectoryData]) -> CampaignTruth:
+    """Ground truth aligned with ``data`` (evaluation and the Semi-CC-GT labels only)."""
+    gt = contract.read_ground_truth(storage.load_partition("raw_channel_measurements", cid))
+    gt = gt.astype({"trajectory_id": str}).sort_values(["trajectory_id", "t_s"])
+    los_cols = [c for c in gt.columns if c.startswith("los_bs_")]
+    xy, los = [], []
+    for d in data:
+        g = gt[gt["trajectory_id"] == d.trajectory_id.split("/", 1)[1]]
+        if len(g) != len(d) or not np.allclose(g["t_s"].to_numpy(), d.t_s):
+            raise ValueError(f"ground truth of {d.trajectory_id} does not match its measurements")
+        xy.append(g[["x_m", "y_m"]].to_numpy()); los.append(g[los_cols].to_numpy().astype(bool))
+    return CampaignTruth(xy, los)
+
+
+def experiment_data(campaigns: dict, exp: str) -> tuple[list[TrajectoryData], list[TrajectoryData]]:
+    """(training trajectories, test trajectories). Every experiment but Table II is transductive, as in the paper:
+    a method learns from the unlabeled campaign and recovers that campaign."""
+    cid = campaigns["experiments"][exp]
+    data = load_training_data([cid])
+    if exp != "table2":
+        return data, data
+    split = campaigns["table2_split"]
+    test_ids = {f"{cid}/{t}" for t in split["test"]}
+    return [d for d in data if d.trajectory_id not in test_ids], [d for d in data if d.trajectory_id in test_ids]
+
+
+def test_truth(campaigns: dict, exp: str) -> CampaignTruth:
+    return _truth_of(campaigns["experiments"][exp], experiment_data(campaigns, exp)[1])
+
+
+def _experiments_for(method: str, campaigns: dict) -> list[str]:
+    return [e for e in campaigns["experiments"] if method in PARTICIPANTS.get(e, ())]
+
+
+def _summary(runs: dict) -> dict:
+    return {"experiments": MetadataValue.json({e: {"trajectories": len(r["xy"]), "seconds": round(r["seconds"], 1)}
+                                               for e, r in runs.items()})}
+
+
+def _corridor_cells(xy: list[np.ndarray], cell_centres: np.ndarray, radius_m: float) -> np.ndarray:
+    """Cells within ``radius_m`` of a method's own estimated positions (where its beam map is decoded)."""
+    pts = np.concatenate(xy)[:: max(1, len(np.concatenate(xy)) // 4000)]
+    keep = np.zeros(len(cell_centres), bool)
+    for i in range(0, len(pts), 256):
+        d = np.linalg.norm(cell_centres[None] - pts[i:i + 256, None], axis=-1)
+        keep |= (d <= radius_m).any(axis=0)
+    return np.nonzero(keep)[0]
+
+
+# ------------------------------------------------------------------------------------------------ methods
+
+@asset(group_name=GROUP, kinds={"numpy"},
+       description="SKF baseline (ref. [26]): Kalman smoother on the coarse locations, constant-velocity model, fused "
+                   "with a grid radio-map likelihood of the sparse CSI; the map is re-estimated from the smoother's "
+                   "own estimates (EM). No labels. Its radio map is the Table IV baseline.")
+def skf_baseline(context: AssetExecutionContext, experiment_campaigns: dict, site_grid: dict) -> Output[dict]:
+    from models.baselines.kalman import SKFConfig, radio_map_kalman_smoother
+
+    centres = site_grid["cell_centres_m"]
+    runs = {}
+    for exp in _experiments_for("skf", experiment_campaigns):
+        _, test = experiment_data(experiment_campaigns, exp)
+        t0 = time.perf_counter()
+        res = radio_map_kalman_smoother(test, centres, SKFConfig())
+        runs[exp] = {"xy": res.xy, "cells": res.cells, "map_cells": np.arange(len(centres)),
+                     "map_g": res.filled_radio_map(centres).astype(np.float32), "history": res.history,
+                     "seconds": time.perf_counter() - t0}
+        context.log.info(f"skf {exp}: {sum(len(d) for d in test):,} samples in {runs[exp]['seconds']:.1f} s")
+    return Output(runs, metadata=_summary(runs))
+
+
+def _chart_runs(context, method: str, campaigns: dict, config: ExperimentConfig) -> dict:
+    from models.baselines.channel_charting import (choose_labelled_samples, predict_chart, train_channel_chart,
+                                                   variant_config)
+
+    runs = {}
+    for exp in _experiments_for(method, campaigns):
+        train, test = experiment_data(campaigns, exp)
+        cid = campaigns["experiments"][exp]
+        chart_config, supervision = variant_config(method, config.chart_steps or CHART_STEPS[get_profile().name])
+        kwargs = {}
+        if supervision == "labels":  # Semi-CC-GT: 500 ground-truth labels, from the training trajectories only
+            truth = _truth_of(cid, train)
+            chosen = choose_labelled_samples([len(d) for d in train], config.labelled_samples, chart_config.seed)
+            kwargs["labels_xy"] = [np.where(c[:, None], xy, np.nan) for c, xy in zip(chosen, truth.xy)]
+        elif supervision == "base_stations":
+            camp = storage.load_partition("raw_channel_measurements", cid)
+            kwargs["bs_xy"] = camp.bs_positions[:, :2]
+            kwargs["beams_per_bs"] = camp.num_beams
+        t0 = time.perf_counter()
+        net, history = train_channel_chart(train, supervision, chart_config, **kwargs)
+        xy = [predict_chart(net, d.g, d.m) for d in test]
+        runs[exp] = {"xy": xy, "seconds": time.perf_counter() - t0, "final_losses": history[-1] if history else {}}
+        context.log.info(f"{method} {exp}: {runs[exp]['seconds']:.1f} s")
+    return runs
+
+
+@asset(group_name=GROUP, kinds={"pytorch"},
+       description="Semi-supervised channel chart: triplet loss + location loss on 500 ground-truth labels (λ_c = 1).")
+def semi_cc_gt_baseline(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict):
+    runs = _chart_runs(context, "semi_cc_gt", experiment_campaigns, config)
+    return Output(runs, metadata=_summary(runs))
+
+
+@asset(group_name=GROUP, kinds={"pytorch"},
+       description="Semi-supervised channel chart on the coarse noisy locations (λ_c = 0.01, λ_t = 1).")
+def semi_cc_noisy_baseline(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict):
+    runs = _chart_runs(context, "semi_cc_noisy", experiment_campaigns, config)
+    return Output(runs, metadata=_summary(runs))
+
+
+@asset(group_name=GROUP, kinds={"pytorch"},
+       description="Real-world channel chart (ref. [25]): base-station positions as the only weak supervision.")
+def real_world_cc_baseline(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict):
+    runs = _chart_runs(context, "real_world_cc", experiment_campaigns, config)
+    return Output(runs, metadata=_summary(runs))
+
+
+@asset(group_name=GROUP, kinds={"numpy"},
+       description="CAM-aided CSI tracking (ref. [30]): channel angle map from the sparse CSI at the coarse "
+                   "locations; the report sounds N_t/2 beams around its angle and serves the strongest (Fig. 12).")
+def cam_baseline(context: AssetExecutionContext, experiment_campaigns: dict, site_grid: dict) -> Output[dict]:
+    from models.baselines.cam import channel_angle_map
+    from models.radio_map import nearest_cell
+
+    centres = site_grid["cell_centres_m"]
+    _, test = experiment_data(experiment_campaigns, "table1")
+    camp = storage.load_partition("raw_channel_measurements", experiment_campaigns["experiments"]["table1"])
+    t0 = time.perf_counter()
+    cells = [nearest_cell(torch.from_numpy(d.coarse_xy).float(), torch.from_numpy(centres).float()).numpy()
+             for d in test]
+    cam = channel_angle_map(np.concatenate(cells), np.concatenate([d.g for d in test]),
+                            np.concatenate([d.m for d in test]), centres, camp.num_beams)
+    runs = {"table1": {"xy": [d.coarse_xy for d in test], "cam_beam": [cam[c] for c in cells],
+                       "num_sounded": max(1, int(camp.manifest["base_stations"][0]["num_antennas"]) // 2),
+                       "seconds": time.perf_counter() - t0}}
+    return Output(runs, metadata=_summary(runs))
+
+
+def _generative_runs(context, rnn_cell: str, campaigns: dict, config: ExperimentConfig, site_grid: dict,
+                     mlflow_tracker: MlflowTracker, reuse: dict | None) -> dict:
+    method = "proposed" if rnn_cell == "gru" else "lstm"
+    centres = site_grid["cell_centres_m"]
+    runs = {}
+    for exp in _experiments_for(method, campaigns):
+        cid = campaigns["experiments"][exp]
+        train, test = experiment_data(campaigns, exp)
+        t0 = time.perf_counter()
+        if reuse is not None and exp == "table1" and reuse["campaigns"] == [cid] and not config.model_steps:
+            ref = reuse  # the model of the model group was trained on exactly this campaign
+            model = load_registered_model(ref)
+        else:
+            versions = {cid: {a: storage.content_version(a, cid) for a in ("masked_sparse_csi", "coarse_locations")}}
+            mconfig = profile_model_config(train[0].g.shape[1], config.model_steps or MODEL_STEPS[get_profile().name])
+            name = f"{REGISTERED_MODEL if rnn_cell == 'gru' else 'lstm_beam_map'}_{exp}"
+            ref, _, _ = train_and_register(context, mlflow_tracker, site_grid, train, mconfig, rnn_cell, name, [cid],
+                                           versions, tags={"experiment": exp, "method": method})
+            model = load_registered_model(ref)
+        xy, cells = zip(*(recover_trajectory(model, d.g, d.m) for d in test))
+        run = {"xy": list(xy), "cells": list(cells), "model_uri": ref["model_uri"],
+               "mlflow_run_id": ref["mlflow_run_id"], "train_wall_time_s": ref.get("train_wall_time_s")}
+        if exp in ("table1", "m1", "m5"):  # Table IV / Fig. 12: the decoded beam map along its own trajectory
+            map_cells = _corridor_cells(list(xy), centres, radius_m=3 * float(site_grid["grid"]["resolution_m"]))
+            map_cells = np.union1d(map_cells, np.concatenate(cells))
+            mean_g, _, _ = decode_beam_map(model, samples_per_cell=16, cells=map_cells, seed=1)  # mean of 16: see README
+            run.update({"map_cells": map_cells, "map_g": mean_g.astype(np.float32)})
+        run["seconds"] = time.perf_counter() - t0
+        runs[exp] = run
+        context.log.info(f"{method} {exp}: {run['seconds']:.1f} s ({ref['model_uri']})")
+    return runs
+
+
+@asset(group_name=GROUP, kinds={"pytorch", "mlflow"},
+       description="The proposed model per experiment: the model group's version for Table I, and a model trained "
+                   "the same way on each other experiment's campaign (registered in MLflow); recovered trajectories "
+                   "and its decoded beam map along them.")
+def proposed_method(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict,
+                    site_grid: dict, beam_map_model: dict, mlflow_tracker: MlflowTracker) -> Output[dict]:
+    runs = _generative_runs(context, "gru", experiment_campaigns, config, site_grid, mlflow_tracker, beam_map_model)
+    return Output(runs, metadata={**_summary(runs), "models": MetadataValue.json(
+        {e: r["model_uri"] for e, r in runs.items()})})
+
+
+@asset(group_name=GROUP, kinds={"pytorch", "mlflow"},
+       description="LSTM baseline of Table II: the proposed model with each hybrid RNN-CNN block replaced by a plain "
+                   "causal LSTM layer, everything else equal; trained on the random trajectories, scored held out.")
+def lstm_baseline(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict,
+                  site_grid: dict, mlflow_tracker: MlflowTracker) -> Output[dict]:
+    runs = _generative_runs(context, "lstm", experiment_campaigns, config, site_grid, mlflow_tracker, None)
+    return Output(runs, metadata={**_summary(runs), "models": MetadataValue.json(
+        {e: r["model_uri"] for e, r in runs.items()})})
+
+
+METHOD_ASSETS = {"skf": "skf_baseline", "semi_cc_gt": "semi_cc_gt_baseline", "semi_cc_noisy": "semi_cc_noisy_baseline",
+                 "real_world_cc": "real_world_cc_baseline", "cam": "cam_baseline", "lstm": "lstm_baseline",
+                 "proposed": "proposed_method"}

@@ -1,0 +1,215 @@
+"""The experiments of paper section IV on plain arrays: what each method sees, and every number of the report.
+
+Methods see only a campaign's model inputs (``models.training.TrajectoryData``: masked sparse CSI, time stamps,
+coarse locations) and the site's cell centres; the one exception is the ``semi_cc_gt`` baseline, whose definition
+is 500 ground-truth labels. Ground truth (``CampaignTruth``) enters only the scoring functions here.
+
+Experiments (keys of ``evaluation.json``), all on the San Francisco site:
+- ``table1``: uniform trajectory, M = 3 observed beams per base station (Table I, and M = 3 of Fig. 7 / Table IV);
+- ``fig6``: the complex trajectory (stop, accelerate to 10 m/s, hold, decelerate);
+- ``m1``, ``m5``: the uniform trajectory observed with M = 1 and M = 5 beams (Fig. 7, Table IV);
+- ``table2``: models trained on the random discontinuous trajectories minus a held-out set, scored on it;
+- ``fig12``: beam tracking capacity along the uniform trajectory (perfect CSI, proposed, SKF, CAM).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from radiomap_assets.domain.metrics import (beam_map_errors, beam_tracking_capacity, dbm_to_mw,
+                                            localization_summary, trustworthiness_continuity)
+
+EXPERIMENT_KIND = {"table1": "uniform", "fig6": "complex", "m1": "uniform_m1", "m5": "uniform_m5", "table2": "random"}
+METHODS = ("skf", "semi_cc_gt", "semi_cc_noisy", "real_world_cc", "cam", "lstm", "proposed")
+# which method runs in which experiment (the paper's tables and figures)
+PARTICIPANTS = {
+    "table1": ("skf", "semi_cc_gt", "semi_cc_noisy", "real_world_cc", "proposed"),
+    "fig6": ("skf", "semi_cc_gt", "proposed"),
+    "m1": ("skf", "semi_cc_gt", "proposed"),
+    "m5": ("skf", "semi_cc_gt", "proposed"),
+    "table2": ("semi_cc_gt", "lstm", "proposed"),
+}
+SNR_DB = np.array([-15.0, -11.0, -7.0, -3.0, 0.0, 3.0, 6.0, 10.0])  # Fig. 12 (b), (c); the paper quotes -11 and 6
+
+# The paper's numbers (section IV), for the report's side-by-side columns.
+PAPER = {
+    "table1": {"skf": (0.986, 0.987, 7.24, 14.78), "semi_cc_gt": (0.990, 0.994, 6.81, 19.57),
+               "semi_cc_noisy": (0.978, 0.982, 14.61, 29.79), "real_world_cc": (0.963, 0.965, 82.75, 217.41),
+               "proposed": (0.995, 0.995, 4.90, 9.92)},  # TW, CT, mean m, 95th m
+    "table2": {"semi_cc_gt": (0.992, 0.992, 7.64, 19.61), "lstm": (0.991, 0.989, 10.27, 28.77),
+               "proposed": (0.995, 0.995, 4.81, 8.59)},
+    "table4": {"skf": {1: (0.013, 0.068), 3: (0.012, 0.067), 5: (0.012, 0.067)},
+               "proposed": {1: (0.0062, 0.050), 3: (0.0056, 0.047), 5: (0.0049, 0.044)}},  # NMSE, RMSE
+    "ratios": {"table1_proposed_over_skf_mean_error": 0.68, "table1_proposed_over_semi_cc_gt_mean_error": 0.72,
+               "table2_proposed_over_lstm_mean_error": 0.47, "table4_m1_proposed_over_skf_nmse": 0.48,
+               "fig12_los_capacity_share_of_perfect": 0.98, "fig12_nlos_capacity_gain_over_skf_high_snr": 0.20},
+}
+
+
+@dataclass
+class CampaignTruth:
+    """Evaluation only: per trajectory the true positions (L, 2) and LOS flags per base station (L, N_b)."""
+
+    xy: list[np.ndarray]
+    los: list[np.ndarray]
+
+
+# ------------------------------------------------------------------------------------------------ localization
+
+def localization_scores(truth: CampaignTruth, estimate_xy: list[np.ndarray]) -> dict:
+    """Mean / 95th-percentile error over all samples, TW and CT (eqs. (32)-(33), on all samples pooled, k = 5%),
+    and the error split by LOS to at least one base station."""
+    if len(truth.xy) != len(estimate_xy):
+        raise ValueError(f"{len(estimate_xy)} estimated trajectories for {len(truth.xy)} true ones")
+    t, e = np.concatenate(truth.xy), np.concatenate(estimate_xy)
+    out = localization_summary(e, t)
+    out.update({k: v for k, v in trustworthiness_continuity(t, e).items() if k in ("trustworthiness", "continuity")})
+    los = np.concatenate(truth.los).any(axis=1)
+    err = np.linalg.norm(e - t, axis=1)
+    for name, sel in (("los", los), ("nlos", ~los)):
+        if sel.any():
+            out[f"{name}_mean_error_m"] = float(err[sel].mean())
+    return out
+
+
+def stop_location(truth_xy: np.ndarray, t_s: np.ndarray, min_duration_s: float = 10.0) -> np.ndarray | None:
+    """Where the user stands still for at least ``min_duration_s`` (the blue star of Fig. 6), or None."""
+    step = np.linalg.norm(np.diff(truth_xy, axis=0), axis=1)
+    still = np.concatenate([[False], step < 1e-6])
+    best, run_start, best_len = None, None, 0.0
+    for i, s in enumerate(still):
+        if s and run_start is None:
+            run_start = i
+        if (not s or i == len(still) - 1) and run_start is not None:
+            dur = t_s[i] - t_s[run_start]
+            if dur > best_len:
+                best_len, best = dur, truth_xy[run_start]
+            run_start = None
+    return best if best_len >= min_duration_s else None
+
+
+# ------------------------------------------------------------------------------------------------ beam maps
+
+def evaluation_cells(truth_xy: list[np.ndarray], cell_centres_m: np.ndarray) -> np.ndarray:
+    """Cells the true trajectory passes through (Table IV compares beam maps along it). Sorted cell indices."""
+    from models.radio_map import nearest_cell
+    import torch
+
+    xy = torch.from_numpy(np.concatenate(truth_xy)).float()
+    return np.unique(nearest_cell(xy, torch.from_numpy(cell_centres_m).float()).numpy())
+
+
+def true_beam_map_at(gt_power_dbm: np.ndarray, gt_covered: np.ndarray, gt_grid, positions_xy: np.ndarray):
+    """Ray-traced truth at positions: (normalized g (P, N), covered (P, N)); entry k = b |W| + j."""
+    from radiomap_assets.domain.measurement import normalize_power
+
+    iy, ix = gt_grid.cell_index(positions_xy)
+    p = np.moveaxis(gt_power_dbm[:, :, iy, ix], -1, 0).reshape(len(positions_xy), -1)
+    c = np.moveaxis(gt_covered[:, :, iy, ix], -1, 0).reshape(len(positions_xy), -1)
+    return normalize_power(p), c
+
+
+def beam_map_scores(predicted_g: np.ndarray, true_g: np.ndarray, covered: np.ndarray) -> dict:
+    """NMSE and RMSE of normalized beam maps on entries some ray reached (coverage holes are not the truth)."""
+    return beam_map_errors(predicted_g, true_g, mask=covered)
+
+
+# ------------------------------------------------------------------------------------------------ capacity
+
+def serving_base_station(true_power_dbm: np.ndarray) -> np.ndarray:
+    """Per sample the base station with the strongest best beam: (L, N_b, |W|) -> (L,). Every method is compared
+    on the same serving base station; only the beam choice differs."""
+    return true_power_dbm.max(axis=-1).argmax(axis=-1)
+
+
+def map_at_cells(map_cells: np.ndarray, map_g: np.ndarray, cells: np.ndarray, cell_centres_m: np.ndarray) -> np.ndarray:
+    """A method's beam map (given on ``map_cells``) read at ``cells``; a cell it has no value for takes the nearest
+    cell it has. (C_map,), (C_map, N), (C,) -> (C, N)."""
+    pos = {int(c): i for i, c in enumerate(map_cells)}
+    rows = np.array([pos.get(int(c), -1) for c in cells])
+    missing = rows < 0
+    if missing.any():
+        d = np.linalg.norm(cell_centres_m[cells[missing], None] - cell_centres_m[map_cells][None], axis=-1)
+        rows[missing] = d.argmin(axis=1)
+    return map_g[rows]
+
+
+def beam_from_map(map_rows_g: np.ndarray, serving_bs: np.ndarray, beams_per_bs: int) -> np.ndarray:
+    """The strongest beam of the serving base station in a method's beam map at its estimated location.
+    map_rows_g (L, N) = the map at each sample's estimated cell -> (L,)."""
+    blocks = map_rows_g.reshape(len(map_rows_g), -1, beams_per_bs)  # (L, N_b, |W|)
+    return np.nan_to_num(blocks[np.arange(len(blocks)), serving_bs], nan=-np.inf).argmax(axis=-1)
+
+
+def capacity_experiment(true_power_dbm: np.ndarray, los_serving: np.ndarray, serving_bs: np.ndarray,
+                        map_choices: dict[str, np.ndarray], cam_beam: np.ndarray | None, num_sounded: int,
+                        snr_db: np.ndarray = SNR_DB, seed: int = 0) -> dict:
+    """Average capacity against SNR, overall / LOS / NLOS, for perfect CSI (best true beam), for every map-based
+    method (beam chosen from its map at its location estimate) and for CAM (``models.baselines.cam``).
+    true_power_dbm (L, N_b, |W|) at the true positions. Returns {method: {"snr_db", "all", "los", "nlos",
+    "per_sample": (S, L)}} with capacities in bits/s/Hz."""
+    from models.baselines.cam import cam_beam_choice
+
+    l_idx = np.arange(len(true_power_dbm))
+    power_mw = dbm_to_mw(true_power_dbm)
+    reference = float(power_mw[l_idx, serving_bs].max(axis=-1).mean())
+    choices = {"perfect_csi": true_power_dbm[l_idx, serving_bs].argmax(axis=-1), **map_choices}
+    per_sample = {name: beam_tracking_capacity(true_power_dbm, serving_bs, beam, snr_db, reference)
+                  for name, beam in choices.items()}
+    if cam_beam is not None:
+        rng = np.random.default_rng(seed)
+        per_sample["cam"] = np.stack([
+            beam_tracking_capacity(true_power_dbm, serving_bs,
+                                   cam_beam_choice(power_mw, serving_bs, cam_beam, num_sounded, s, reference, rng),
+                                   [s], reference)[0] for s in snr_db])
+    out = {}
+    for name, cap in per_sample.items():
+        out[name] = {"snr_db": snr_db.tolist(), "all": cap.mean(axis=1).tolist(), "per_sample": cap,
+                     "los": cap[:, los_serving].mean(axis=1).tolist() if los_serving.any() else None,
+                     "nlos": cap[:, ~los_serving].mean(axis=1).tolist() if (~los_serving).any() else None}
+    return out
+
+
+def los_to_nlos_window(los_serving: np.ndarray, half_width: int) -> tuple[int, int]:
+    """A window of the trajectory around its longest LOS run followed by NLOS (Fig. 12 (a)): (start, stop)."""
+    change = np.nonzero(los_serving[:-1] & ~los_serving[1:])[0]
+    if len(change) == 0:
+        mid = len(los_serving) // 2
+    else:  # the LOS -> NLOS transition with the most LOS before and NLOS after it
+        def score(i):
+            before = los_serving[max(0, i - half_width):i + 1].mean()
+            after = 1 - los_serving[i + 1:i + 1 + half_width].mean()
+            return before + after
+        mid = int(max(change, key=score))
+    return max(0, mid - half_width), min(len(los_serving), mid + half_width)
+
+
+# ------------------------------------------------------------------------------------------------ ratios
+
+def headline_ratios(results: dict) -> dict:
+    """The ratios the issue asks for, from the report's results (None where an experiment is missing)."""
+    def loc(exp, method, key="mean_error_m"):
+        return results.get("localization", {}).get(exp, {}).get(method, {}).get(key)
+
+    def ratio(a, b):
+        return None if a is None or b is None or b == 0 else float(a / b)
+
+    t4 = results.get("beam_map", {})
+    cap = results.get("capacity", {})
+    out = {
+        "table1_proposed_over_skf_mean_error": ratio(loc("table1", "proposed"), loc("table1", "skf")),
+        "table1_proposed_over_semi_cc_gt_mean_error": ratio(loc("table1", "proposed"), loc("table1", "semi_cc_gt")),
+        "table2_proposed_over_lstm_mean_error": ratio(loc("table2", "proposed"), loc("table2", "lstm")),
+        "table4_m1_proposed_over_skf_nmse": ratio(t4.get("m1", {}).get("proposed", {}).get("nmse"),
+                                                  t4.get("m1", {}).get("skf", {}).get("nmse")),
+    }
+    if cap:
+        perfect, prop, skf = cap.get("perfect_csi"), cap.get("proposed"), cap.get("skf")
+        if perfect and prop and perfect["los"]:
+            out["fig12_los_capacity_share_of_perfect"] = ratio(prop["los"][-1], perfect["los"][-1])
+        if prop and skf and prop["nlos"]:
+            out["fig12_nlos_capacity_gain_over_skf_high_snr"] = ratio(prop["nlos"][-1] - skf["nlos"][-1],
+                                                                     skf["nlos"][-1])
+    return out

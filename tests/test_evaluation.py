@@ -1,0 +1,151 @@
+"""Issue 4: metrics on hand-computed cases, the capacity model, and the whole evaluation (every baseline, every
+experiment, the report) run on the smoke profile."""
+
+import json
+
+import numpy as np
+import pytest
+
+from radiomap_assets.domain.metrics import (beam_tracking_capacity, capacity_bits_per_hz, localization_summary,
+                                            trustworthiness_continuity)
+
+METHOD_KEYS = {"skf", "semi_cc_gt", "semi_cc_noisy", "real_world_cc", "cam", "lstm", "proposed"}
+
+
+def test_trustworthiness_and_continuity_on_a_hand_computed_swap():
+    # six points on a line; the estimate swaps the first two. With k = 1 only point 2 changes its nearest
+    # neighbour (1 -> 0): TW penalizes the intruder 0 by its true rank from 2 (3) minus k, CT the missing 1 by its
+    # estimated rank (3) minus k, and gamma = 2 / (L k (2L - 3k - 1)) = 2 / 48, so both are 1 - 2 * 2 / 48 = 11/12.
+    true = np.array([[0, 0], [1, 0], [2, 0], [3, 0], [4, 0], [5, 0]], float)
+    est = true[[1, 0, 2, 3, 4, 5]]
+    s = trustworthiness_continuity(true, est, k=1)
+    assert s["trustworthiness"] == pytest.approx(11 / 12)
+    assert s["continuity"] == pytest.approx(11 / 12)
+    # a rigid motion and a scaling keep every neighbourhood: both are exactly 1
+    s = trustworthiness_continuity(true, 3 * true[:, ::-1] + 7, k=1)
+    assert s["trustworthiness"] == 1.0 and s["continuity"] == 1.0
+    with pytest.raises(ValueError, match="k="):
+        trustworthiness_continuity(true, est, k=3)
+
+
+def test_trustworthiness_matches_the_standard_definition():
+    sklearn_manifold = pytest.importorskip("sklearn.manifold")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    y = x + rng.normal(size=x.shape) * 0.3
+    s = trustworthiness_continuity(x, y, k=10)
+    assert s["trustworthiness"] == pytest.approx(sklearn_manifold.trustworthiness(x, y, n_neighbors=10))
+    assert s["continuity"] == pytest.approx(sklearn_manifold.trustworthiness(y, x, n_neighbors=10))
+
+
+def test_localization_summary_mean_and_95th_percentile():
+    truth = np.zeros((20, 2))
+    est = np.stack([np.arange(1, 21, dtype=float), np.zeros(20)], axis=1)  # errors 1..20 m
+    s = localization_summary(est, truth)
+    assert s["mean_error_m"] == pytest.approx(10.5)
+    assert s["p95_error_m"] == pytest.approx(np.percentile(np.arange(1, 21), 95))
+
+
+def test_capacity_uses_the_chosen_beam_of_the_true_channel():
+    assert capacity_bits_per_hz(np.array([1.0]), 0.0, 1.0)[0] == pytest.approx(1.0)  # log2(1 + 1)
+    assert capacity_bits_per_hz(np.array([0.5]), 10 * np.log10(6), 1.0)[0] == pytest.approx(2.0)  # log2(1 + 3)
+    # two samples, one base station, two beams: 0 dBm and -10 dBm (1 mW and 0.1 mW)
+    power_dbm = np.array([[[0.0, -10.0]], [[-10.0, 0.0]]])
+    serving = np.array([0, 0])
+    best = beam_tracking_capacity(power_dbm, serving, np.array([0, 1]), np.array([0.0]))
+    wrong = beam_tracking_capacity(power_dbm, serving, np.array([1, 0]), np.array([0.0]))
+    assert best[0] == pytest.approx([1.0, 1.0])  # reference = mean best power = 1 mW, SNR 0 dB
+    assert wrong[0] == pytest.approx(np.log2(1.1))
+    with pytest.raises(ValueError):
+        capacity_bits_per_hz(np.array([1.0]), 0.0, 0.0)
+
+
+def test_cam_sounding_finds_the_best_beam_at_high_snr_and_errs_at_low_snr():
+    from models.baselines.cam import cam_beam_choice, sounded_beams
+
+    assert sounded_beams(np.array([0, 15]), 16, 4).tolist() == [[15, 0, 1, 2], [14, 15, 0, 1]]  # circular
+    rng = np.random.default_rng(0)
+    power_mw = rng.uniform(0.01, 1.0, size=(2000, 1, 16))
+    best = power_mw[:, 0].argmax(axis=1)
+    serving = np.zeros(2000, int)
+    high = cam_beam_choice(power_mw, serving, best, 8, 40.0, 1.0, rng)
+    low = cam_beam_choice(power_mw, serving, best, 8, -15.0, 1.0, rng)
+    share = lambda chosen: (power_mw[np.arange(2000), 0, chosen] / power_mw[np.arange(2000), 0, best]).mean()  # noqa: E731
+    assert share(high) > 0.98  # clean pilots: the served beam is (nearly) the best one
+    assert share(low) < 0.8  # pilots in noise: wrong beams, the capacity loss CAM has at low SNR
+
+
+@pytest.fixture(scope="module")
+def evaluation(trained_model, ingested_campaigns, dagster_instance, radiomap_home):
+    """Every smoke campaign on the paper's coarse-input protocol, a generated beam map, then the evaluate job."""
+    from dagster import AssetKey
+
+    from radiomap_assets.definitions import defs
+    from radiomap_assets.domain.simulation import campaign_kind
+
+    paper = {"ops": {"coarse_locations": {"config": {"method": "paper_noisy_ground_truth"}}}}
+    job = defs.resolve_job_def("ingest_campaign")
+    for cid in ingested_campaigns:
+        if campaign_kind(cid) not in (None, "uniform"):  # the uniform one is already (trained_model)
+            assert job.execute_in_process(instance=dagster_instance, partition_key=cid, run_config=paper,
+                                          asset_selection=[AssetKey("coarse_locations")]).success
+    assert defs.resolve_job_def("generate_beam_map").execute_in_process(
+        instance=dagster_instance, run_config={"ops": {"beam_maps": {"config": {"samples_per_cell": 2}}}}).success
+    result = defs.resolve_job_def("evaluate").execute_in_process(instance=dagster_instance)
+    assert result.success
+    report = result.output_for_node("evaluation_report")
+    return report, json.loads((radiomap_home / "reports" / "evaluation.json").read_text()), result
+
+
+def test_evaluation_json_has_every_method_and_experiment(evaluation):
+    report, results, _ = evaluation
+    assert METHOD_KEYS <= set(results["methods"])
+    assert set(results["localization"]) == {"table1", "fig6", "m1", "m5", "table2"}
+    assert set(results["localization"]["table1"]) == {"coarse input", "skf", "semi_cc_gt", "semi_cc_noisy",
+                                                      "real_world_cc", "proposed"}
+    assert set(results["localization"]["table2"]) == {"coarse input", "semi_cc_gt", "lstm", "proposed"}
+    for scores in results["localization"]["table1"].values():
+        assert 0.0 < scores["trustworthiness"] <= 1.0 and 0.0 < scores["continuity"] <= 1.0
+        assert np.isfinite(scores["mean_error_m"]) and scores["p95_error_m"] >= scores["mean_error_m"] * 0.5
+    for exp in ("m1", "table1", "m5"):  # Table IV for both map-building methods
+        for m in ("skf", "proposed"):
+            assert 0.0 < results["beam_map"][exp][m]["nmse"] < 1.0
+    assert set(results["capacity"]) == {"perfect_csi", "proposed", "skf", "cam"}
+    assert set(results["ratios"]) >= {"table1_proposed_over_skf_mean_error", "table2_proposed_over_lstm_mean_error",
+                                      "table4_m1_proposed_over_skf_nmse"}
+
+
+def test_label_free_methods_improve_on_their_coarse_input(evaluation):
+    _, results, _ = evaluation
+    t1 = results["localization"]["table1"]
+    coarse = t1["coarse input"]["mean_error_m"]
+    assert t1["proposed"]["mean_error_m"] < 0.8 * coarse
+    assert t1["skf"]["mean_error_m"] < coarse
+
+
+def test_perfect_csi_bounds_every_beam_choice(evaluation):
+    _, results, _ = evaluation
+    cap = results["capacity"]
+    for name in ("proposed", "skf", "cam"):
+        for part in ("los", "nlos", "all"):
+            if cap[name][part] is not None:
+                assert np.all(np.array(cap[name][part]) <= np.array(cap["perfect_csi"][part]) + 1e-9)
+
+
+def test_report_is_written_as_markdown_and_html_and_logged_to_mlflow(evaluation, radiomap_home):
+    import mlflow
+
+    report, results, result = evaluation
+    md = (radiomap_home / "reports" / "evaluation.md").read_text()
+    page = (radiomap_home / "reports" / "evaluation.html").read_text()
+    for text in ("Table I", "Table II", "Table IV", "Fig. 7", "Fig. 11", "Fig. 12"):
+        assert text in md and text in page
+    assert page.count("data:image/png;base64,") >= 5
+    for line in md.splitlines():
+        if line.startswith("!["):
+            assert (radiomap_home / "reports" / line.split("(")[1].rstrip(")")).exists()
+    run = mlflow.get_run(report["mlflow_run_id"])
+    assert run.data.metrics["table1.proposed.mean_error_m"] == pytest.approx(
+        results["localization"]["table1"]["proposed"]["mean_error_m"])
+    md_meta = result.asset_materializations_for_node("evaluation_report")[0].metadata
+    assert "table1" in md_meta and "report_html" in md_meta
