@@ -50,12 +50,13 @@ class ModelConfig:
     loss_subsample: int = 256  # samples of the batch used for the K-cell Student-t (L_s) and the diffusion term
     seq_len: int = 64  # samples per training window
     batch_size: int = 16  # windows per step
-    max_steps: int = 500
+    max_steps: int = 400
     learning_rate: float = 1e-3
     checkpoint_every: int = 100
     # decoder refinement after the joint training (models.training.refine_decoder; our addition): steps of
     # denoiser-only training on frozen codebook conditions with label-free imputed full-CSI targets
-    decoder_refine_steps: int = 400
+    decoder_refine_steps: int = 200
+    decoder_refine_batch: int = 256
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -93,10 +94,11 @@ def model_config_for_profile(profile_name: str, num_entries: int) -> ModelConfig
         return ModelConfig(num_entries=num_entries, token_dim=8, num_heads=2, feature_dim=32, rnn_widths=(32, 40, 48),
                            truncation_len=4, latent_dim=32, cnn_channels=4, diffusion_steps=50, unet_channels=16,
                            ddim_steps=10, seq_len=32, batch_size=8, max_steps=300, checkpoint_every=50,
-                           decoder_refine_steps=100)
+                           decoder_refine_steps=100, decoder_refine_batch=512)
     if profile_name == "paper":
         return with_loss_weights(
             ModelConfig(num_entries=num_entries, token_dim=32, feature_dim=128, rnn_widths=(128, 192, 256),
                         latent_dim=128, cnn_channels=16, diffusion_steps=1000, unet_channels=64, ddim_steps=50,
-                        seq_len=128, batch_size=32, max_steps=20000, decoder_refine_steps=2000), "paper_outdoor")
+                        seq_len=128, batch_size=32, max_steps=20000, decoder_refine_steps=2000,
+                        decoder_refine_batch=1024), "paper_outdoor")
     return ModelConfig(num_entries=num_entries)

@@ -28,6 +28,15 @@ def load_partition(asset_name: str, partition: str):
         return pickle.load(f)
 
 
+def load_asset(asset_name: str):
+    """The stored value of an unpartitioned asset (e.g. ``beam_map_model``, ``site_grid``)."""
+    path = home_layout().storage / asset_name
+    if not path.is_file():
+        raise FileNotFoundError(f"{asset_name} has no stored value under {path.parent}: materialize it first")
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
 def content_version(asset_name: str, partition: str) -> str:
     return hashlib.sha1(partition_path(asset_name, partition).read_bytes()).hexdigest()[:12]
 

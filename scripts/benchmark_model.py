@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import sys
 import time
 
@@ -41,16 +40,16 @@ def main() -> int:
     from radiomap_assets import storage
     from radiomap_assets.assets.model import load_registered_model, load_training_data
     from radiomap_assets.domain.grid import Grid
-    from radiomap_assets.domain.measurement import normalize_power, sample_beam_map
+    from radiomap_assets.experiments import true_beam_map_at
     from radiomap_assets.domain.metrics import beam_map_errors
     from radiomap_assets.profiles import get_profile, home_layout
 
     home = home_layout()
-    ref_path = home.storage / "beam_map_model"
-    if not ref_path.exists():
+    try:
+        ref = storage.load_asset("beam_map_model")
+    except FileNotFoundError:
         print(f"no trained model under {home.root}: run `make demo` first", file=sys.stderr)
         return 1
-    ref = pickle.loads(ref_path.read_bytes())
     model = load_registered_model(ref)
     print(f"model {ref['model_uri']} ({ref['parameter_count']:,} parameters), profile {get_profile().name}, "
           f"{torch.get_num_threads()} threads")
@@ -71,7 +70,7 @@ def main() -> int:
     results["inference_steps_per_s"] = steps / (time.perf_counter() - t0)
 
     # beam maps on visited cells: DDIM vs DDPM, both against the ray-traced truth
-    site = pickle.loads((home.storage / "site_grid").read_bytes())
+    site = storage.load_asset("site_grid")
     visited = model.codebook.visited().numpy()
     rng = np.random.default_rng(0)
     idx = np.nonzero(visited)[0]
@@ -79,14 +78,13 @@ def main() -> int:
     gt_store = home.beam_maps / f"ground_truth_{site['scene']}" / "latest.zarr"
     gt = xr.open_zarr(gt_store)
     gt_grid = Grid.from_coords(gt.x.values, gt.y.values)
-    truth_dbm = sample_beam_map(gt.power_dbm.values, gt_grid, site["cell_centres_m"][cells])  # (C, N_b, |W|)
-    truth_g = normalize_power(truth_dbm.reshape(len(cells), -1))
+    truth_g, covered = true_beam_map_at(gt.power_dbm.values, gt.covered.values, gt_grid, site["cell_centres_m"][cells])
     out = {}
     for sampler in ("ddim", "ddpm"):
         t0 = time.perf_counter()
         mean_g, _, _ = decode_beam_map(model, args.samples, sampler, cells=cells, seed=1)
         secs = time.perf_counter() - t0
-        err = beam_map_errors(mean_g, truth_g)
+        err = beam_map_errors(mean_g, truth_g, mask=covered)  # coverage holes are not the truth
         out[sampler] = mean_g
         steps_used = model.config.ddim_steps if sampler == "ddim" else model.config.diffusion_steps
         results[f"{sampler}_steps"] = steps_used

@@ -175,7 +175,8 @@ def test_registered_version_loads_back_and_reproduces_the_recovered_trajectory(t
 
 
 def test_generated_beam_map_opens_with_plain_xarray_and_carries_the_design_attributes(trained_model,
-                                                                                     dagster_instance):
+                                                                                     dagster_instance,
+                                                                                     ground_truth_path):
     from radiomap_assets.definitions import defs
 
     res = defs.resolve_job_def("generate_beam_map").execute_in_process(
@@ -198,7 +199,8 @@ def test_generated_beam_map_opens_with_plain_xarray_and_carries_the_design_attri
                           "units": {{k: v.attrs.get("units") for k, v in ds.data_vars.items()}},
                           "finite_on_valid": bool(np.isfinite(p[:, :, valid]).all()),
                           "nan_off_valid": bool(np.isnan(p[:, :, ~valid]).all()),
-                          "std_positive": float(np.nanmean(s)), "bs_coords": [c for c in ds.coords if c.startswith("bs_")]}}))
+                          "std_positive": float(np.nanmean(s)), "bs_coords": [c for c in ds.coords if c.startswith("bs_")],
+                          "median_dbm": float(np.nanmedian(p[:, :, valid & ds.codebook_visited.values]))}}))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
     assert out.returncode == 0, out.stderr
@@ -210,3 +212,9 @@ def test_generated_beam_map_opens_with_plain_xarray_and_carries_the_design_attri
     assert info["units"]["power_dbm"] == "dBm" and info["units"]["power_std_db"] == "dB"
     assert info["finite_on_valid"] and info["nan_off_valid"] and info["std_positive"] > 0
     assert {"bs_x_m", "bs_y_m", "bs_z_m"} <= set(info["bs_coords"])
+    # power in dBm on the scale of the ray-traced truth (not the decoder's normalized [0, 1] scale)
+    import xarray as xr
+
+    truth = xr.open_zarr(ground_truth_path)
+    truth_median = float(np.nanmedian(truth.power_dbm.values[truth.covered.values]))
+    assert abs(info["median_dbm"] - truth_median) < 25.0, (info["median_dbm"], truth_median)

@@ -21,7 +21,7 @@ from radiomap_assets import plots, storage
 from radiomap_assets.assets.ingestion import campaign_partitions, coarse_locations, masked_sparse_csi
 from radiomap_assets.domain.beam_map_store import beam_map_dataset
 from radiomap_assets.domain.grid import Grid
-from radiomap_assets.domain.measurement import MaskedSparseCSI
+from radiomap_assets.domain.measurement import MaskedSparseCSI, denormalize_power
 from radiomap_assets.profiles import get_profile, home_layout
 from resources import BeamMapStore, MlflowTracker, SionnaScene
 
@@ -127,7 +127,8 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
                 if step % 10 == 0:
                     mlflow.log_metric("L_r_refine", row["L_r_refine"], step=mconfig.max_steps + step)
 
-            refine = refine_decoder(model, data, mconfig.decoder_refine_steps, on_step=on_refine)
+            refine = refine_decoder(model, data, mconfig.decoder_refine_steps, mconfig.decoder_refine_batch,
+                                    on_step=on_refine)
             result.wall_time_s += time.perf_counter() - t_refine
             context.log.info(f"decoder refined for {len(refine)} steps in {time.perf_counter() - t_refine:.0f} s: "
                              f"L_r {refine[0]['L_r_refine']:.3f} -> {refine[-1]['L_r_refine']:.3f}")
@@ -262,8 +263,9 @@ def beam_maps(context: AssetExecutionContext, config: BeamMapConfig, beam_map_mo
             last[0] = time.perf_counter()
             context.log.info(f"decoded {done:,}/{total:,} cell samples")
 
-    mean_dbm, std_db, visited = decode_beam_map(model, config.samples_per_cell, config.sampler, config.steps,
-                                                on_progress=progress)
+    mean_g, std_db, visited = decode_beam_map(model, config.samples_per_cell, config.sampler, config.steps,
+                                              on_progress=progress)
+    mean_dbm = denormalize_power(mean_g)  # the decoder works on the normalized g of the measurement module
     decode_s = time.perf_counter() - t0
     grid = Grid(**site_grid["grid"])
     walkable = site_grid["walkable"]
