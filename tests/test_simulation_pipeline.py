@@ -11,6 +11,8 @@ import pytest
 
 from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.grid import Grid
+from radiomap_assets.domain.simulation import campaign_kind, observed_beams_per_bs
+from radiomap_assets.profiles import get_profile
 
 
 def test_ground_truth_beam_map_opens_with_plain_xarray_without_project_code(ground_truth_path):
@@ -83,9 +85,10 @@ def test_simulated_campaigns_land_in_the_contract_format(simulated_site, radioma
         c = contract.load_campaign(manifest.parent)
         gt = pd.read_parquet(manifest.parent / contract.GROUND_TRUTH)
         assert c.measurements["t_s"].dtype == np.float64 and c.measurements["power_dbm"].dtype == np.float32
-        # M = 3 beams per base station per sample
+        # M beams per base station per sample: 3 (the profile's), or the sweep's M for uniform_m<M>
+        expected_m = observed_beams_per_bs(campaign_kind(c.campaign_id), get_profile().campaign)
         per = c.measurements.groupby(["trajectory_id", "t_s", "bs_id"]).size()
-        assert (per == 3).all()
+        assert (per == expected_m).all()
         iy, ix = grid.cell_index(gt[["x_m", "y_m"]].to_numpy())
         assert ds.valid.values[iy, ix].mean() > 0.95  # users walk on streets
         los = gt[[col for col in gt.columns if col.startswith("los_bs_")]].to_numpy()
@@ -96,11 +99,13 @@ def test_simulated_campaigns_land_in_the_contract_format(simulated_site, radioma
 
 
 def test_ingestion_of_the_simulated_campaigns_gives_csi_and_coarse_locations(ingested_campaigns):
-    assert len(ingested_campaigns) == 3
+    assert sorted(campaign_kind(c) for c in ingested_campaigns) == ["complex", "random", "uniform", "uniform_m1",
+                                                                    "uniform_m5"]
     for cid, res in ingested_campaigns.items():
         assert res.success
         csi = res.output_for_node("masked_sparse_csi")
-        assert csi.mask_density == pytest.approx(3 / 16)
+        m_obs = observed_beams_per_bs(campaign_kind(cid), get_profile().campaign)
+        assert csi.mask_density == pytest.approx(m_obs / 16)
         acc = res.output_for_node("coarse_location_accuracy")
         # weighted centroid is coarse (tens of metres) but far better than a guess anywhere in the 300 m site
         assert 5.0 < acc["mean_error_m"] < 150.0 and acc["p95_error_m"] >= acc["mean_error_m"]

@@ -41,7 +41,8 @@ def campaign_kind(campaign_id: str) -> str | None:
     return match.group("kind") if match else None
 
 
-def _observed_beams(kind: str, spec: CampaignSpec) -> int:
+def observed_beams_per_bs(kind: str, spec: CampaignSpec) -> int:
+    """M of a campaign kind: the sweep's M for ``uniform_m<M>``, else the spec's."""
     return int(kind[len(SWEEP_PREFIX):]) if kind.startswith(SWEEP_PREFIX) else spec.observed_beams_per_bs
 
 
@@ -90,7 +91,7 @@ def simulate_campaigns(beam_map: xr.Dataset, spec: CampaignSpec, site: str,
         # one random stream per kind; a sweep campaign shares the uniform one's, hence the same trajectory
         stream = "uniform" if sweep else kind
         rng = np.random.default_rng([spec.seed, CAMPAIGN_KINDS.index(stream) if stream in CAMPAIGN_KINDS else 99])
-        observed = _observed_beams(kind, spec)
+        observed = observed_beams_per_bs(kind, spec)
         if kind == "uniform" or sweep:
             trajs = [tr.uniform_trajectory(graph, spec.uniform_length_m, spec.measurement_rate_hz, rng, "uniform_0")]
         elif kind == "complex":
