@@ -151,6 +151,8 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
         rep.heading("Fig. 7: localization error against the number of observed beams M")
         pngs["fig7_error_vs_m"] = plots.error_versus_measurements({m: v for m, v in sweep.items() if v})
         rep.image(pngs["fig7_error_vs_m"], "fig7_error_vs_m")
+        rep.table(pd.DataFrame([{"scheme": TABLE_NAMES[m], **{f"M = {k} mean [m]": _r(v.get(k), 2) for k in (1, 3, 5)}}
+                                for m, v in sweep.items() if v]))
         results["fig7_mean_error_m"] = {m: {str(k): v for k, v in d.items()} for m, d in sweep.items()}
 
     # --- Table IV: beam maps along the uniform trajectory, M = 1, 3, 5
