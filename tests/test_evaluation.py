@@ -75,6 +75,22 @@ def test_cam_sounding_finds_the_best_beam_at_high_snr_and_errs_at_low_snr():
     assert share(low) < 0.8  # pilots in noise: wrong beams, the capacity loss CAM has at low SNR
 
 
+def test_a_method_reads_its_beam_map_at_its_own_cells_and_serves_the_strongest_beam():
+    from radiomap_assets.experiments import beam_from_map, los_to_nlos_window, map_at_cells
+
+    centres = np.array([[0.0, 0.0], [5.0, 0.0], [10.0, 0.0], [100.0, 0.0]])
+    map_cells = np.array([0, 2])  # the method decoded cells 0 and 2 only
+    map_g = np.array([[0.1, 0.9, 0.5, 0.2], [0.7, 0.3, 0.1, 0.8]])  # 2 base stations x 2 beams
+    rows = map_at_cells(map_cells, map_g, np.array([0, 1, 3, 2]), centres)
+    assert rows.tolist() == [map_g[0].tolist(), map_g[0].tolist(), map_g[1].tolist(), map_g[1].tolist()]
+    # serving base station 0 at the first two samples, 1 at the last two
+    assert beam_from_map(rows, np.array([0, 0, 1, 1]), 2).tolist() == [1, 1, 1, 1]
+    assert beam_from_map(rows, np.array([1, 1, 0, 0]), 2).tolist() == [0, 0, 0, 0]
+    # a short NLOS blip, then the real LOS -> NLOS transition at sample 52: the window is centred on the latter
+    los = np.array([True] * 10 + [False] * 3 + [True] * 40 + [False] * 40)
+    assert los_to_nlos_window(los, half_width=20) == (32, 72)
+
+
 @pytest.fixture(scope="module")
 def evaluation(trained_model, ingested_campaigns, dagster_instance, radiomap_home):
     """Every smoke campaign on the paper's coarse-input protocol, a generated beam map, then the evaluate job."""

@@ -115,6 +115,24 @@ def test_a_killed_training_resumes_from_its_checkpoint_and_ends_where_an_uninter
         assert torch.allclose(a, b, atol=1e-6), name
 
 
+def test_decoder_refinement_trains_only_the_decoder_and_lowers_its_loss_on_full_csi_targets():
+    from models.training import refine_decoder
+
+    data, config, cells = _tiny_problem()
+    model = _fresh_model(config, cells)
+    train(model, data)
+    frozen = {k: v.clone() for k, v in model.state_dict().items() if not k.startswith("denoiser.")}
+    denoiser_before = {k: v.clone() for k, v in model.denoiser.state_dict().items()}
+    history = refine_decoder(model, data, steps=30, batch_size=64)
+    assert len(history) == 30
+    for k, v in model.state_dict().items():
+        if k in frozen:  # encoder, location predictor and codebook untouched (EMA buffers included)
+            assert torch.equal(v, frozen[k]), k
+    assert any(not torch.equal(v, denoiser_before[k]) for k, v in model.denoiser.state_dict().items())
+    first, last = np.mean([h["L_r_refine"] for h in history[:5]]), np.mean([h["L_r_refine"] for h in history[-5:]])
+    assert last < first
+
+
 # ---- the model through Dagster and MLflow ------------------------------------------------------------------
 
 def test_training_registers_a_model_version_tagged_with_run_campaigns_and_data_versions(trained_model):
