@@ -245,12 +245,11 @@ def refine_decoder(model: GenerativeBeamMapModel, data: list[TrajectoryData], st
     cells, g_all, m_all = [], [], []
     for d in data:
         cells.append(recover_trajectory(model, d.g, d.m)[1]); g_all.append(d.g); m_all.append(d.m)
+    from radiomap_assets.domain.measurement import radio_map_from_positions
+
+    cell_mean, counts = radio_map_from_positions(cells, g_all, m_all, model.codebook.num_cells)  # (K, N), NaN unseen
     cells, g_all, m_all = np.concatenate(cells), np.concatenate(g_all), np.concatenate(m_all)
-    k_cells = model.codebook.num_cells
-    sums = np.zeros((k_cells, g_all.shape[1])); counts = np.zeros_like(sums)
-    np.add.at(sums, cells, np.where(m_all, g_all, 0.0)); np.add.at(counts, cells, m_all.astype(np.float64))
-    cell_mean = sums / np.maximum(counts, 1)
-    target = np.where(m_all, g_all, cell_mean[cells]).astype(np.float32)  # (S, N)
+    target = np.where(m_all, g_all, np.nan_to_num(cell_mean[cells])).astype(np.float32)  # (S, N)
     known = torch.from_numpy(m_all | (counts[cells] > 0))
     x0_all = torch.from_numpy(2.0 * target - 1.0)
     cond_all, _ = codebook_conditions(model)

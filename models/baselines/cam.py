@@ -21,14 +21,14 @@ import numpy as np
 def channel_angle_map(cells: np.ndarray, g: np.ndarray, m: np.ndarray, cell_centres_m: np.ndarray,
                       beams_per_bs: int) -> np.ndarray:
     """Best beam per (cell, base station) from observed CSI at assigned cells: cells (L,), g, m (L, N) -> (K, N_b)."""
+    from radiomap_assets.domain.measurement import radio_map_from_positions
+
     k_cells = len(cell_centres_m)
     n = g.shape[1]
     if n % beams_per_bs:
         raise ValueError(f"{n} CSI entries are not a whole number of base stations with {beams_per_bs} beams")
-    sums = np.zeros((k_cells, n)); counts = np.zeros((k_cells, n))
-    np.add.at(sums, cells, np.where(m, g, 0.0))
-    np.add.at(counts, cells, m.astype(np.float64))
-    mean = np.where(counts > 0, sums / np.maximum(counts, 1), -np.inf).reshape(k_cells, -1, beams_per_bs)
+    mean, _ = radio_map_from_positions([cells], [g], [m], k_cells)  # (K, N), NaN where never observed
+    mean = np.nan_to_num(mean, nan=-np.inf).reshape(k_cells, -1, beams_per_bs)
     best = mean.argmax(axis=-1)  # (K, N_b)
     known = np.isfinite(mean.max(axis=-1))  # (K, N_b)
     for b in range(best.shape[1]):

@@ -60,6 +60,8 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 from scipy.spatial import cKDTree
 
+from radiomap_assets.domain.measurement import radio_map_from_positions  # the empirical map (also in the API)
+
 if TYPE_CHECKING:  # the filter only reads the fields; importing models.training would pull in torch
     from models.training import TrajectoryData
 
@@ -229,33 +231,6 @@ def rts_smoother(z_xy: np.ndarray, t_s: np.ndarray, meas_var: np.ndarray,
 
 
 # --- radio map -------------------------------------------------------------------------------------------------
-
-def radio_map_from_positions(cells: list[np.ndarray], g: list[np.ndarray], m: list[np.ndarray],
-                             num_cells: int) -> tuple[np.ndarray, np.ndarray]:
-    """mean of observed g per (cell, entry) and counts (K,N). cells[i] (L_i,) int, g[i] and m[i] (L_i, N).
-    The mean is NaN where an entry was never observed."""
-    if not (len(cells) == len(g) == len(m)) or len(cells) == 0:
-        raise ValueError(f"cells, g and m must be non-empty lists of equal length, "
-                         f"got {len(cells)}, {len(g)}, {len(m)}")
-    if num_cells < 1:
-        raise ValueError(f"num_cells must be >= 1, got {num_cells}")
-    n_entries = np.shape(g[0])[1] if np.ndim(g[0]) == 2 else -1
-    total = np.zeros(num_cells * max(n_entries, 0))
-    count = np.zeros(num_cells * max(n_entries, 0), dtype=np.int64)
-    for i, (c, gi, mi) in enumerate(zip(cells, g, m)):
-        c, gi, mi = np.asarray(c), np.asarray(gi, dtype=np.float64), np.asarray(mi, dtype=bool)
-        if gi.ndim != 2 or gi.shape[1] != n_entries or mi.shape != gi.shape or c.shape != (gi.shape[0],):
-            raise ValueError(f"trajectory {i}: need cells (L,), g and m (L, {n_entries}); "
-                             f"got {c.shape}, {gi.shape}, {mi.shape}")
-        if c.size and (c.min() < 0 or c.max() >= num_cells):
-            raise ValueError(f"trajectory {i}: cell index outside [0, {num_cells})")
-        flat = (c.astype(np.int64)[:, None] * n_entries + np.arange(n_entries))[mi]  # observed (cell, entry)
-        total += np.bincount(flat, weights=gi[mi], minlength=total.size)
-        count += np.bincount(flat, minlength=count.size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    return mean.reshape(num_cells, n_entries), count.reshape(num_cells, n_entries)
-
 
 def _fill_nearest(map_g: np.ndarray, usable: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """map_g (K, N) with the entries not ``usable`` replaced, per entry, by the value of the nearest usable cell

@@ -83,7 +83,7 @@ def experiment_campaigns(context: AssetExecutionContext) -> Output[dict]:
                                    "table2_heldout_trajectories": len(split.get("test", []))})
 
 
-def _truth_of(cid: str, data: list[TrajectoryData]) -> CampaignTruth:
+def truth_of(cid: str, data: list[TrajectoryData]) -> CampaignTruth:
     """Ground truth aligned with ``data`` (evaluation and the Semi-CC-GT labels only)."""
     gt = contract.read_ground_truth(storage.load_partition("raw_channel_measurements", cid))
     gt = gt.astype({"trajectory_id": str}).sort_values(["trajectory_id", "t_s"])
@@ -109,10 +109,6 @@ def experiment_data(campaigns: dict, exp: str) -> tuple[list[TrajectoryData], li
     return [d for d in data if d.trajectory_id not in test_ids], [d for d in data if d.trajectory_id in test_ids]
 
 
-def test_truth(campaigns: dict, exp: str) -> CampaignTruth:
-    return _truth_of(campaigns["experiments"][exp], experiment_data(campaigns, exp)[1])
-
-
 def _experiments_for(method: str, campaigns: dict) -> list[str]:
     return [e for e in campaigns["experiments"] if method in PARTICIPANTS.get(e, ())]
 
@@ -124,7 +120,8 @@ def _summary(runs: dict) -> dict:
 
 def _corridor_cells(xy: list[np.ndarray], cell_centres: np.ndarray, radius_m: float) -> np.ndarray:
     """Cells within ``radius_m`` of a method's own estimated positions (where its beam map is decoded)."""
-    pts = np.concatenate(xy)[:: max(1, len(np.concatenate(xy)) // 4000)]
+    pts = np.concatenate(xy)
+    pts = pts[:: max(1, len(pts) // 4000)]
     keep = np.zeros(len(cell_centres), bool)
     for i in range(0, len(pts), 256):
         d = np.linalg.norm(cell_centres[None] - pts[i:i + 256, None], axis=-1)
@@ -165,7 +162,7 @@ def _chart_runs(context, method: str, campaigns: dict, config: ExperimentConfig)
         chart_config, supervision = variant_config(method, config.chart_steps or CHART_STEPS[get_profile().name])
         kwargs = {}
         if supervision == "labels":  # Semi-CC-GT: 500 ground-truth labels, from the training trajectories only
-            truth = _truth_of(cid, train)
+            truth = truth_of(cid, train)
             chosen = choose_labelled_samples([len(d) for d in train], config.labelled_samples, chart_config.seed)
             kwargs["labels_xy"] = [np.where(c[:, None], xy, np.nan) for c, xy in zip(chosen, truth.xy)]
         elif supervision == "base_stations":
@@ -180,25 +177,23 @@ def _chart_runs(context, method: str, campaigns: dict, config: ExperimentConfig)
     return runs
 
 
-@asset(group_name=GROUP, kinds={"pytorch"},
-       description="Semi-supervised channel chart: triplet loss + location loss on 500 ground-truth labels (λ_c = 1).")
-def semi_cc_gt_baseline(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict):
-    runs = _chart_runs(context, "semi_cc_gt", experiment_campaigns, config)
-    return Output(runs, metadata=_summary(runs))
+def _chart_asset(method: str, description: str):
+    """One asset per channel-charting variant; they differ only in the variant (models.baselines.channel_charting)."""
+
+    @asset(name=f"{method}_baseline", group_name=GROUP, kinds={"pytorch"}, description=description)
+    def _baseline(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict) -> Output[dict]:
+        runs = _chart_runs(context, method, experiment_campaigns, config)
+        return Output(runs, metadata=_summary(runs))
+
+    return _baseline
 
 
-@asset(group_name=GROUP, kinds={"pytorch"},
-       description="Semi-supervised channel chart on the coarse noisy locations (λ_c = 0.01, λ_t = 1).")
-def semi_cc_noisy_baseline(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict):
-    runs = _chart_runs(context, "semi_cc_noisy", experiment_campaigns, config)
-    return Output(runs, metadata=_summary(runs))
-
-
-@asset(group_name=GROUP, kinds={"pytorch"},
-       description="Real-world channel chart (ref. [25]): base-station positions as the only weak supervision.")
-def real_world_cc_baseline(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict):
-    runs = _chart_runs(context, "real_world_cc", experiment_campaigns, config)
-    return Output(runs, metadata=_summary(runs))
+semi_cc_gt_baseline = _chart_asset(
+    "semi_cc_gt", "Semi-supervised channel chart: triplet loss + location loss on 500 ground-truth labels (λ_c = 1).")
+semi_cc_noisy_baseline = _chart_asset(
+    "semi_cc_noisy", "Semi-supervised channel chart on the coarse noisy locations (λ_c = 0.01, λ_t = 1).")
+real_world_cc_baseline = _chart_asset(
+    "real_world_cc", "Real-world channel chart (ref. [25]): base-station positions as the only weak supervision.")
 
 
 @asset(group_name=GROUP, kinds={"numpy"},
@@ -274,8 +269,3 @@ def lstm_baseline(context: AssetExecutionContext, config: ExperimentConfig, expe
     runs = _generative_runs(context, "lstm", experiment_campaigns, config, site_grid, mlflow_tracker, None)
     return Output(runs, metadata={**_summary(runs), "models": MetadataValue.json(
         {e: r["model_uri"] for e, r in runs.items()})})
-
-
-METHOD_ASSETS = {"skf": "skf_baseline", "semi_cc_gt": "semi_cc_gt_baseline", "semi_cc_noisy": "semi_cc_noisy_baseline",
-                 "real_world_cc": "real_world_cc_baseline", "cam": "cam_baseline", "lstm": "lstm_baseline",
-                 "proposed": "proposed_method"}

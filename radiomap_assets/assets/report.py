@@ -13,12 +13,12 @@ import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from radiomap_assets import plots
-from radiomap_assets.assets.baselines import GROUP, experiment_data, test_truth
+from radiomap_assets.assets.baselines import GROUP, experiment_data, truth_of
 from radiomap_assets.assets.simulation import ground_truth_map_name
 from radiomap_assets.domain.grid import Grid
 from radiomap_assets.domain.measurement import sample_beam_map
-from radiomap_assets.experiments import (PAPER, PARTICIPANTS, beam_from_map, beam_map_scores, capacity_experiment,
-                                         evaluation_cells, headline_ratios, localization_scores, los_to_nlos_window,
+from radiomap_assets.experiments import (METHODS, PAPER, PARTICIPANTS, beam_from_map, beam_map_scores,
+                                         capacity_experiment, evaluation_cells, headline_ratios, localization_scores, los_to_nlos_window,
                                          map_at_cells, serving_base_station, stop_location, true_beam_map_at)
 from radiomap_assets.profiles import get_profile, home_layout
 from resources import BeamMapStore, MlflowTracker, SionnaScene
@@ -118,10 +118,10 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
     pngs: dict[str, bytes] = {}
 
     # --- localization: Table I, Fig. 6, Fig. 7, Table II
-    truths = {}
-    for exp in campaigns["experiments"]:
-        truth = truths[exp] = test_truth(campaigns, exp)
-        _, test = experiment_data(campaigns, exp)
+    tests, truths = {}, {}  # per experiment: the test trajectories (method inputs) and their ground truth
+    for exp, cid in campaigns["experiments"].items():
+        test = tests[exp] = experiment_data(campaigns, exp)[1]
+        truth = truths[exp] = truth_of(cid, test)
         scores = {"coarse input": localization_scores(truth, [d.coarse_xy for d in test])}
         for m in PARTICIPANTS[exp]:
             if exp in runs[m]:
@@ -136,7 +136,7 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
             continue
         rep.heading(titles[exp])
         rep.table(_loc_table(exp, results["localization"][exp], PAPER.get(exp)))
-        _, test = experiment_data(campaigns, exp)
+        test = tests[exp]
         k = 0
         tracks = {"ground truth": truths[exp].xy[k], "coarse input": test[k].coarse_xy}
         tracks.update({m: runs[m][exp]["xy"][k] for m in PARTICIPANTS[exp] if exp in runs[m]})
@@ -219,8 +219,7 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
         cam = cam_baseline["table1"]
         cam_beam = np.concatenate(cam["cam_beam"])[np.arange(len(serving)), serving]
         cap = capacity_experiment(true_dbm, los_serving, serving, choices, cam_beam, cam["num_sounded"])
-        _, test = experiment_data(campaigns, "table1")
-        t_all = np.concatenate([d.t_s for d in test])
+        t_all = np.concatenate([d.t_s for d in tests["table1"]])
         window = los_to_nlos_window(los_serving, half_width=min(300, len(los_serving) // 2))
         pngs["fig12_capacity"] = plots.capacity_figure(cap, window, t_all, los_serving, snr_index=len(cap["proposed"]["snr_db"]) - 1)
         results["capacity"] = {k: {kk: vv for kk, vv in v.items() if kk != "per_sample"} for k, v in cap.items()}
@@ -246,7 +245,7 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
     results["methods"] = {m: {e: {**results["localization"].get(e, {}).get(m, {}),
                                   **({"beam_map": results["beam_map"][e][m]} if m in results["beam_map"].get(e, {}) else {})}
                               for e in results["localization"] if m in results["localization"][e]}
-                          for m in ("skf", "semi_cc_gt", "semi_cc_noisy", "real_world_cc", "lstm", "proposed")}
+                          for m in METHODS if m != "cam"}
     results["methods"]["cam"] = {"table1": {"capacity": results["capacity"].get("cam")}}
 
     # --- write files, MLflow, metadata

@@ -111,3 +111,31 @@ def masked_sparse_csi(measurements: pd.DataFrame, bs_ids: list[int], num_beams: 
     m[agg["row"].to_numpy(), agg["entry"].to_numpy()] = True
     return MaskedSparseCSI(samples["trajectory_id"].astype(str).to_numpy(), samples["t_s"].to_numpy(np.float64),
                            g, m, list(bs_ids), num_beams)
+
+
+def radio_map_from_positions(cells: list[np.ndarray], g: list[np.ndarray], m: list[np.ndarray],
+                             num_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """The empirical radio map: mean of observed g per (cell, entry) and counts (K,N), samples placed at ``cells``
+    (the SKF baseline, the CAM angle map and the decoder refinement all build theirs here). cells[i] (L_i,) int, g[i] and m[i] (L_i, N).
+    The mean is NaN where an entry was never observed."""
+    if not (len(cells) == len(g) == len(m)) or len(cells) == 0:
+        raise ValueError(f"cells, g and m must be non-empty lists of equal length, "
+                         f"got {len(cells)}, {len(g)}, {len(m)}")
+    if num_cells < 1:
+        raise ValueError(f"num_cells must be >= 1, got {num_cells}")
+    n_entries = np.shape(g[0])[1] if np.ndim(g[0]) == 2 else -1
+    total = np.zeros(num_cells * max(n_entries, 0))
+    count = np.zeros(num_cells * max(n_entries, 0), dtype=np.int64)
+    for i, (c, gi, mi) in enumerate(zip(cells, g, m)):
+        c, gi, mi = np.asarray(c), np.asarray(gi, dtype=np.float64), np.asarray(mi, dtype=bool)
+        if gi.ndim != 2 or gi.shape[1] != n_entries or mi.shape != gi.shape or c.shape != (gi.shape[0],):
+            raise ValueError(f"trajectory {i}: need cells (L,), g and m (L, {n_entries}); "
+                             f"got {c.shape}, {gi.shape}, {mi.shape}")
+        if c.size and (c.min() < 0 or c.max() >= num_cells):
+            raise ValueError(f"trajectory {i}: cell index outside [0, {num_cells})")
+        flat = (c.astype(np.int64)[:, None] * n_entries + np.arange(n_entries))[mi]  # observed (cell, entry)
+        total += np.bincount(flat, weights=gi[mi], minlength=total.size)
+        count += np.bincount(flat, minlength=count.size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return mean.reshape(num_cells, n_entries), count.reshape(num_cells, n_entries)
