@@ -58,9 +58,21 @@ class CampaignTruth:
 
 # ------------------------------------------------------------------------------------------------ localization
 
-def localization_scores(truth: CampaignTruth, estimate_xy: list[np.ndarray]) -> dict:
+# Floors of every localization table (rows after "coarse input", before the methods): what needs no learned model.
+# The first three use the coarse input alone (models.baselines.floors, asset coarse_floors); the SKF twice builds its
+# own radio map from the unlabeled CSI (skf_baseline). None of them uses a label.
+FLOORS = ("coarse_ma_1s", "coarse_ma_10s", "cv_smoother", "skf_causal", "skf")
+FLOOR_NOTE = ("Floors (coarse MA 1 s / 10 s, CV smoother, SKF causal / smoother) need no labels; the moving averages "
+              "and the CV smoother (noise levels chosen by innovation likelihood) need no radio map either, the SKF "
+              "builds its own from the unlabeled CSI. A method must beat them.")
+COVERAGE_RADIUS_M = 5.0  # Table II: a held-out sample is covered when its true position is this close to training
+
+
+def localization_scores(truth: CampaignTruth, estimate_xy: list[np.ndarray], covered: np.ndarray | None = None) -> dict:
     """Mean / 95th-percentile error over all samples, TW and CT (eqs. (32)-(33), on all samples pooled, k = 5%),
-    and the error split by LOS to at least one base station."""
+    and the error split by LOS to at least one base station. ``covered`` (L_total,) bool, pooled like the samples
+    (``covered_samples``): the error split by covered / uncovered samples too (``covered_mean_error_m``,
+    ``uncovered_mean_error_m``, None where a side is empty, and ``covered_share``)."""
     if len(truth.xy) != len(estimate_xy):
         raise ValueError(f"{len(estimate_xy)} estimated trajectories for {len(truth.xy)} true ones")
     t, e = np.concatenate(truth.xy), np.concatenate(estimate_xy)
@@ -71,7 +83,27 @@ def localization_scores(truth: CampaignTruth, estimate_xy: list[np.ndarray]) -> 
     for name, sel in (("los", los), ("nlos", ~los)):
         if sel.any():
             out[f"{name}_mean_error_m"] = float(err[sel].mean())
+    if covered is not None:
+        covered = np.asarray(covered, dtype=bool)
+        if covered.shape != err.shape:
+            raise ValueError(f"covered must be ({len(err)},) like the pooled samples, got {covered.shape}")
+        out["covered_mean_error_m"] = float(err[covered].mean()) if covered.any() else None
+        out["uncovered_mean_error_m"] = float(err[~covered].mean()) if (~covered).any() else None
+        out["covered_share"] = float(covered.mean())
     return out
+
+
+def covered_samples(test_truth_xy: list[np.ndarray], train_truth_xy: list[np.ndarray],
+                    radius_m: float = COVERAGE_RADIUS_M) -> np.ndarray:
+    """Scoring only (reads ground truth): per pooled test sample, whether its TRUE position lies within ``radius_m``
+    of some TRUE training-trajectory position, i.e. whether the training data ever visited that place. (L_test,)."""
+    from scipy.spatial import cKDTree
+
+    test = np.concatenate(test_truth_xy)
+    if not train_truth_xy or sum(len(x) for x in train_truth_xy) == 0:
+        return np.zeros(len(test), dtype=bool)
+    d, _ = cKDTree(np.concatenate(train_truth_xy)).query(test, k=1, distance_upper_bound=radius_m)
+    return np.isfinite(d) & (d <= radius_m)
 
 
 def stop_location(truth_xy: np.ndarray, t_s: np.ndarray, min_duration_s: float = 10.0) -> np.ndarray | None:

@@ -117,9 +117,18 @@ def test_evaluation_json_has_every_method_and_experiment(evaluation):
     report, results, _ = evaluation
     assert METHOD_KEYS <= set(results["methods"])
     assert set(results["localization"]) == {"table1", "fig6", "m1", "m5", "table2"}
-    assert set(results["localization"]["table1"]) == {"coarse input", "skf", "semi_cc_gt", "semi_cc_noisy",
+    floors = {"coarse_ma_1s", "coarse_ma_10s", "cv_smoother", "skf_causal", "skf"}  # rows of every table
+    assert set(results["localization"]["table1"]) == {"coarse input", *floors, "semi_cc_gt", "semi_cc_noisy",
                                                       "real_world_cc", "proposed"}
-    assert set(results["localization"]["table2"]) == {"coarse input", "semi_cc_gt", "lstm", "proposed"}
+    assert set(results["localization"]["table2"]) == {"coarse input", *floors, "semi_cc_gt", "lstm", "proposed"}
+    for exp, scores in results["localization"].items():
+        assert list(scores)[:6] == ["coarse input", "coarse_ma_1s", "coarse_ma_10s", "cv_smoother", "skf_causal",
+                                    "skf"]  # the floors come right after the coarse input
+        for f in floors:
+            assert {"mean_error_m", "p95_error_m", "trustworthiness", "continuity"} <= set(scores[f]), (exp, f)
+    for scores in results["localization"]["table2"].values():  # held-out samples covered by training or not
+        assert {"covered_mean_error_m", "uncovered_mean_error_m", "covered_share"} <= set(scores)
+        assert 0.0 <= scores["covered_share"] <= 1.0
     for scores in results["localization"]["table1"].values():
         assert 0.0 < scores["trustworthiness"] <= 1.0 and 0.0 < scores["continuity"] <= 1.0
         assert np.isfinite(scores["mean_error_m"]) and scores["p95_error_m"] >= scores["mean_error_m"] * 0.5

@@ -9,8 +9,8 @@ The SKF sees only g, m, t_s and coarse; the ground truth only scores it.
 import numpy as np
 import pytest
 
-from models.baselines.kalman import (SKFConfig, SKFResult, radio_map_from_positions, radio_map_kalman_smoother,
-                                     rts_smoother)
+from models.baselines.kalman import (SKFConfig, SKFResult, innovation_loglik, radio_map_from_positions,
+                                     radio_map_kalman_smoother, rts_smoother)
 from models.training import TrajectoryData
 
 CELL_M = 5.0
@@ -139,6 +139,7 @@ def test_rts_smoother_equals_the_textbook_matrix_form():
     h = np.array([[1.0, 0, 0, 0], [0, 0, 1.0, 0]])
     x, p = np.array([z[0, 0, 0], 0, z[0, 0, 1], 0]), np.diag([1e6, 100.0, 1e6, 100.0])
     xp, pp, xf, pf = [], [], [], []
+    loglik, first = 0.0, True
     for k in range(n):
         if k:
             dt = t[k] - t[k - 1]
@@ -146,8 +147,14 @@ def test_rts_smoother_equals_the_textbook_matrix_form():
         xp.append(x), pp.append(p)
         for s in range(2):
             if np.isfinite(var[k, s]):
-                gain = p @ h.T @ np.linalg.inv(h @ p @ h.T + var[k, s] * np.eye(2))
-                x, p = x + gain @ (z[k, s] - h @ x), (np.eye(4) - gain @ h) @ p
+                cov_innov = h @ p @ h.T + var[k, s] * np.eye(2)
+                innov = z[k, s] - h @ x
+                if not first:  # the first update (against the diffuse prior) is not scored
+                    loglik += -0.5 * (np.log(np.linalg.det(2 * np.pi * cov_innov))
+                                      + innov @ np.linalg.solve(cov_innov, innov))
+                first = False
+                gain = p @ h.T @ np.linalg.inv(cov_innov)
+                x, p = x + gain @ innov, (np.eye(4) - gain @ h) @ p
         xf.append(x), pf.append(p)
     xs, ps = [xf[-1]], [pf[-1]]
     for k in range(n - 2, -1, -1):
@@ -156,6 +163,11 @@ def test_rts_smoother_equals_the_textbook_matrix_form():
         ps.insert(0, pf[k] + c @ (ps[0] - pp[k + 1]) @ c.T)
     np.testing.assert_allclose(xy, np.array(xs)[:, [0, 2]], rtol=0, atol=1e-8)
     np.testing.assert_allclose(cov, np.array(ps)[:, [0, 2]][:, :, [0, 2]], rtol=1e-8, atol=1e-8)
+    # causal=True is the forward filter; innovation_loglik its prediction-error log-likelihood
+    fxy, fcov = rts_smoother(z, t, var, q, causal=True)
+    np.testing.assert_allclose(fxy, np.array(xf)[:, [0, 2]], rtol=0, atol=1e-8)
+    np.testing.assert_allclose(fcov, np.array(pf)[:, [0, 2]][:, :, [0, 2]], rtol=1e-8, atol=1e-8)
+    assert innovation_loglik(z, t, var, q) == pytest.approx(loglik, rel=1e-10)
 
 
 # --- (b) the SKF trajectory ------------------------------------------------------------------------------------

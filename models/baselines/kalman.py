@@ -20,6 +20,9 @@ Algorithm (``radio_map_kalman_smoother``)
                   largest eigenvalue of the posterior covariance plus the cell quantization (cell^2 / 12), times
                   ``fix_variance_scale``.
     4. smoother : the RTS smoother again, with both the coarse location (variance R) and the fix as measurements.
+  ``causal=True`` (``skf_causal``): every "smoother" above is the forward Kalman filter only (no RTS backward pass),
+  so an estimate and its fix prior use only the measurements up to its own time; the radio map of step 1 is still
+  built from the whole campaign's estimates. The paper's SKF is probably this causal variant.
   output: the last round's smoothed positions and their nearest cells, the map built from them and per-round
   diagnostics that need no ground truth (``history``; row i describes the estimates after round i and their map).
 
@@ -53,6 +56,7 @@ cKDTree queries; 6,000 samples x 12,000 cells x 80 entries x 4 rounds take a few
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -67,6 +71,7 @@ if TYPE_CHECKING:  # the filter only reads the fields; importing models.training
 
 _INITIAL_POSITION_VAR_M2 = 1e6  # diffuse prior of the first state (1 km std): the first measurement sets it
 _INITIAL_VELOCITY_VAR = 100.0  # (10 m/s)^2, walking to driving speeds
+_TWO_PI = 2.0 * math.pi
 _FALLBACK_SIGMA = 0.1  # likelihood std when no sample's cell holds other blocks' data (e.g. one pass, no revisit)
 
 
@@ -84,6 +89,7 @@ class SKFConfig:
     exclusion_window_s: float = 40.0  # a sample is scored against the map without its own time block (>= +-10 s)
     min_known_prior_mass: float = 0.5  # no fix where less prior mass lies on cells holding other blocks' data
     chunk_size: int = 512  # samples scored at a time: memory ~ chunk * candidates * observed entries * 4 B * a few
+    causal: bool = False  # True: forward Kalman filter only in every round (no RTS backward pass), see the docstring
 
     def validate(self) -> None:
         if not (np.isfinite(self.coarse_variance_m2) and self.coarse_variance_m2 > 0):
@@ -126,76 +132,20 @@ class SKFResult:
 
 # --- constant-velocity Kalman filter + Rauch-Tung-Striebel smoother ----------------------------------------------
 
-def rts_smoother(z_xy: np.ndarray, t_s: np.ndarray, meas_var: np.ndarray,
-                 accel_psd: float) -> tuple[np.ndarray, np.ndarray]:
+def rts_smoother(z_xy: np.ndarray, t_s: np.ndarray, meas_var: np.ndarray, accel_psd: float,
+                 causal: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Constant-velocity Kalman filter + Rauch-Tung-Striebel smoother. z_xy (L,2) or (L,S,2) with S measurements per
     step fused sequentially, meas_var (L,) or (L,S) (np.inf = no measurement), t_s (L,). Returns smoothed positions
-    (L,2) and position covariances (L,2,2)."""
-    z = np.asarray(z_xy, dtype=np.float64)
-    var = np.asarray(meas_var, dtype=np.float64)
-    t = np.asarray(t_s, dtype=np.float64)
-    if z.ndim == 2:
-        z = z[:, None, :]
-    if z.ndim != 3 or z.shape[-1] != 2:
-        raise ValueError(f"z_xy must be (L, 2) or (L, S, 2), got shape {np.shape(z_xy)}")
-    if var.ndim == 1:
-        var = var[:, None]
-    length, per_step = z.shape[:2]
-    if var.shape != (length, per_step):
-        raise ValueError(f"meas_var must be ({length},) or ({length}, {per_step}) to match z_xy, "
-                         f"got {np.shape(meas_var)}")
-    if t.shape != (length,):
-        raise ValueError(f"t_s must be ({length},) to match z_xy, got {t.shape}")
-    if length == 0:
-        raise ValueError("empty trajectory: z_xy has no step")
-    _check_times(t)
-    if np.isnan(var).any() or (var <= 0).any():
-        raise ValueError("meas_var must be positive (np.inf = no measurement), found NaN or <= 0")
-    used = np.isfinite(var)  # (L, S)
-    if not np.isfinite(z[used]).all():
-        raise ValueError("z_xy has non-finite values where meas_var is finite")
-    if not used.any():
-        raise ValueError("no measurement: every meas_var is np.inf")
-    if not (np.isfinite(accel_psd) and accel_psd > 0):
-        raise ValueError(f"accel_psd must be positive and finite, got {accel_psd}")
-    q = float(accel_psd)
-
-    # Start at the first measurement (diffuse position variance, so the first update sets it), zero velocity.
-    first = int(np.argmax(used.any(axis=1)))
-    w = np.where(used[first], 1.0 / np.where(used[first], var[first], 1.0), 0.0)
-    x0 = (w[:, None] * np.where(used[first][:, None], z[first], 0.0)).sum(0) / w.sum()
-
-    zl, vl, ul, tl = z.tolist(), var.tolist(), used.tolist(), t.tolist()
-    # state per axis (position, velocity); covariance (p00, p01, p11) shared by both axes
-    px, vx, py, vy = float(x0[0]), 0.0, float(x0[1]), 0.0
-    p00, p01, p11 = _INITIAL_POSITION_VAR_M2, 0.0, _INITIAL_VELOCITY_VAR
-    pred_state, pred_cov, filt_state, filt_cov = [], [], [], []
-    for k in range(length):
-        if k > 0:  # predict: F = [[1, dt], [0, 1]], Q = q [[dt^3/3, dt^2/2], [dt^2/2, dt]]
-            dt = tl[k] - tl[k - 1]
-            px += dt * vx
-            py += dt * vy
-            p00 = p00 + 2.0 * dt * p01 + dt * dt * p11 + q * dt ** 3 / 3.0
-            p01 = p01 + dt * p11 + q * dt * dt / 2.0
-            p11 = p11 + q * dt
-        pred_state.append((px, vx, py, vy))
-        pred_cov.append((p00, p01, p11))
-        for s in range(per_step):  # sequential scalar updates, H = [1, 0] on each axis
-            if not ul[k][s]:
-                continue
-            r = vl[k][s]
-            sv = p00 + r
-            k0, k1 = p00 / sv, p01 / sv
-            ix, iy = zl[k][s][0] - px, zl[k][s][1] - py
-            px += k0 * ix
-            vx += k1 * ix
-            py += k0 * iy
-            vy += k1 * iy
-            p11 = p11 - k1 * p01
-            p00, p01 = p00 * r / sv, p01 * r / sv  # (1 - K0) P, written without cancellation
-        filt_state.append((px, vx, py, vy))
-        filt_cov.append((p00, p01, p11))
-
+    (L,2) and position covariances (L,2,2); ``causal=True`` returns the forward filter's estimates instead (each step
+    sees only the measurements up to its own time, no backward pass)."""
+    z, var, used, t, q = _check_filter_input(z_xy, t_s, meas_var, accel_psd)
+    pred_state, pred_cov, filt_state, filt_cov, _ = _forward_filter(z, var, used, t, q)
+    length = len(t)
+    if causal:
+        out_xy = np.array([(s[0], s[2]) for s in filt_state])
+        out_var = np.maximum(np.array([c[0] for c in filt_cov]), 0.0)
+        return out_xy, out_var[:, None, None] * np.eye(2)[None]
+    tl = t.tolist()
     out_xy = np.empty((length, 2))
     out_var = np.empty(length)
     sx, svx, sy, svy = filt_state[-1]
@@ -228,6 +178,95 @@ def rts_smoother(z_xy: np.ndarray, t_s: np.ndarray, meas_var: np.ndarray,
         out_var[k] = s00
     out_var = np.maximum(out_var, 0.0)
     return out_xy, out_var[:, None, None] * np.eye(2)[None]
+
+
+def innovation_loglik(z_xy: np.ndarray, t_s: np.ndarray, meas_var: np.ndarray, accel_psd: float) -> float:
+    """Gaussian log-likelihood of the measurements under the constant-velocity model (the forward filter's
+    prediction-error decomposition: sum over the scalar updates of log N(innovation; 0, P_pred + r)), both axes.
+    The first update, made against the diffuse initial state, is left out: it does not depend on the noise levels.
+    Same inputs as ``rts_smoother``; used to choose R and q without labels (``models.baselines.floors``)."""
+    z, var, used, t, q = _check_filter_input(z_xy, t_s, meas_var, accel_psd)
+    return _forward_filter(z, var, used, t, q)[4]
+
+
+def _check_filter_input(z_xy, t_s, meas_var, accel_psd):
+    """-> z (L, S, 2), var (L, S), used (L, S) bool, t (L,), q, validated with clear ValueErrors."""
+    z = np.asarray(z_xy, dtype=np.float64)
+    var = np.asarray(meas_var, dtype=np.float64)
+    t = np.asarray(t_s, dtype=np.float64)
+    if z.ndim == 2:
+        z = z[:, None, :]
+    if z.ndim != 3 or z.shape[-1] != 2:
+        raise ValueError(f"z_xy must be (L, 2) or (L, S, 2), got shape {np.shape(z_xy)}")
+    if var.ndim == 1:
+        var = var[:, None]
+    length, per_step = z.shape[:2]
+    if var.shape != (length, per_step):
+        raise ValueError(f"meas_var must be ({length},) or ({length}, {per_step}) to match z_xy, "
+                         f"got {np.shape(meas_var)}")
+    if t.shape != (length,):
+        raise ValueError(f"t_s must be ({length},) to match z_xy, got {t.shape}")
+    if length == 0:
+        raise ValueError("empty trajectory: z_xy has no step")
+    _check_times(t)
+    if np.isnan(var).any() or (var <= 0).any():
+        raise ValueError("meas_var must be positive (np.inf = no measurement), found NaN or <= 0")
+    used = np.isfinite(var)  # (L, S)
+    if not np.isfinite(z[used]).all():
+        raise ValueError("z_xy has non-finite values where meas_var is finite")
+    if not used.any():
+        raise ValueError("no measurement: every meas_var is np.inf")
+    if not (np.isfinite(accel_psd) and accel_psd > 0):
+        raise ValueError(f"accel_psd must be positive and finite, got {accel_psd}")
+    return z, var, used, t, float(accel_psd)
+
+
+def _forward_filter(z, var, used, t, q):
+    """The forward pass shared by the smoother, the causal filter and the likelihood: per step the predicted and
+    filtered (x, vx, y, vy) and covariances (p00, p01, p11) shared by both axes, and the innovation log-likelihood."""
+    length, per_step = z.shape[:2]
+
+    # Start at the first measurement (diffuse position variance, so the first update sets it), zero velocity.
+    first = int(np.argmax(used.any(axis=1)))
+    w = np.where(used[first], 1.0 / np.where(used[first], var[first], 1.0), 0.0)
+    x0 = (w[:, None] * np.where(used[first][:, None], z[first], 0.0)).sum(0) / w.sum()
+
+    zl, vl, ul, tl = z.tolist(), var.tolist(), used.tolist(), t.tolist()
+    # state per axis (position, velocity); covariance (p00, p01, p11) shared by both axes
+    px, vx, py, vy = float(x0[0]), 0.0, float(x0[1]), 0.0
+    p00, p01, p11 = _INITIAL_POSITION_VAR_M2, 0.0, _INITIAL_VELOCITY_VAR
+    pred_state, pred_cov, filt_state, filt_cov = [], [], [], []
+    loglik, diffuse = 0.0, True  # diffuse: the first update, against the 1 km prior, is not scored
+    for k in range(length):
+        if k > 0:  # predict: F = [[1, dt], [0, 1]], Q = q [[dt^3/3, dt^2/2], [dt^2/2, dt]]
+            dt = tl[k] - tl[k - 1]
+            px += dt * vx
+            py += dt * vy
+            p00 = p00 + 2.0 * dt * p01 + dt * dt * p11 + q * dt ** 3 / 3.0
+            p01 = p01 + dt * p11 + q * dt * dt / 2.0
+            p11 = p11 + q * dt
+        pred_state.append((px, vx, py, vy))
+        pred_cov.append((p00, p01, p11))
+        for s in range(per_step):  # sequential scalar updates, H = [1, 0] on each axis
+            if not ul[k][s]:
+                continue
+            r = vl[k][s]
+            sv = p00 + r
+            k0, k1 = p00 / sv, p01 / sv
+            ix, iy = zl[k][s][0] - px, zl[k][s][1] - py
+            if diffuse:
+                diffuse = False
+            else:  # two independent scalar innovations (x and y) of variance sv
+                loglik -= math.log(_TWO_PI * sv) + 0.5 * (ix * ix + iy * iy) / sv
+            px += k0 * ix
+            vx += k1 * ix
+            py += k0 * iy
+            vy += k1 * iy
+            p11 = p11 - k1 * p01
+            p00, p01 = p00 * r / sv, p01 * r / sv  # (1 - K0) P, written without cancellation
+        filt_state.append((px, vx, py, vy))
+        filt_cov.append((p00, p01, p11))
+    return pred_state, pred_cov, filt_state, filt_cov, loglik
 
 
 # --- radio map -------------------------------------------------------------------------------------------------
@@ -279,12 +318,12 @@ def radio_map_kalman_smoother(data: Sequence["TrajectoryData"], cell_centres_m: 
         xy, var = [], []
         for i, (_, _, t, coarse) in enumerate(trajs):
             if fix_xy is None:
-                sxy, cov = rts_smoother(coarse, t, np.full(len(t), R), config.accel_psd)
+                sxy, cov = rts_smoother(coarse, t, np.full(len(t), R), config.accel_psd, causal=config.causal)
             else:
                 sl = slice(bounds[i], bounds[i + 1])
                 z = np.stack([coarse, fix_xy[sl]], axis=1)  # (L, 2 measurements, 2)
                 v = np.stack([np.full(len(t), R), fix_var[sl]], axis=1)  # (L, 2)
-                sxy, cov = rts_smoother(z, t, v, config.accel_psd)
+                sxy, cov = rts_smoother(z, t, v, config.accel_psd, causal=config.causal)
             xy.append(sxy)
             var.append(cov[:, 0, 0])
         return xy, var

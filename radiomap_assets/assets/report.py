@@ -17,14 +17,17 @@ from radiomap_assets.assets.baselines import GROUP, experiment_data, truth_of
 from radiomap_assets.assets.simulation import ground_truth_map_name
 from radiomap_assets.domain.grid import Grid
 from radiomap_assets.domain.measurement import sample_beam_map
-from radiomap_assets.experiments import (METHODS, PAPER, PARTICIPANTS, beam_from_map, beam_map_scores,
-                                         capacity_experiment, evaluation_cells, headline_ratios, localization_scores, los_to_nlos_window,
+from radiomap_assets.experiments import (COVERAGE_RADIUS_M, FLOOR_NOTE, FLOORS, METHODS, PAPER, PARTICIPANTS,
+                                         beam_from_map, beam_map_scores, capacity_experiment, covered_samples,
+                                         evaluation_cells, headline_ratios, localization_scores, los_to_nlos_window,
                                          map_at_cells, serving_base_station, stop_location, true_beam_map_at)
 from radiomap_assets.profiles import get_profile, home_layout
 from resources import BeamMapStore, MlflowTracker, SionnaScene
 
 TABLE_NAMES = {"skf": "SKF", "semi_cc_gt": "Semi-CC-GT", "semi_cc_noisy": "Semi-CC-Noisy",
-               "real_world_cc": "Real-world CC", "lstm": "LSTM", "proposed": "Proposed", "coarse input": "coarse input"}
+               "real_world_cc": "Real-world CC", "lstm": "LSTM", "proposed": "Proposed", "coarse input": "coarse input",
+               "coarse_ma_1s": "coarse MA 1 s (floor)", "coarse_ma_10s": "coarse MA 10 s (floor)",
+               "cv_smoother": "CV smoother (floor)", "skf_causal": "SKF causal (floor)"}
 M_OF = {"m1": 1, "table1": 3, "m5": 5}  # experiment -> observed beams per base station (table1's M is the profile's)
 
 
@@ -86,6 +89,10 @@ def _loc_table(exp: str, scores: dict, paper: dict | None) -> pd.DataFrame:
         row = {"scheme": TABLE_NAMES.get(m, m), "TW": _r(s["trustworthiness"]), "CT": _r(s["continuity"]),
                "mean [m]": _r(s["mean_error_m"], 2), "95th [m]": _r(s["p95_error_m"], 2),
                "LOS mean [m]": _r(s.get("los_mean_error_m"), 2), "NLOS mean [m]": _r(s.get("nlos_mean_error_m"), 2)}
+        if "covered_share" in s:  # Table II: held-out samples the training trajectories visited (within 5 m) or not
+            row.update({"covered mean [m]": _r(s["covered_mean_error_m"], 2),
+                        "uncovered mean [m]": _r(s["uncovered_mean_error_m"], 2),
+                        "covered share": _r(s["covered_share"], 3)})
         if paper is not None:
             p = paper.get(m)
             row.update({"paper TW": p[0] if p else None, "paper CT": p[1] if p else None,
@@ -97,15 +104,19 @@ def _loc_table(exp: str, scores: dict, paper: dict | None) -> pd.DataFrame:
 @asset(group_name=GROUP, deps=["beam_maps"], kinds={"markdown", "html", "mlflow"},
        description="The evaluation report of paper section IV: Tables I, II, IV and Figs. 5-8, 11, 12 with our "
                    "numbers beside the paper's, evaluation.json per method, the same metrics in MLflow.")
-def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict, site_grid: dict, skf_baseline: dict,
-                      semi_cc_gt_baseline: dict, semi_cc_noisy_baseline: dict, real_world_cc_baseline: dict,
-                      cam_baseline: dict, lstm_baseline: dict, proposed_method: dict, scene: SionnaScene,
-                      beam_map_store: BeamMapStore, mlflow_tracker: MlflowTracker) -> Output[dict]:
+def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict, site_grid: dict, coarse_floors: dict,
+                      skf_baseline: dict, semi_cc_gt_baseline: dict, semi_cc_noisy_baseline: dict,
+                      real_world_cc_baseline: dict, cam_baseline: dict, lstm_baseline: dict, proposed_method: dict,
+                      scene: SionnaScene, beam_map_store: BeamMapStore, mlflow_tracker: MlflowTracker) -> Output[dict]:
     import mlflow
 
     t0 = time.perf_counter()
     runs = {"skf": skf_baseline, "semi_cc_gt": semi_cc_gt_baseline, "semi_cc_noisy": semi_cc_noisy_baseline,
             "real_world_cc": real_world_cc_baseline, "lstm": lstm_baseline, "proposed": proposed_method}
+    # the floors as runs of their own (same shape: {experiment: {"xy": [...], "seconds": ...}})
+    runs.update({f: {e: r[f] for e, r in coarse_floors.items() if f in r}
+                 for f in FLOORS if f not in ("skf", "skf_causal")})
+    runs["skf_causal"] = {e: {"xy": r["causal_xy"], "seconds": r["causal_seconds"]} for e, r in skf_baseline.items()}
     campaigns = experiment_campaigns
     centres = site_grid["cell_centres_m"]
     profile = get_profile()
@@ -120,12 +131,15 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
     # --- localization: Table I, Fig. 6, Fig. 7, Table II
     tests, truths = {}, {}  # per experiment: the test trajectories (method inputs) and their ground truth
     for exp, cid in campaigns["experiments"].items():
-        test = tests[exp] = experiment_data(campaigns, exp)[1]
+        train, test = experiment_data(campaigns, exp)
+        tests[exp] = test
         truth = truths[exp] = truth_of(cid, test)
-        scores = {"coarse input": localization_scores(truth, [d.coarse_xy for d in test])}
-        for m in PARTICIPANTS[exp]:
+        # Table II (held out): error split by samples whose true position the training trajectories visited
+        covered = covered_samples(truth.xy, truth_of(cid, train).xy) if exp == "table2" else None
+        scores = {"coarse input": localization_scores(truth, [d.coarse_xy for d in test], covered)}
+        for m in FLOORS + tuple(m for m in PARTICIPANTS.get(exp, ()) if m not in FLOORS):  # floors first
             if exp in runs[m]:
-                scores[m] = localization_scores(truth, runs[m][exp]["xy"])
+                scores[m] = localization_scores(truth, runs[m][exp]["xy"], covered)
         results["localization"][exp] = scores
     titles = {"table1": "Table I: uniform trajectory (1 m/s, 10 Hz), M = 3",
               "fig6": "Complex trajectory (stop, acceleration to 10 m/s, deceleration)",
@@ -136,6 +150,10 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
             continue
         rep.heading(titles[exp])
         rep.table(_loc_table(exp, results["localization"][exp], PAPER.get(exp)))
+        rep.text(FLOOR_NOTE)
+        if exp == "table2":
+            rep.text(f"Covered: a held-out sample whose true position lies within {COVERAGE_RADIUS_M:g} m of a true "
+                     "position of a training trajectory (scoring only; covered share = their fraction).")
         test = tests[exp]
         k = 0
         tracks = {"ground truth": truths[exp].xy[k], "coarse input": test[k].coarse_xy}
@@ -146,13 +164,15 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
         rep.image(pngs[fig], fig)
     sweep = {m: {M_OF[e]: results["localization"][e][m]["mean_error_m"] for e in M_OF
                  if e in results["localization"] and m in results["localization"][e]}
-             for m in ("skf", "semi_cc_gt", "proposed")}
+             for m in ("coarse input", *FLOORS, "semi_cc_gt", "proposed")}  # table rows: coarse, floors, methods
     if any(len(v) > 1 for v in sweep.values()):
         rep.heading("Fig. 7: localization error against the number of observed beams M")
-        pngs["fig7_error_vs_m"] = plots.error_versus_measurements({m: v for m, v in sweep.items() if v})
+        pngs["fig7_error_vs_m"] = plots.error_versus_measurements(  # the paper's curves; the floors in the table
+            {m: v for m, v in sweep.items() if v and m in ("skf", "semi_cc_gt", "proposed")})
         rep.image(pngs["fig7_error_vs_m"], "fig7_error_vs_m")
         rep.table(pd.DataFrame([{"scheme": TABLE_NAMES[m], **{f"M = {k} mean [m]": _r(v.get(k), 2) for k in (1, 3, 5)}}
                                 for m, v in sweep.items() if v]))
+        rep.text(FLOOR_NOTE)
         results["fig7_mean_error_m"] = {m: {str(k): v for k, v in d.items()} for m, d in sweep.items()}
 
     # --- Table IV: beam maps along the uniform trajectory, M = 1, 3, 5
@@ -245,7 +265,7 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
     results["methods"] = {m: {e: {**results["localization"].get(e, {}).get(m, {}),
                                   **({"beam_map": results["beam_map"][e][m]} if m in results["beam_map"].get(e, {}) else {})}
                               for e in results["localization"] if m in results["localization"][e]}
-                          for m in METHODS if m != "cam"}
+                          for m in dict.fromkeys(FLOORS + METHODS) if m != "cam"}
     results["methods"]["cam"] = {"table1": {"capacity": results["capacity"].get("cam")}}
 
     # --- write files, MLflow, metadata
