@@ -14,6 +14,7 @@ from dataclasses import dataclass
 class ModelConfig:
     # input
     num_entries: int = 80  # N_b * |W|
+    beams_per_bs: int = 16  # |W|: entry k = b * |W| + j; the feature extractor makes one token per base station
     # CSI feature extractor (III-B1)
     token_dim: int = 16  # width of each beam token [g̊_k, m_k] after embedding
     num_heads: int = 4
@@ -44,6 +45,7 @@ class ModelConfig:
     lambda_s: float = 1.0
     commitment: float = 0.25
     warmup_fraction: float = 0.5  # first steps: λ_c = 1, no L_s, no L_d (DEC-style: locate before clustering)
+    ramp_fraction: float = 0.1  # then λ_d ramps up linearly over this share of training
     coherence_time_s: float = 1.0  # T_c of eq. (26)
     triplet_margin_m: float = 1.0  # Q_t of eq. (27)
     # training

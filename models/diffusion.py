@@ -12,10 +12,22 @@ import torch
 from torch import nn
 
 
+REFERENCE_STEPS = 1000  # T for which beta_start / beta_end are given (Ho et al.: 1e-4 .. 0.02 over 1000 steps)
+
+
+def linear_noise_schedule(steps: int, beta_start: float, beta_end: float) -> torch.Tensor:
+    """η_1..η_T of eq. (18), linear, with the endpoints given for T = 1000 rescaled by 1000 / T (as improved DDPM
+    does), so that x_T is pure noise at any T: ᾱ_T ≈ exp(-Σ η_t) stays about 4e-5 whatever T is. Used unscaled
+    with T = 200, ᾱ_T was 0.13 (x_T still held 0.36 of the signal) and sampling started from the wrong
+    distribution. (T,) float64, each η_t capped at 0.999."""
+    scale = REFERENCE_STEPS / steps
+    return torch.linspace(beta_start * scale, beta_end * scale, steps, dtype=torch.float64).clamp(max=0.999)
+
+
 class GaussianDiffusion(nn.Module):
     def __init__(self, steps: int, beta_start: float, beta_end: float):
         super().__init__()
-        eta = torch.linspace(beta_start, beta_end, steps, dtype=torch.float64)  # η_t, eq. (18)
+        eta = linear_noise_schedule(steps, beta_start, beta_end)  # η_t, eq. (18)
         alpha = 1.0 - eta
         alpha_bar = torch.cumprod(alpha, dim=0)
         self.steps = steps

@@ -6,6 +6,7 @@ Shapes: g, m (B, L, N) with N = N_b·|W|; t_s (B, L); coarse p̄ (B, L, 2) in me
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -18,13 +19,18 @@ from models.radio_map import LocationPredictor, RadioMapCodebook, student_t_assi
 from models.temporal_encoder import TemporalContextEncoder
 from models.unet1d import ConditionalUNet1d
 
+if TYPE_CHECKING:
+    from models.training import WindowBatch
+
 
 def loss_weights(c: ModelConfig, progress: float) -> dict[str, float]:
-    """Weights of eq. (30) at ``progress`` (share of training done), see ``training_losses``."""
+    """Weights of eq. (30) at ``progress`` (share of training done), see ``training_losses``: during the warm-up
+    λ_c = 1 and no L_s, L_d; then the configured weights, λ_d ramped linearly over ``ramp_fraction`` of training
+    (it reaches its value then, not at the last step)."""
     wf = c.warmup_fraction
     if progress < wf:
         return {"lambda_c": 1.0, "lambda_s": 0.0, "lambda_t": c.lambda_t, "lambda_d": 0.0}
-    ramp = 1.0 if wf <= 0 else min(1.0, (progress - wf) / wf)
+    ramp = 1.0 if c.ramp_fraction <= 0 else min(1.0, (progress - wf) / c.ramp_fraction)
     return {"lambda_c": c.lambda_c, "lambda_s": c.lambda_s, "lambda_t": c.lambda_t, "lambda_d": c.lambda_d * ramp}
 
 
@@ -44,8 +50,8 @@ class GenerativeBeamMapModel(nn.Module):
         self.grid_resolution_m = grid_resolution_m
         self.rnn_cell = rnn_cell
         c = config
-        self.feature_extractor = CSIFeatureExtractor(c.num_entries, c.token_dim, c.num_heads, c.conv_window,
-                                                     c.feature_dim)
+        self.feature_extractor = CSIFeatureExtractor(c.num_entries, c.beams_per_bs, c.token_dim, c.num_heads,
+                                                     c.conv_window, c.feature_dim)
         self.temporal_encoder = TemporalContextEncoder(c.feature_dim, c.rnn_widths, c.conv_window, c.truncation_len,
                                                        c.cnn_channels, c.latent_dim, rnn_cell)
         centre = cell_centres_m.float().mean(dim=0)
@@ -62,7 +68,7 @@ class GenerativeBeamMapModel(nn.Module):
         zq, k = self.codebook.quantize(z_hat.reshape(b * l, d), p_hat.reshape(b * l, 2))
         return EncoderOutput(z_hat, p_hat, zq.reshape(b, l, d), k.reshape(b, l))
 
-    def training_losses(self, g, m, t_s, p_coarse, generator: torch.Generator | None = None,
+    def training_losses(self, batch: "WindowBatch", generator: torch.Generator | None = None,
                         progress: float = 1.0) -> dict[str, torch.Tensor]:
         """All terms of eq. (30) for one batch; also updates the codebook by EMA (eq. (31)).
 
@@ -72,6 +78,7 @@ class GenerativeBeamMapModel(nn.Module):
         clusters before the KL refinement; then the configured weights apply, with λ_d ramped up linearly over
         the next ``warmup_fraction``."""
         c = self.config
+        g, m, p_coarse = batch.g, batch.m, batch.coarse
         out = self.encode(g, m)
         b, l, d = out.z_hat.shape
         flat_p = out.p_hat.reshape(b * l, 2)
@@ -86,7 +93,8 @@ class GenerativeBeamMapModel(nn.Module):
         terms = {
             "L_c": losses.coarse_location_loss(flat_p, p_coarse.reshape(b * l, 2)),
             "L_s": losses.clustering_kl_loss(r),
-            "L_t": losses.triplet_loss(out.p_hat, t_s, c.coherence_time_s, c.triplet_margin_m, generator),
+            "L_t": losses.triplet_loss(out.p_hat, batch.t_s, batch.trajectory, c.coherence_time_s,
+                                       c.triplet_margin_m, generator),
             "L_d": losses.dynamics_loss(out.p_hat),
             "L_r_diffusion": self.diffusion.loss(self.denoiser, x0, cond, m.reshape(b * l, -1)[sub], generator),
             "L_r_commitment": losses.commitment_loss(z_flat, zq_flat),

@@ -23,28 +23,39 @@ def clustering_kl_loss(r: torch.Tensor) -> torch.Tensor:
     return (p * (torch.log(p.clamp_min(1e-12)) - torch.log(r.clamp_min(1e-12)))).sum(dim=1).mean()
 
 
-def sample_triplets(t_s: torch.Tensor, coherence_time_s: float, generator: torch.Generator | None = None):
-    """eq. (26): per window, for every anchor n a positive c with 0 < |t_n - t_c| <= T_c and a negative f with
-    |t_n - t_f| > T_c, drawn uniformly among the valid ones. t_s (B, L) -> indices (B, L) x3 and a validity mask."""
-    b, l = t_s.shape
-    dt = (t_s[:, :, None] - t_s[:, None, :]).abs()  # (B, L, L)
-    pos = (dt > 0) & (dt <= coherence_time_s)
-    neg = dt > coherence_time_s
-    u = torch.rand((b, l, l), generator=generator).to(t_s.device)
+def sample_triplets(t_s: torch.Tensor, trajectory: torch.Tensor, coherence_time_s: float,
+                    generator: torch.Generator | None = None):
+    """eq. (26) over every sample of the batch, not only those of one window: for every anchor n a positive c of
+    the same trajectory with 0 < |t_n - t_c| <= T_c and a negative f with |t_n - t_f| > T_c, drawn uniformly
+    among the valid ones. A sample of another trajectory counts as a negative (its time distance is taken as
+    infinite; our choice, eq. (26) is written for one trajectory). Negatives drawn only inside the anchor's own
+    window lie at most one window away and are easy once the window is ordered; drawn from the whole batch they
+    include the far side of the trajectory, which keeps the recovered trajectory from folding onto itself.
+
+    t_s (B, L) seconds from the trajectory's start, trajectory (B, L) integer id -> flat indices into B·L:
+    anchors, positives, negatives (B·L,) each and a validity mask (B·L,)."""
+    t = t_s.reshape(-1)
+    tid = trajectory.reshape(-1)
+    n = t.shape[0]
+    same = tid[:, None] == tid[None, :]
+    dt = (t[:, None] - t[None, :]).abs()  # (BL, BL)
+    pos = same & (dt > 0) & (dt <= coherence_time_s)
+    neg = ~same | (dt > coherence_time_s)
+    u = torch.rand((n, n), generator=generator).to(t_s.device)
     c = torch.where(pos, u, -1.0).argmax(dim=-1)
     f = torch.where(neg, u, -1.0).argmax(dim=-1)
     valid = pos.any(dim=-1) & neg.any(dim=-1)
-    n = torch.arange(l, device=t_s.device).expand(b, l)
-    return n, c, f, valid
+    return torch.arange(n, device=t_s.device), c, f, valid
 
 
-def triplet_loss(p_hat: torch.Tensor, t_s: torch.Tensor, coherence_time_s: float, margin_m: float,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
-    """eq. (27): mean over triplets of max(||p̂_n - p̂_c|| - ||p̂_n - p̂_f|| + Q_t, 0). p̂ (B, L, 2), t_s (B, L)."""
-    n, c, f, valid = sample_triplets(t_s, coherence_time_s, generator)
-    gather = lambda idx: torch.gather(p_hat, 1, idx[..., None].expand(-1, -1, 2))  # noqa: E731
-    d_pos = torch.linalg.norm(gather(n) - gather(c), dim=-1)
-    d_neg = torch.linalg.norm(gather(n) - gather(f), dim=-1)
+def triplet_loss(p_hat: torch.Tensor, t_s: torch.Tensor, trajectory: torch.Tensor, coherence_time_s: float,
+                 margin_m: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """eq. (27): mean over triplets of max(||p̂_n - p̂_c|| - ||p̂_n - p̂_f|| + Q_t, 0). p̂ (B, L, 2), t_s and
+    trajectory (B, L)."""
+    n, c, f, valid = sample_triplets(t_s, trajectory, coherence_time_s, generator)
+    p = p_hat.reshape(-1, 2)
+    d_pos = torch.linalg.norm(p[n] - p[c], dim=-1)
+    d_neg = torch.linalg.norm(p[n] - p[f], dim=-1)
     hinge = torch.relu(d_pos - d_neg + margin_m)
     return (hinge * valid).sum() / valid.sum().clamp_min(1)
 

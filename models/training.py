@@ -49,21 +49,43 @@ def split_trajectories(trajectory_id: np.ndarray, g: np.ndarray, m: np.ndarray, 
     return out
 
 
-def sample_batch(data: list[TrajectoryData], seq_len: int, batch_size: int, rng: np.random.Generator):
-    """Random windows: (g, m, t_s, coarse) tensors of shape (B, seq_len, ...)."""
-    usable = [d for d in data if len(d) >= seq_len]
+@dataclass
+class WindowBatch:
+    """``batch_size`` windows of ``seq_len`` consecutive samples: g (B, L, N) float32, m (B, L, N) bool,
+    t_s (B, L) float32 seconds since the start of the window's trajectory, trajectory (B, L) int64 index into the
+    data list (the triplet loss draws its negatives across windows of the whole batch), coarse (B, L, 2) float32."""
+
+    g: torch.Tensor
+    m: torch.Tensor
+    t_s: torch.Tensor
+    trajectory: torch.Tensor
+    coarse: torch.Tensor
+
+    def to(self, device: str) -> "WindowBatch":
+        return WindowBatch(*(x.to(device) for x in (self.g, self.m, self.t_s, self.trajectory, self.coarse)))
+
+
+def sample_windows(data: list[TrajectoryData], seq_len: int, batch_size: int, rng: np.random.Generator
+                   ) -> WindowBatch:
+    """Random windows, trajectories drawn with probability proportional to their number of windows. Every
+    network that trains on windows (the generative model, its LSTM variant, the channel charts) draws here."""
+    usable = [i for i, d in enumerate(data) if len(d) >= seq_len]
     if not usable:
-        raise ValueError(f"no trajectory has at least seq_len={seq_len} samples")
-    weights = np.array([len(d) - seq_len + 1 for d in usable], dtype=np.float64)
+        longest = max((len(d) for d in data), default=0)
+        raise ValueError(f"no trajectory has at least seq_len={seq_len} samples (longest: {longest})")
+    weights = np.array([len(data[i]) - seq_len + 1 for i in usable], dtype=np.float64)
     picks = rng.choice(len(usable), size=batch_size, p=weights / weights.sum())
-    g, m, t, p = [], [], [], []
-    for i in picks:
-        d = usable[i]
+    g, m, t, k, p = [], [], [], [], []
+    for pick in picks:
+        i = usable[pick]
+        d = data[i]
         s = int(rng.integers(0, len(d) - seq_len + 1))
         g.append(d.g[s:s + seq_len]); m.append(d.m[s:s + seq_len])
-        t.append(d.t_s[s:s + seq_len] - d.t_s[s]); p.append(d.coarse_xy[s:s + seq_len])
-    return (torch.from_numpy(np.stack(g)), torch.from_numpy(np.stack(m)), torch.from_numpy(np.stack(t)).float(),
-            torch.from_numpy(np.stack(p)).float())
+        t.append(d.t_s[s:s + seq_len] - d.t_s[0]); p.append(d.coarse_xy[s:s + seq_len])
+        k.append(np.full(seq_len, i))
+    return WindowBatch(torch.from_numpy(np.stack(g).astype(np.float32)), torch.from_numpy(np.stack(m).astype(bool)),
+                       torch.from_numpy(np.stack(t)).float(), torch.from_numpy(np.stack(k)).long(),
+                       torch.from_numpy(np.stack(p)).float())
 
 
 def config_fingerprint(config: ModelConfig, data: list[TrajectoryData]) -> str:
@@ -126,13 +148,13 @@ def train(model: GenerativeBeamMapModel, data: list[TrajectoryData], checkpoint_
             break
         rng = np.random.default_rng([c.seed, step])
         gen = torch.Generator().manual_seed(c.seed * 1_000_003 + step)
-        g, m, t, p = (x.to(device) for x in sample_batch(data, c.seq_len, c.batch_size, rng))
-        terms = model.training_losses(g, m, t, p, generator=gen, progress=step / max_steps)
+        batch = sample_windows(data, c.seq_len, c.batch_size, rng).to(device)
+        terms = model.training_losses(batch, generator=gen, progress=step / max_steps)
         optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         optimizer.step()
-        samples += g.shape[0] * g.shape[1]
+        samples += batch.g.shape[0] * batch.g.shape[1]
         row = {"step": step + 1, **{k: float(v.detach()) for k, v in terms.items()},
                "seconds": time.perf_counter() - t0}
         result.history.append(row)

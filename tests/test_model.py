@@ -31,13 +31,41 @@ def test_dynamics_loss_is_zero_for_constant_velocity_and_counts_acceleration():
 
 def test_triplets_respect_the_coherence_time_and_the_margin():
     t = torch.arange(20.0)[None] * 0.1  # 2 s at 10 Hz
-    n, c, f, valid = losses.sample_triplets(t, coherence_time_s=0.5, generator=torch.Generator().manual_seed(0))
-    dt_pos, dt_neg = (t[0, c[0]] - t[0, n[0]]).abs(), (t[0, f[0]] - t[0, n[0]]).abs()
+    traj = torch.zeros_like(t, dtype=torch.long)
+    n, c, f, valid = losses.sample_triplets(t, traj, coherence_time_s=0.5, generator=torch.Generator().manual_seed(0))
+    flat = t.reshape(-1)
+    dt_pos, dt_neg = (flat[c] - flat[n]).abs(), (flat[f] - flat[n]).abs()
     assert valid.all() and ((dt_pos > 0) & (dt_pos <= 0.5)).all() and (dt_neg > 0.5).all()
     # a trajectory in time order satisfies every triplet with a margin smaller than the spacing: zero loss
     p = torch.stack([torch.arange(20.0) * 10, torch.zeros(20)], dim=-1)[None]
-    assert losses.triplet_loss(p, t, 0.5, margin_m=1.0).item() == 0.0
-    assert losses.triplet_loss(torch.zeros_like(p), t, 0.5, margin_m=1.0).item() == pytest.approx(1.0)
+    assert losses.triplet_loss(p, t, traj, 0.5, margin_m=1.0).item() == 0.0
+    assert losses.triplet_loss(torch.zeros_like(p), t, traj, 0.5, margin_m=1.0).item() == pytest.approx(1.0)
+
+
+def test_triplet_negatives_come_from_the_whole_batch_not_only_the_anchors_window():
+    """Windows of one long trajectory far apart in time: most negatives of an anchor lie in other windows (a
+    window-local draw would never pick them), positives never leave the anchor's trajectory."""
+    starts = torch.tensor([0.0, 100.0, 200.0, 300.0])
+    t = starts[:, None] + torch.arange(16.0)[None] * 0.1  # (4 windows, 16 samples)
+    traj = torch.zeros_like(t, dtype=torch.long)
+    traj[3] = 1  # the last window belongs to another trajectory
+    n, c, f, valid = losses.sample_triplets(t, traj, 0.5, torch.Generator().manual_seed(0))
+    window = torch.arange(4).repeat_interleave(16)
+    assert valid.all()
+    assert (window[f] != window[n]).float().mean() > 0.6
+    assert (traj.reshape(-1)[c] == traj.reshape(-1)[n]).all()
+    # a recovered trajectory that folds the far windows onto the anchor's is penalized
+    folded = torch.stack([t.reshape(-1) % 100.0, torch.zeros(64)], dim=-1).reshape(4, 16, 2)
+    assert losses.triplet_loss(folded, t, traj, 0.5, 1.0).item() > 0.5
+
+
+def test_noise_schedule_ends_in_pure_noise_at_the_configured_number_of_steps():
+    from models.diffusion import GaussianDiffusion
+
+    for steps in (50, 200, 1000):
+        d = GaussianDiffusion(steps, 1e-4, 0.02)
+        assert d.alpha_bar[-1].item() < 1e-3
+        assert (d.eta > 0).all() and (d.eta < 1).all() and (torch.diff(d.alpha_bar) < 0).all()
 
 
 def test_target_distribution_sharpens_assignments_and_kl_vanishes_on_one_hot():
@@ -87,7 +115,7 @@ def _tiny_problem():
     g = rng.random((n, 8)).astype(np.float32)
     m = rng.random((n, 8)) < 0.5
     data = [TrajectoryData("t", g * m, m, np.arange(n) * 0.1, xy + rng.normal(0, 5, xy.shape))]
-    config = ModelConfig(num_entries=8, token_dim=4, num_heads=1, feature_dim=8, rnn_widths=(8, 8, 8),
+    config = ModelConfig(num_entries=8, beams_per_bs=4, token_dim=4, num_heads=1, feature_dim=8, rnn_widths=(8, 8, 8),
                          truncation_len=2, latent_dim=8, cnn_channels=2, diffusion_steps=10, unet_channels=8,
                          condition_tokens=2, seq_len=12, batch_size=2, max_steps=6, checkpoint_every=2,
                          loss_subsample=16)
@@ -146,6 +174,7 @@ def test_training_registers_a_model_version_tagged_with_run_campaigns_and_data_v
     assert version.tags["dagster_run_id"] == result.run_id
     assert version.tags["campaigns"] == campaign
     assert set(json.loads(version.tags["data_versions"])[campaign]) == {"masked_sparse_csi", "coarse_locations"}
+    assert version.tags["coarse_asset"] == ref["coarse_asset"] == "coarse_locations"  # production input, no labels
     run = client.get_run(ref["mlflow_run_id"])
     assert int(run.data.params["parameter_count"]) == ref["parameter_count"] > 0
     history = client.get_metric_history(ref["mlflow_run_id"], "L_c")
@@ -164,12 +193,16 @@ def test_recovered_trajectory_is_closer_to_the_truth_than_the_coarse_input(train
                                                                           partition_key=campaign)
     assert res.success
     acc = res.output_for_node("recovered_trajectory_accuracy")
-    assert acc["coarse_method"] == "paper_noisy_ground_truth"
+    assert acc["coarse_method"] == "weighted_centroid"  # the production input the model group trains on
+    checks = {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data
+              for e in res.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    assert set(checks) == {"recovered_smoother_than_coarse_input", "recovered_closer_than_coarse_input"}
+    closer = checks["recovered_closer_than_coarse_input"]
+    assert closer.passed == (acc["recovered"]["mean_error_m"] < acc["coarse"]["mean_error_m"])
+    assert closer.metadata["recovered_mean_error_m"].value == round(acc["recovered"]["mean_error_m"], 3)
     assert acc["recovered"]["mean_error_m"] < 0.8 * acc["coarse"]["mean_error_m"], acc
     assert acc["recovered"]["p95_error_m"] < acc["coarse"]["p95_error_m"], acc
-    checks = {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
-              for e in res.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
-    assert checks == {"recovered_smoother_than_coarse": True}
+    assert closer.passed
     df = res.output_for_node("recovered_trajectories")
     assert list(df.columns[:5]) == ["trajectory_id", "t_s", "x_m", "y_m", "cell"]
 

@@ -45,3 +45,17 @@ def test_uniform_trajectory_moves_at_1_mps():
     t = tr.uniform_trajectory(graph, 300.0, 10.0, np.random.default_rng(2))
     speed = np.linalg.norm(np.diff(t.xy, axis=0), axis=1) / 0.1
     assert np.median(speed) == np.float64(np.median(speed)) and abs(np.median(speed) - 1.0) < 0.02
+
+
+def test_uniform_trajectory_goes_along_the_road_and_back():
+    """Paper Fig. 5: the uniform walk goes along the main road and back, so every place is passed twice."""
+    grid, walkable = _street_grid()
+    graph = tr.StreetGraph(grid, walkable)
+    t = tr.uniform_trajectory(graph, 300.0, 10.0, np.random.default_rng(2))
+    assert np.linalg.norm(t.xy[-1] - t.xy[0]) < 2.0  # back where it started
+    half = len(t.xy) // 2
+    far = np.linalg.norm(t.xy[half] - t.xy[0])
+    assert far > 100.0  # it did go somewhere
+    # the way back passes within a metre of every point of the way out
+    d = np.linalg.norm(t.xy[:half, None] - t.xy[None, half:], axis=-1).min(axis=1)
+    assert np.quantile(d, 0.95) < 1.0

@@ -21,7 +21,7 @@ Choices where the paper is silent (documented here, not tuned per data set):
   locations (``"coarse"`` and ``"labels"``) or of the base stations (``"base_stations"``), so the untrained chart
   already lies on the site; it is stored as a buffer so ``predict_chart`` needs nothing else.
 * Batches: ``batch_size`` windows of ``seq_len`` consecutive samples (same length-proportional window draw as
-  ``models.training.sample_batch``); triplets are drawn inside each window. For ``"labels"`` the labelled samples
+  ``models.training.sample_windows``); triplet negatives are drawn across the whole batch. For ``"labels"`` the labelled samples
   are too sparse to appear reliably in random windows (500 of tens of thousands), so L_c is computed on a separate
   draw of ``label_batch_size`` labelled samples (uniform, with replacement) each step.
 * Real-world CC only: the hinge above fixes which side of every bisector a sample lies on but does not bound the
@@ -54,7 +54,7 @@ import torch
 from torch import nn
 
 from models.losses import coarse_location_loss, triplet_loss
-from models.training import TrajectoryData
+from models.training import TrajectoryData, sample_windows
 
 Supervision = Literal["labels", "coarse", "base_stations"]
 VariantName = Literal["semi_cc_gt", "semi_cc_noisy", "real_world_cc"]
@@ -149,35 +149,6 @@ def choose_labelled_samples(lengths: list[int], count: int, seed: int) -> list[n
     flat = np.zeros(total, dtype=bool)
     flat[chosen] = True
     return np.split(flat, np.cumsum(lengths)[:-1])
-
-
-def _window_starts(lengths: list[int], seq_len: int, batch_size: int, rng: np.random.Generator
-                   ) -> list[tuple[int, int]]:
-    """(trajectory index, start) of ``batch_size`` windows, trajectories drawn with probability proportional to
-    their number of windows (as ``models.training.sample_batch``)."""
-    usable = [i for i, n in enumerate(lengths) if n >= seq_len]
-    if not usable:
-        raise ValueError(f"no trajectory has at least seq_len={seq_len} samples (longest: {max(lengths)})")
-    weights = np.array([lengths[i] - seq_len + 1 for i in usable], dtype=np.float64)
-    picks = rng.choice(len(usable), size=batch_size, p=weights / weights.sum())
-    out = []
-    for p in picks:
-        i = usable[p]
-        out.append((i, int(rng.integers(0, lengths[i] - seq_len + 1))))
-    return out
-
-
-def sample_windows(data: list[TrajectoryData], seq_len: int, batch_size: int, rng: np.random.Generator):
-    """Windows of consecutive samples: g (B, L, N) float32, m (B, L, N) bool, t (B, L) float32 seconds from the
-    window start, coarse (B, L, 2) float32."""
-    starts = _window_starts([len(d) for d in data], seq_len, batch_size, rng)
-    g, m, t, p = [], [], [], []
-    for i, s in starts:
-        d = data[i]
-        g.append(d.g[s:s + seq_len]); m.append(d.m[s:s + seq_len])
-        t.append(d.t_s[s:s + seq_len] - d.t_s[s]); p.append(d.coarse_xy[s:s + seq_len])
-    return (torch.from_numpy(np.stack(g).astype(np.float32)), torch.from_numpy(np.stack(m).astype(bool)),
-            torch.from_numpy(np.stack(t)).float(), torch.from_numpy(np.stack(p)).float())
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -335,9 +306,11 @@ def train_channel_chart(data: list[TrajectoryData], supervision: Supervision, co
     for step in range(config.steps):
         rng = np.random.default_rng([config.seed, step])
         gen = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
-        g, m, t, p = (x.to(device) for x in sample_windows(data, config.seq_len, config.batch_size, rng))
+        batch = sample_windows(data, config.seq_len, config.batch_size, rng).to(device)
+        g, m, p = batch.g, batch.m, batch.coarse
         p_hat = net(g, m)  # (B, L, 2)
-        terms = {"triplet": triplet_loss(p_hat, t, config.coherence_time_s, config.triplet_margin_m, gen)}
+        terms = {"triplet": triplet_loss(p_hat, batch.t_s, batch.trajectory, config.coherence_time_s,
+                                         config.triplet_margin_m, gen)}
         total = config.lambda_t * terms["triplet"]
         if supervision == "coarse":
             ok = torch.isfinite(p).all(dim=-1)  # (B, L)

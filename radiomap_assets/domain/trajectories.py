@@ -202,8 +202,15 @@ def random_street_path(graph: StreetGraph, length_m: float, rng: np.random.Gener
 
 
 def uniform_trajectory(graph: StreetGraph, length_m: float, rate_hz: float, rng: np.random.Generator,
-                       trajectory_id: str = "uniform", speed_mps: float = 1.0) -> Trajectory:
-    path = main_road_path(graph, length_m, rng)
+                       trajectory_id: str = "uniform", speed_mps: float = 1.0, back_and_forth: bool = True
+                       ) -> Trajectory:
+    """The paper's uniform trajectory (Fig. 5: "along the main road in a back-and-forth pattern"): ``length_m`` in
+    all, half of it out along the main road and the same way back, at ``speed_mps``."""
+    if back_and_forth:
+        out = main_road_path(graph, length_m / 2, rng)
+        path = np.concatenate([out, out[::-1][1:]])
+    else:
+        path = main_road_path(graph, length_m, rng)
     return follow(path, uniform_distance(speed_mps), arc_length(path)[-1] / speed_mps, rate_hz, trajectory_id)
 
 
