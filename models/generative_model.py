@@ -85,18 +85,19 @@ class GenerativeBeamMapModel(nn.Module):
         z_flat = out.z_hat.reshape(b * l, d)
         zq_flat = out.z_quantized.reshape(b * l, d)
         # L_s over K cells and the diffusion term are expectations over samples: a random subset of the batch
-        sub = torch.randperm(b * l, generator=generator)[: c.loss_subsample].to(g.device)
+        perm = torch.randperm(b * l, generator=generator).to(g.device)
+        sub, dsub = perm[: c.loss_subsample], perm[: c.diffusion_subsample]
         r = student_t_assignment(flat_p[sub], self.codebook.cell_centres_m, c.student_t_alpha, self.grid_resolution_m)
         # straight-through: the decoder sees e_k, its gradient reaches the encoder through ẑ
-        cond = (z_flat + (zq_flat - z_flat).detach())[sub]
-        x0 = 2.0 * g.reshape(b * l, -1)[sub] - 1.0
+        cond = (z_flat + (zq_flat - z_flat).detach())[dsub]
+        x0 = 2.0 * g.reshape(b * l, -1)[dsub] - 1.0
         terms = {
             "L_c": losses.coarse_location_loss(flat_p, p_coarse.reshape(b * l, 2)),
             "L_s": losses.clustering_kl_loss(r),
             "L_t": losses.triplet_loss(out.p_hat, batch.t_s, batch.trajectory, c.coherence_time_s,
                                        c.triplet_margin_m, generator),
             "L_d": losses.dynamics_loss(out.p_hat),
-            "L_r_diffusion": self.diffusion.loss(self.denoiser, x0, cond, m.reshape(b * l, -1)[sub], generator),
+            "L_r_diffusion": self.diffusion.loss(self.denoiser, x0, cond, m.reshape(b * l, -1)[dsub], generator),
             "L_r_commitment": losses.commitment_loss(z_flat, zq_flat),
         }
         w = loss_weights(c, progress)

@@ -8,6 +8,7 @@ exactly as an uninterrupted one would.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -88,6 +89,20 @@ def sample_windows(data: list[TrajectoryData], seq_len: int, batch_size: int, rn
                        torch.from_numpy(np.stack(p)).float())
 
 
+COARSE_TARGETS = ("raw", "cv_smoothed")
+
+
+def coarse_targets(data: list[TrajectoryData], kind: str) -> list[TrajectoryData]:
+    """The trajectories with the coarse locations L_c is trained against (``ModelConfig.coarse_targets``)."""
+    if kind not in COARSE_TARGETS:
+        raise ValueError(f"coarse_targets must be one of {COARSE_TARGETS}, got {kind!r}")
+    if kind == "raw":
+        return data
+    from models.baselines.floors import cv_smoother
+
+    return [dataclasses.replace(d, coarse_xy=cv_smoother(d.t_s, d.coarse_xy)) if len(d) >= 3 else d for d in data]
+
+
 def config_fingerprint(config: ModelConfig, data: list[TrajectoryData]) -> str:
     h = hashlib.sha1(json.dumps(config.to_dict(), sort_keys=True).encode())
     for d in data:
@@ -129,6 +144,7 @@ def train(model: GenerativeBeamMapModel, data: list[TrajectoryData], checkpoint_
     torch.manual_seed(c.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=c.learning_rate)
     fingerprint = config_fingerprint(c, data)
+    data = coarse_targets(data, c.coarse_targets)
     result = TrainingResult()
     start = 0
     if checkpoint_path is not None and Path(checkpoint_path).exists():
@@ -200,9 +216,7 @@ def recover_trajectory(model: GenerativeBeamMapModel, g: np.ndarray, m: np.ndarr
             acc[s:s + w] += out.p_hat[j].numpy() * tri[:, None]
             weight[s:s + w] += tri
     p_hat = acc / weight[:, None]
-    from models.radio_map import nearest_cell
-
-    cells = nearest_cell(torch.from_numpy(p_hat).float(), model.codebook.cell_centres_m).numpy()
+    cells = model.codebook.nearest(torch.from_numpy(p_hat).float()).numpy()
     return p_hat, cells
 
 

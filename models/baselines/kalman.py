@@ -180,13 +180,16 @@ def rts_smoother(z_xy: np.ndarray, t_s: np.ndarray, meas_var: np.ndarray, accel_
     return out_xy, out_var[:, None, None] * np.eye(2)[None]
 
 
-def innovation_loglik(z_xy: np.ndarray, t_s: np.ndarray, meas_var: np.ndarray, accel_psd: float) -> float:
+def innovation_loglik(z_xy: np.ndarray, t_s: np.ndarray, meas_var: np.ndarray, accel_psd: float,
+                      scored_streams: tuple[int, ...] | None = None) -> float:
     """Gaussian log-likelihood of the measurements under the constant-velocity model (the forward filter's
     prediction-error decomposition: sum over the scalar updates of log N(innovation; 0, P_pred + r)), both axes.
     The first update, made against the diffuse initial state, is left out: it does not depend on the noise levels.
-    Same inputs as ``rts_smoother``; used to choose R and q without labels (``models.baselines.floors``)."""
+    Same inputs as ``rts_smoother``; used to choose R and q without labels (``models.baselines.floors``).
+    ``scored_streams``: score only these measurement streams (all are still fused): how well the track predicts
+    one stream given the others (``models.tracking``); None scores every stream."""
     z, var, used, t, q = _check_filter_input(z_xy, t_s, meas_var, accel_psd)
-    return _forward_filter(z, var, used, t, q)[4]
+    return _forward_filter(z, var, used, t, q, scored_streams)[4]
 
 
 def _check_filter_input(z_xy, t_s, meas_var, accel_psd):
@@ -221,7 +224,7 @@ def _check_filter_input(z_xy, t_s, meas_var, accel_psd):
     return z, var, used, t, float(accel_psd)
 
 
-def _forward_filter(z, var, used, t, q):
+def _forward_filter(z, var, used, t, q, scored_streams=None):
     """The forward pass shared by the smoother, the causal filter and the likelihood: per step the predicted and
     filtered (x, vx, y, vy) and covariances (p00, p01, p11) shared by both axes, and the innovation log-likelihood."""
     length, per_step = z.shape[:2]
@@ -256,7 +259,7 @@ def _forward_filter(z, var, used, t, q):
             ix, iy = zl[k][s][0] - px, zl[k][s][1] - py
             if diffuse:
                 diffuse = False
-            else:  # two independent scalar innovations (x and y) of variance sv
+            elif scored_streams is None or s in scored_streams:  # two scalar innovations (x and y) of variance sv
                 loglik -= math.log(_TWO_PI * sv) + 0.5 * (ix * ix + iy * iy) / sv
             px += k0 * ix
             vx += k1 * ix
