@@ -3,7 +3,7 @@
 
 import numpy as np
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSeverity, asset_check
+from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
 from radiomap_assets.assets.simulation import ground_truth_beam_map, ground_truth_map_name, simulated_campaigns
 from radiomap_assets.domain import campaign as contract
@@ -72,6 +72,44 @@ def mask_density(csi: MaskedSparseCSI) -> AssetCheckResult:
     return AssetCheckResult(check_name="mask_density", passed=passed, severity=sev,
                             metadata={"mask_density": round(density, 4), "values_in_range": in_range,
                                       "samples_without_observation": empty})
+
+
+def mean_second_difference(frame: pd.DataFrame) -> float:
+    """Mean |p_{l+1} - 2 p_l + p_{l-1}| over every trajectory of ``frame`` (trajectory_id, x_m, y_m) [m]: how
+    jagged a track is. Label-free."""
+    out = []
+    for _, g in frame.groupby("trajectory_id", sort=False):
+        xy = g[["x_m", "y_m"]].to_numpy()
+        if len(xy) > 2:
+            out.append(np.linalg.norm(xy[2:] - 2 * xy[1:-1] + xy[:-2], axis=1))
+    return float(np.concatenate(out).mean()) if out else 0.0
+
+
+def recovered_smoother_than_coarse_input(recovered: pd.DataFrame, coarse: pd.DataFrame) -> AssetCheckResult:
+    """Label-free: the recovered track is less jagged than the coarse input it came from. A trajectory can pass
+    this and still be farther from the truth than its input; ``recovered_closer_than_coarse_input`` is the check
+    that says so (evaluation group, where ground truth exists)."""
+    rec, crs = mean_second_difference(recovered), mean_second_difference(coarse)
+    return AssetCheckResult(check_name="recovered_smoother_than_coarse_input", passed=bool(rec < crs),
+                            severity=AssetCheckSeverity.WARN,
+                            metadata={"mean_second_difference_m": MetadataValue.json({"recovered": round(rec, 3),
+                                                                                         "coarse": round(crs, 3)}),
+                                      "note": "label-free: says nothing about accuracy"})
+
+
+def recovered_closer_than_coarse_input(accuracy: dict) -> AssetCheckResult:
+    """Evaluation: the recovered trajectory's mean error against ground truth is below its coarse input's.
+    ``accuracy`` is the value of ``recovered_trajectory_accuracy`` ({} when the campaign has no ground truth:
+    passes with a note, nothing to compare)."""
+    name = "recovered_closer_than_coarse_input"
+    if not accuracy:
+        return AssetCheckResult(check_name=name, passed=True,
+                                metadata={"skipped": "campaign has no ground_truth.parquet: nothing to compare"})
+    rec, crs = float(accuracy["recovered"]["mean_error_m"]), float(accuracy["coarse"]["mean_error_m"])
+    return AssetCheckResult(check_name=name, passed=bool(rec < crs), severity=AssetCheckSeverity.ERROR,
+                            metadata={"recovered_mean_error_m": round(rec, 3), "coarse_mean_error_m": round(crs, 3),
+                                      "ratio_recovered_over_coarse": round(rec / max(crs, 1e-9), 3),
+                                      "coarse_method": str(accuracy.get("coarse_method", ""))})
 
 
 def coarse_locations_in_range(locations: pd.DataFrame, campaign: contract.Campaign) -> AssetCheckResult:

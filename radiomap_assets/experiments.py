@@ -4,8 +4,12 @@ Methods see only a campaign's model inputs (``models.training.TrajectoryData``: 
 coarse locations) and the site's cell centres; the one exception is the ``semi_cc_gt`` baseline, whose definition
 is 500 ground-truth labels. Ground truth (``CampaignTruth``) enters only the scoring functions here.
 
-Experiments (keys of ``evaluation.json``), all on the San Francisco site:
+Experiments (keys of ``evaluation.json``), all on the San Francisco site. Each names its campaign kind and its
+coarse input (``EXPERIMENTS``): the paper's tables use the paper's protocol, ``paper_protocol_coarse_locations``
+(ground truth + N(0, 400 m^2), an evaluation asset); ``table1_production`` uses what a landed campaign gets, the
+label-free weighted centroid of ``coarse_locations``.
 - ``table1``: uniform trajectory, M = 3 observed beams per base station (Table I, and M = 3 of Fig. 7 / Table IV);
+- ``table1_production``: the same campaign with the production coarse input (the number a real user sees);
 - ``fig6``: the complex trajectory (stop, accelerate to 10 m/s, hold, decelerate);
 - ``m1``, ``m5``: the uniform trajectory observed with M = 1 and M = 5 beams (Fig. 7, Table IV);
 - ``table2``: models trained on the random discontinuous trajectories minus a held-out set, scored on it;
@@ -15,17 +19,37 @@ Experiments (keys of ``evaluation.json``), all on the San Francisco site:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from radiomap_assets.domain.metrics import (beam_map_errors, beam_tracking_capacity, dbm_to_mw,
                                             localization_summary, trustworthiness_continuity)
 
-EXPERIMENT_KIND = {"table1": "uniform", "fig6": "complex", "m1": "uniform_m1", "m5": "uniform_m5", "table2": "random"}
+PAPER_PROTOCOL_COARSE = "paper_protocol_coarse_locations"  # evaluation group: ground truth + N(0, 400 m^2)
+PRODUCTION_COARSE = "coarse_locations"  # ingestion group: label-free weighted centroid
+
+
+class Experiment(NamedTuple):
+    kind: str  # simulated campaign kind it runs on (radiomap_assets.domain.simulation.campaign_kind)
+    coarse_asset: str  # the asset whose coarse locations every method of the experiment gets as input
+
+
+EXPERIMENTS = {
+    "table1": Experiment("uniform", PAPER_PROTOCOL_COARSE),
+    "table1_production": Experiment("uniform", PRODUCTION_COARSE),
+    "fig6": Experiment("complex", PAPER_PROTOCOL_COARSE),
+    "m1": Experiment("uniform_m1", PAPER_PROTOCOL_COARSE),
+    "m5": Experiment("uniform_m5", PAPER_PROTOCOL_COARSE),
+    "table2": Experiment("random", PAPER_PROTOCOL_COARSE),
+}
+EXPERIMENT_KIND = {e: x.kind for e, x in EXPERIMENTS.items()}
+COARSE_ASSET = {e: x.coarse_asset for e, x in EXPERIMENTS.items()}
 METHODS = ("skf", "semi_cc_gt", "semi_cc_noisy", "real_world_cc", "cam", "lstm", "proposed")
 # which method runs in which experiment (the paper's tables and figures)
 PARTICIPANTS = {
     "table1": ("skf", "semi_cc_gt", "semi_cc_noisy", "real_world_cc", "proposed"),
+    "table1_production": ("skf", "proposed"),
     "fig6": ("skf", "semi_cc_gt", "proposed"),
     "m1": ("skf", "semi_cc_gt", "proposed"),
     "m5": ("skf", "semi_cc_gt", "proposed"),

@@ -1,5 +1,6 @@
-"""Jobs: simulation, per-campaign ingestion, training, per-campaign trajectory recovery, beam-map generation,
-and the evaluation of paper section IV (baselines, experiments, report)."""
+"""Jobs: simulation, per-campaign ingestion, the per-campaign paper-protocol coarse input (evaluation), training,
+per-campaign trajectory recovery, beam-map generation, and the evaluation of paper section IV (baselines,
+experiments, report)."""
 
 from dagster import AssetSelection, define_asset_job
 
@@ -12,6 +13,11 @@ ingestion_job = define_asset_job("ingest_campaign", selection=AssetSelection.gro
                                  partitions_def=campaign_partitions,
                                  description="Validate one campaign, build its masked sparse CSI and coarse locations "
                                              "(and score them where the campaign has ground truth).")
+paper_protocol_job = define_asset_job(
+    "paper_protocol", partitions_def=campaign_partitions,
+    selection=AssetSelection.assets("paper_protocol_coarse_locations", "paper_protocol_coarse_accuracy"),
+    description="The paper's coarse-input protocol for one simulated campaign (ground truth + N(0, 400 m^2)) and its "
+                "error: the coarse input of the evaluation's paper experiments, never of production assets.")
 training_job = define_asset_job("train_model", selection=AssetSelection.assets("site_grid", "beam_map_model"),
                                 description="Train the generative model on the ingested campaigns; register it in MLflow.")
 inference_job = define_asset_job("recover_trajectories", partitions_def=campaign_partitions,

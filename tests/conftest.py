@@ -64,19 +64,24 @@ def ingested_campaigns(simulated_site, dagster_instance):
 
 @pytest.fixture(scope="session")
 def trained_model(ingested_campaigns, dagster_instance):
-    """The smoke model trained on the uniform campaign with the paper's coarse input (ground truth + 400 m^2 noise,
-    Table I protocol), through the train_model job; returns (campaign id, job result)."""
-    from dagster import AssetKey
-
+    """The smoke model trained on the uniform campaign with its production coarse input (the label-free weighted
+    centroid of coarse_locations), through the train_model job; returns (campaign id, job result)."""
     from radiomap_assets.definitions import defs
 
     uniform = next(c for c in ingested_campaigns if "-uniform-" in c)
-    paper = {"ops": {"coarse_locations": {"config": {"method": "paper_noisy_ground_truth"}}}}
-    res = defs.resolve_job_def("ingest_campaign").execute_in_process(
-        instance=dagster_instance, partition_key=uniform, run_config=paper,
-        asset_selection=[AssetKey("coarse_locations"), AssetKey("coarse_location_accuracy")])
-    assert res.success
     cfg = {"ops": {"beam_map_model": {"config": {"campaigns": [uniform]}}}}
     result = defs.resolve_job_def("train_model").execute_in_process(instance=dagster_instance, run_config=cfg)
     assert result.success
     return uniform, result
+
+
+@pytest.fixture(scope="session")
+def paper_protocol_inputs(ingested_campaigns, dagster_instance):
+    """The paper's coarse input (ground truth + N(0, 400 m^2)) of every simulated smoke campaign, through the
+    paper_protocol job (evaluation group): {campaign_id: run result}."""
+    from radiomap_assets.definitions import defs
+    from radiomap_assets.domain.simulation import campaign_kind
+
+    job = defs.resolve_job_def("paper_protocol")
+    return {cid: job.execute_in_process(instance=dagster_instance, partition_key=cid)
+            for cid in ingested_campaigns if campaign_kind(cid) is not None}

@@ -92,22 +92,25 @@ def test_a_method_reads_its_beam_map_at_its_own_cells_and_serves_the_strongest_b
 
 
 @pytest.fixture(scope="module")
-def evaluation(trained_model, ingested_campaigns, dagster_instance, radiomap_home):
-    """Every smoke campaign on the paper's coarse-input protocol, a generated beam map, then the evaluate job."""
+def evaluation(request, trained_model, ingested_campaigns, dagster_instance, radiomap_home):
+    """The paper's coarse input (evaluation asset) for every simulated smoke campaign, a generated beam map, then the
+    evaluate job. Before the protocol exists, experiment_campaigns refuses to run and names what to run."""
     from dagster import AssetKey
 
     from radiomap_assets.definitions import defs
-    from radiomap_assets.domain.simulation import campaign_kind
+    from radiomap_assets.storage import materialized_campaigns
 
-    paper = {"ops": {"coarse_locations": {"config": {"method": "paper_noisy_ground_truth"}}}}
-    job = defs.resolve_job_def("ingest_campaign")
-    for cid in ingested_campaigns:
-        if campaign_kind(cid) not in (None, "uniform"):  # the uniform one is already (trained_model)
-            assert job.execute_in_process(instance=dagster_instance, partition_key=cid, run_config=paper,
-                                          asset_selection=[AssetKey("coarse_locations")]).success
+    evaluate = defs.resolve_job_def("evaluate")
+    if not materialized_campaigns(dagster_instance, "paper_protocol_coarse_locations"):
+        early = evaluate.execute_in_process(instance=dagster_instance, raise_on_error=False,
+                                            asset_selection=[AssetKey("experiment_campaigns")])
+        assert not early.success
+        message = next(e for e in early.all_events if e.is_step_failure).step_failure_data.error.to_string()
+        assert "paper_protocol_coarse_locations" in message and "paper_protocol" in message, message
+    assert all(r.success for r in request.getfixturevalue("paper_protocol_inputs").values())
     assert defs.resolve_job_def("generate_beam_map").execute_in_process(
         instance=dagster_instance, run_config={"ops": {"beam_maps": {"config": {"samples_per_cell": 2}}}}).success
-    result = defs.resolve_job_def("evaluate").execute_in_process(instance=dagster_instance)
+    result = evaluate.execute_in_process(instance=dagster_instance)
     assert result.success
     report = result.output_for_node("evaluation_report")
     return report, json.loads((radiomap_home / "reports" / "evaluation.json").read_text()), result
@@ -116,7 +119,7 @@ def evaluation(trained_model, ingested_campaigns, dagster_instance, radiomap_hom
 def test_evaluation_json_has_every_method_and_experiment(evaluation):
     report, results, _ = evaluation
     assert METHOD_KEYS <= set(results["methods"])
-    assert set(results["localization"]) == {"table1", "fig6", "m1", "m5", "table2"}
+    assert set(results["localization"]) == {"table1", "table1_production", "fig6", "m1", "m5", "table2"}
     floors = {"coarse_ma_1s", "coarse_ma_10s", "cv_smoother", "skf_causal", "skf"}  # rows of every table
     assert set(results["localization"]["table1"]) == {"coarse input", *floors, "semi_cc_gt", "semi_cc_noisy",
                                                       "real_world_cc", "proposed"}
@@ -146,6 +149,29 @@ def test_label_free_methods_improve_on_their_coarse_input(evaluation):
     coarse = t1["coarse input"]["mean_error_m"]
     assert t1["proposed"]["mean_error_m"] < 0.8 * coarse
     assert t1["skf"]["mean_error_m"] < coarse
+
+
+def test_each_experiment_gets_its_declared_coarse_input_and_the_model_group_serves_the_production_one(
+        evaluation, trained_model):
+    from radiomap_assets.experiments import COARSE_ASSET
+
+    _, results, result = evaluation
+    campaigns = result.output_for_node("experiment_campaigns")
+    assert campaigns["coarse_asset"] == {e: COARSE_ASSET[e] for e in campaigns["experiments"]}
+    assert campaigns["coarse_method"]["table1"] == "paper_noisy_ground_truth"
+    assert campaigns["coarse_method"]["table1_production"] == "weighted_centroid"
+    assert campaigns["experiments"]["table1"] == campaigns["experiments"]["table1_production"] == trained_model[0]
+    # same campaign, two coarse inputs: the production one is the label-free centroid (its own error), not the protocol
+    loc = results["localization"]
+    assert {"coarse input", "skf", "proposed"} <= set(loc["table1_production"])
+    assert loc["table1_production"]["coarse input"]["mean_error_m"] != loc["table1"]["coarse input"]["mean_error_m"]
+    # the model group's model (trained on production coarse_locations) is reused for table1_production only
+    ref = trained_model[1].output_for_node("beam_map_model")
+    proposed = result.output_for_node("proposed_method")
+    assert proposed["table1_production"]["model_uri"] == ref["model_uri"]
+    assert proposed["table1_production"]["reused_model_group_version"]
+    assert proposed["table1"]["model_uri"] != ref["model_uri"]
+    assert proposed["table1"]["coarse_asset"] == "paper_protocol_coarse_locations"
 
 
 def test_perfect_csi_bounds_every_beam_choice(evaluation):

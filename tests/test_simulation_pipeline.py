@@ -111,3 +111,22 @@ def test_ingestion_of_the_simulated_campaigns_gives_csi_and_coarse_locations(ing
         assert 5.0 < acc["mean_error_m"] < 150.0 and acc["p95_error_m"] >= acc["mean_error_m"]
         checks = [e.asset_check_evaluation_data for e in res.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
         assert len(checks) == 3 and all(c.passed for c in checks)
+
+
+def test_paper_protocol_coarse_input_is_an_evaluation_asset_with_the_papers_noise(ingested_campaigns,
+                                                                                 paper_protocol_inputs):
+    from radiomap_assets import storage
+
+    assert set(paper_protocol_inputs) == set(ingested_campaigns)  # every simulated campaign has ground truth
+    for cid, res in paper_protocol_inputs.items():
+        assert res.success
+        protocol = res.output_for_node("paper_protocol_coarse_locations")
+        production = storage.load_partition("coarse_locations", cid)  # untouched: still the label-free centroid
+        assert production.attrs["method"] == "weighted_centroid"
+        assert protocol.attrs["method"] == "paper_noisy_ground_truth"
+        assert list(protocol.columns) == list(production.columns) == ["trajectory_id", "t_s", "x_m", "y_m"]
+        assert (protocol["t_s"].to_numpy() == production["t_s"].to_numpy()).all()
+        acc = res.output_for_node("paper_protocol_coarse_accuracy")
+        # N(0, 400 m^2) per coordinate: Rayleigh error, mean 20 sqrt(pi / 2) = 25.1 m
+        assert 20.0 < acc["mean_error_m"] < 30.0, acc
+

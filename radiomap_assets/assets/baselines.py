@@ -21,15 +21,20 @@ from radiomap_assets.assets.model import (REGISTERED_MODEL, load_registered_mode
                                           profile_model_config, train_and_register)
 from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.simulation import campaign_kind
-from radiomap_assets.experiments import EXPERIMENT_KIND, PARTICIPANTS, CampaignTruth
+from radiomap_assets.assets.evaluation import paper_protocol_coarse_locations
+from radiomap_assets.assets.ingestion import coarse_locations, masked_sparse_csi
+from radiomap_assets.experiments import COARSE_ASSET, EXPERIMENTS, PARTICIPANTS, CampaignTruth
 from radiomap_assets.profiles import get_profile
 from resources import MlflowTracker
 
 GROUP = "evaluation"
 CHART_STEPS = {"smoke": 300, "default": 1500, "paper": 5000}  # channel-charting training steps per profile
-# proposed / LSTM training steps of the experiments' own models (None = the profile's model budget, as Table I's
-# model); smoke keeps them short: its tests check the plumbing and Table I, which reuses the model group's model
+# proposed / LSTM training steps of the experiments' own models (None = the profile's model budget); smoke keeps
+# them short: its tests check the plumbing, and score Table I only
 MODEL_STEPS = {"smoke": 100, "default": None, "paper": None}
+# Table I (paper protocol) and its production twin always train with the profile's budget, as the model group's
+# model does: on smoke too, since the tests score them
+FULL_BUDGET_EXPERIMENTS = ("table1", "table1_production")
 
 
 class ExperimentConfig(Config):
@@ -43,8 +48,11 @@ class ExperimentConfig(Config):
 # ------------------------------------------------------------------------------------------------ inputs
 
 @asset(group_name=GROUP, kinds={"python"},
-       description="Which ingested campaign serves which experiment (by simulated kind), the coarse-location "
-                   "method each carries, and Table II's split of the random trajectories into train / held out.")
+       deps=[masked_sparse_csi, coarse_locations, paper_protocol_coarse_locations],
+       description="Which ingested campaign serves which experiment (by simulated kind), the coarse input of each "
+                   "(experiments.EXPERIMENTS: the paper's tables get paper_protocol_coarse_locations, "
+                   "table1_production the label-free coarse_locations), and Table II's split of the random "
+                   "trajectories into train / held out.")
 def experiment_campaigns(context: AssetExecutionContext) -> Output[dict]:
     ingested = storage.materialized_campaigns(context.instance, "masked_sparse_csi", "coarse_locations",
                                               "raw_channel_measurements")
@@ -56,28 +64,41 @@ def experiment_campaigns(context: AssetExecutionContext) -> Output[dict]:
         if kind not in by_kind or (storage.partition_path("masked_sparse_csi", cid).stat().st_mtime
                                    > storage.partition_path("masked_sparse_csi", by_kind[kind]).stat().st_mtime):
             by_kind[kind] = cid
-    experiments = {exp: by_kind[kind] for exp, kind in EXPERIMENT_KIND.items() if kind in by_kind}
+    experiments = {exp: by_kind[x.kind] for exp, x in EXPERIMENTS.items() if x.kind in by_kind}
     if "table1" not in experiments:
         raise ValueError(f"no ingested uniform campaign among {ingested}: run simulate_site and ingest_campaign first")
-    methods, missing_truth = {}, []
-    for exp, cid in experiments.items():
-        methods[cid] = str(storage.load_partition("coarse_locations", cid).attrs.get("method", ""))
-        if storage.load_partition("raw_channel_measurements", cid).ground_truth_path is None:
-            missing_truth.append(cid)
+    missing_truth = sorted({cid for cid in experiments.values()
+                            if storage.load_partition("raw_channel_measurements", cid).ground_truth_path is None})
     if missing_truth:
         raise ValueError(f"campaign(s) {missing_truth} have no ground truth: the experiments need simulated campaigns")
-    not_paper = sorted({c for c, m in methods.items() if m != "paper_noisy_ground_truth"})
-    if not_paper:
-        context.log.warning(f"coarse locations of {not_paper} are not the paper's protocol (ground truth + 400 m^2 "
-                            "noise): numbers are not comparable to the paper's tables")
+    coarse_asset = {exp: COARSE_ASSET[exp] for exp in experiments}
+    missing: dict[str, list[str]] = {}
+    for exp, cid in experiments.items():
+        asset_name = coarse_asset[exp]
+        if cid not in storage.materialized_campaigns(context.instance, asset_name):
+            missing.setdefault(asset_name, [])
+            if cid not in missing[asset_name]:
+                missing[asset_name].append(cid)
+    if missing:
+        raise ValueError("the experiments' coarse inputs are not materialized: " + "; ".join(
+            f"{a} for campaign(s) {sorted(c)}" for a, c in missing.items())
+            + ". Run the job paper_protocol (one run per campaign partition) for paper_protocol_coarse_locations, "
+              "ingest_campaign for coarse_locations.")
+    methods = {exp: str(storage.load_partition(coarse_asset[exp], cid).attrs.get("method", ""))
+               for exp, cid in experiments.items()}
     split = {}
     if "table2" in experiments:
         ids = list(dict.fromkeys(storage.load_partition("masked_sparse_csi", experiments["table2"]).trajectory_id.tolist()))
         heldout = min(get_profile().campaign.heldout_trajectories, len(ids) // 2)
         order = np.random.default_rng(0).permutation(len(ids))
         split = {"test": sorted(ids[i] for i in order[:heldout]), "train": sorted(ids[i] for i in order[heldout:])}
-    value = {"experiments": experiments, "coarse_method": methods, "table2_split": split}
-    table = pd.DataFrame([{"experiment": e, "campaign": c, "coarse_locations": methods[c]} for e, c in experiments.items()])
+    versions = {exp: {a: storage.content_version(a, cid) for a in ("masked_sparse_csi", coarse_asset[exp])}
+                for exp, cid in experiments.items()}
+    value = {"experiments": experiments, "coarse_asset": coarse_asset, "coarse_method": methods,
+             "data_versions": versions, "table2_split": split}
+    table = pd.DataFrame([{"experiment": e, "campaign": c, "coarse input": coarse_asset[e],
+                           "coarse method": methods[e], "coarse version": versions[e][coarse_asset[e]]}
+                          for e, c in experiments.items()])
     return Output(value, metadata={"experiments": MetadataValue.md(table.to_markdown(index=False)),
                                    "table2_train_trajectories": len(split.get("train", [])),
                                    "table2_heldout_trajectories": len(split.get("test", []))})
@@ -97,11 +118,17 @@ def truth_of(cid: str, data: list[TrajectoryData]) -> CampaignTruth:
     return CampaignTruth(xy, los)
 
 
+def coarse_asset_of(campaigns: dict, exp: str) -> str:
+    """The asset whose coarse locations experiment ``exp`` feeds its methods (as recorded by experiment_campaigns)."""
+    return campaigns.get("coarse_asset", {}).get(exp) or COARSE_ASSET[exp]
+
+
 def experiment_data(campaigns: dict, exp: str) -> tuple[list[TrajectoryData], list[TrajectoryData]]:
-    """(training trajectories, test trajectories). Every experiment but Table II is transductive, as in the paper:
-    a method learns from the unlabeled campaign and recovers that campaign."""
+    """(training trajectories, test trajectories), their coarse locations from the experiment's coarse asset
+    (``experiments.EXPERIMENTS``). Every experiment but Table II is transductive, as in the paper: a method learns
+    from the unlabeled campaign and recovers that campaign."""
     cid = campaigns["experiments"][exp]
-    data = load_training_data([cid])
+    data = load_training_data([cid], coarse_asset_of(campaigns, exp))
     if exp != "table2":
         return data, data
     split = campaigns["table2_split"]
@@ -223,6 +250,16 @@ def cam_baseline(context: AssetExecutionContext, experiment_campaigns: dict, sit
     return Output(runs, metadata=_summary(runs))
 
 
+def model_was_trained_on(ref: dict, cid: str, coarse_asset: str, versions: dict) -> bool:
+    """Whether the model version ``ref`` (beam_map_model's value) was trained on exactly campaign ``cid`` with the
+    coarse input of ``coarse_asset``, at the data versions (content hashes) in ``versions`` where it recorded them.
+    The model group trains on the production coarse_locations, so it serves table1_production, not table1."""
+    if ref.get("campaigns") != [cid] or ref.get("coarse_asset", "coarse_locations") != coarse_asset:
+        return False
+    recorded = ref.get("data_versions", {}).get(cid)
+    return recorded is None or recorded == versions[cid]
+
+
 def _generative_runs(context, rnn_cell: str, campaigns: dict, config: ExperimentConfig, site_grid: dict,
                      mlflow_tracker: MlflowTracker, reuse: dict | None) -> dict:
     method = "proposed" if rnn_cell == "gru" else "lstm"
@@ -230,21 +267,25 @@ def _generative_runs(context, rnn_cell: str, campaigns: dict, config: Experiment
     runs = {}
     for exp in _experiments_for(method, campaigns):
         cid = campaigns["experiments"][exp]
+        coarse_asset = coarse_asset_of(campaigns, exp)
         train, test = experiment_data(campaigns, exp)
+        versions = {cid: {a: storage.content_version(a, cid) for a in ("masked_sparse_csi", coarse_asset)}}
         t0 = time.perf_counter()
-        if reuse is not None and exp == "table1" and reuse["campaigns"] == [cid] and not config.model_steps:
-            ref = reuse  # the model of the model group was trained on exactly this campaign
+        if reuse is not None and not config.model_steps and model_was_trained_on(reuse, cid, coarse_asset, versions):
+            ref = reuse  # the model group's model was trained on exactly this campaign and coarse input
             model = load_registered_model(ref)
         else:
-            versions = {cid: {a: storage.content_version(a, cid) for a in ("masked_sparse_csi", "coarse_locations")}}
-            mconfig = profile_model_config(train[0].g.shape[1], config.model_steps or MODEL_STEPS[get_profile().name])
+            steps = config.model_steps or (None if exp in FULL_BUDGET_EXPERIMENTS else MODEL_STEPS[get_profile().name])
+            mconfig = profile_model_config(train[0].g.shape[1], steps)
             name = f"{REGISTERED_MODEL if rnn_cell == 'gru' else 'lstm_beam_map'}_{exp}"
             ref, _, _ = train_and_register(context, mlflow_tracker, site_grid, train, mconfig, rnn_cell, name, [cid],
-                                           versions, tags={"experiment": exp, "method": method})
+                                           versions, tags={"experiment": exp, "method": method},
+                                           coarse_asset=coarse_asset)
             model = load_registered_model(ref)
         xy, cells = zip(*(recover_trajectory(model, d.g, d.m) for d in test))
         run = {"xy": list(xy), "cells": list(cells), "model_uri": ref["model_uri"],
-               "mlflow_run_id": ref["mlflow_run_id"], "train_wall_time_s": ref.get("train_wall_time_s")}
+               "mlflow_run_id": ref["mlflow_run_id"], "train_wall_time_s": ref.get("train_wall_time_s"),
+               "coarse_asset": coarse_asset, "reused_model_group_version": ref is reuse}
         if exp in ("table1", "m1", "m5"):  # Table IV / Fig. 12: the decoded beam map along its own trajectory
             map_cells = _corridor_cells(list(xy), centres, radius_m=3 * float(site_grid["grid"]["resolution_m"]))
             map_cells = np.union1d(map_cells, np.concatenate(cells))
@@ -257,9 +298,10 @@ def _generative_runs(context, rnn_cell: str, campaigns: dict, config: Experiment
 
 
 @asset(group_name=GROUP, kinds={"pytorch", "mlflow"},
-       description="The proposed model per experiment: the model group's version for Table I, and a model trained "
-                   "the same way on each other experiment's campaign (registered in MLflow); recovered trajectories "
-                   "and its decoded beam map along them.")
+       description="The proposed model per experiment: the model group's version where it was trained on exactly "
+                   "that campaign and coarse input (table1_production: production coarse_locations), else a model "
+                   "trained the same way on the experiment's campaign and coarse input (registered in MLflow); "
+                   "recovered trajectories and its decoded beam map along them.")
 def proposed_method(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict,
                     site_grid: dict, beam_map_model: dict, mlflow_tracker: MlflowTracker) -> Output[dict]:
     runs = _generative_runs(context, "gru", experiment_campaigns, config, site_grid, mlflow_tracker, beam_map_model)

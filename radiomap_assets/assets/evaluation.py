@@ -1,14 +1,20 @@
-"""Evaluation group: the only assets that read ground truth. Per campaign: the coarse locations' and the
-recovered trajectory's localization error (mean, 95th percentile), overall and LOS/NLOS."""
+"""Evaluation group: the only assets that read ground truth. Per campaign: the paper's coarse-input protocol
+(ground truth + Gaussian noise, an input of the paper's tables, never of production), the coarse locations' and
+the recovered trajectory's localization error (mean, 95th percentile), overall and LOS/NLOS, and the check that the
+recovered trajectory is closer to the truth than its coarse input."""
 
 import numpy as np
 import pandas as pd
-from dagster import AssetExecutionContext, MetadataValue, Output, asset
+from dagster import (AssetCheckSpec, AssetExecutionContext, Config, Failure, MetadataValue, Output, asset)
 
-from radiomap_assets import plots
+from radiomap_assets import checks, plots
 from radiomap_assets.assets.ingestion import campaign_partitions
 from radiomap_assets.domain import campaign as contract
+from radiomap_assets.domain.localization import PAPER_OUTDOOR_NOISE_VARIANCE_M2, noisy_ground_truth
+from radiomap_assets.domain.measurement import MaskedSparseCSI
 from radiomap_assets.domain.metrics import localization_summary
+
+PAPER_PROTOCOL_METHOD = "paper_noisy_ground_truth"
 
 
 def accuracy_against_ground_truth(campaign: contract.Campaign, estimate: pd.DataFrame) -> dict:
@@ -38,24 +44,77 @@ def _rounded(d: dict) -> dict:
     return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in d.items()}
 
 
+class PaperProtocolConfig(Config):
+    """The paper's coarse input (section IV-A): ground truth plus N(0, ``noise_variance_m2``) per coordinate
+    (400 m^2 outdoor, the paper's indoor 25 m^2), drawn with ``seed``."""
+
+    noise_variance_m2: float = PAPER_OUTDOOR_NOISE_VARIANCE_M2
+    seed: int = 0
+
+
 @asset(group_name="evaluation", partitions_def=campaign_partitions, kinds={"pandas"},
-       description="Error of the coarse locations against the campaign's ground truth (mean, 95th percentile).")
-def coarse_location_accuracy(context: AssetExecutionContext, raw_channel_measurements: contract.Campaign,
-                             coarse_locations: pd.DataFrame) -> Output[dict]:
-    summary = accuracy_against_ground_truth(raw_channel_measurements, coarse_locations)
+       description="The paper's coarse-input protocol for its tables: ground truth + N(0, 400 m^2) per coordinate, "
+                   "one row per sample of masked_sparse_csi (same shape as coarse_locations). Reads ground truth: "
+                   "an input of the evaluation's experiments only, never of production assets.")
+def paper_protocol_coarse_locations(context: AssetExecutionContext, config: PaperProtocolConfig,
+                                    raw_channel_measurements: contract.Campaign,
+                                    masked_sparse_csi: MaskedSparseCSI) -> Output[pd.DataFrame]:
+    c, csi = raw_channel_measurements, masked_sparse_csi
+    if c.ground_truth_path is None:
+        raise Failure(description=f"campaign {c.campaign_id} has no {contract.GROUND_TRUTH}: the paper's protocol "
+                                  "needs ground truth (simulated campaigns only)")
+    gt = contract.read_ground_truth(c)
+    keyed = pd.DataFrame({"trajectory_id": csi.trajectory_id, "t_s": csi.t_s})
+    merged = keyed.merge(gt[["trajectory_id", "t_s", "x_m", "y_m"]].astype({"trajectory_id": str}),
+                         on=["trajectory_id", "t_s"], how="left")
+    if merged[["x_m", "y_m"]].isna().any().any():
+        raise Failure(description=f"{contract.GROUND_TRUTH} of {c.campaign_id} lacks positions for "
+                                  f"{int(merged['x_m'].isna().sum())} samples")
+    xy = noisy_ground_truth(merged[["x_m", "y_m"]].to_numpy(), config.noise_variance_m2, config.seed)
+    df = pd.DataFrame({"trajectory_id": csi.trajectory_id, "t_s": csi.t_s, "x_m": xy[:, 0], "y_m": xy[:, 1]})
+    df.attrs["method"] = PAPER_PROTOCOL_METHOD
+    df.attrs["noise_variance_m2"] = config.noise_variance_m2
+    return Output(df, metadata={"method": PAPER_PROTOCOL_METHOD, "samples": len(df),
+                                "noise_variance_m2": config.noise_variance_m2, "seed": config.seed})
+
+
+def _coarse_accuracy(campaign: contract.Campaign, coarse: pd.DataFrame) -> Output[dict]:
+    summary = accuracy_against_ground_truth(campaign, coarse)
     if summary:
-        summary["method"] = str(coarse_locations.attrs.get("method", ""))
+        summary["method"] = str(coarse.attrs.get("method", ""))
     return Output(summary, metadata=_rounded(summary) or {"skipped": "campaign has no ground_truth.parquet"})
 
 
 @asset(group_name="evaluation", partitions_def=campaign_partitions, kinds={"pandas"},
-       description="Recovered trajectory against ground truth, beside the coarse input it came from.")
+       description="Error of the production coarse locations (label-free weighted centroid) against the campaign's "
+                   "ground truth (mean, 95th percentile).")
+def coarse_location_accuracy(context: AssetExecutionContext, raw_channel_measurements: contract.Campaign,
+                             coarse_locations: pd.DataFrame) -> Output[dict]:
+    return _coarse_accuracy(raw_channel_measurements, coarse_locations)
+
+
+@asset(group_name="evaluation", partitions_def=campaign_partitions, kinds={"pandas"},
+       description="Error of the paper's protocol coarse input (ground truth + noise) against ground truth.")
+def paper_protocol_coarse_accuracy(context: AssetExecutionContext, raw_channel_measurements: contract.Campaign,
+                                   paper_protocol_coarse_locations: pd.DataFrame) -> Output[dict]:
+    return _coarse_accuracy(raw_channel_measurements, paper_protocol_coarse_locations)
+
+
+@asset(group_name="evaluation", partitions_def=campaign_partitions, kinds={"pandas"},
+       check_specs=[AssetCheckSpec("recovered_closer_than_coarse_input", asset="recovered_trajectory_accuracy",
+                                   description="where ground truth exists: the recovered trajectory's mean error is "
+                                               "below its coarse input's (fails, severity ERROR, when it is not; "
+                                               "passes with a note without ground truth)")],
+       description="Recovered trajectory against ground truth, beside the coarse input it came from (the production "
+                   "coarse_locations the model group trains on).")
 def recovered_trajectory_accuracy(context: AssetExecutionContext, raw_channel_measurements: contract.Campaign,
-                                  coarse_locations: pd.DataFrame, recovered_trajectories: pd.DataFrame) -> Output[dict]:
+                                  coarse_locations: pd.DataFrame, recovered_trajectories: pd.DataFrame):
     c = raw_channel_measurements
     rec = accuracy_against_ground_truth(c, recovered_trajectories)
     if not rec:
-        return Output({}, metadata={"skipped": "campaign has no ground_truth.parquet"})
+        yield Output({}, metadata={"skipped": "campaign has no ground_truth.parquet"})
+        yield checks.recovered_closer_than_coarse_input({})
+        return
     coarse = accuracy_against_ground_truth(c, coarse_locations)
     out = {"recovered": rec, "coarse": coarse, "coarse_method": str(coarse_locations.attrs.get("method", "")),
            "mean_error_ratio_recovered_over_coarse": rec["mean_error_m"] / max(coarse["mean_error_m"], 1e-9)}
@@ -68,8 +127,9 @@ def recovered_trajectory_accuracy(context: AssetExecutionContext, raw_channel_me
     lo, hi = xy.min(axis=0) - 20, xy.max(axis=0) + 20
     png = plots.trajectories_plot(np.zeros((2, 2)), (lo[0], hi[0], lo[1], hi[1]), tracks, f"{c.campaign_id}: {first}")
     table = pd.DataFrame([{"estimate": "coarse input", **_rounded(coarse)}, {"estimate": "recovered", **_rounded(rec)}])
-    return Output(out, metadata={
+    yield Output(out, metadata={
         "recovered_mean_error_m": round(rec["mean_error_m"], 3), "recovered_p95_error_m": round(rec["p95_error_m"], 3),
         "coarse_mean_error_m": round(coarse["mean_error_m"], 3), "coarse_p95_error_m": round(coarse["p95_error_m"], 3),
-        "table": MetadataValue.md(table.to_markdown(index=False)),
+        "coarse_method": out["coarse_method"], "table": MetadataValue.md(table.to_markdown(index=False)),
         "trajectory": MetadataValue.md(plots.markdown_image(png, "trajectory"))})
+    yield checks.recovered_closer_than_coarse_input(out)

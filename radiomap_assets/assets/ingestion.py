@@ -1,8 +1,7 @@
 """Ingestion group, one dynamic partition per campaign: validated measurements, masked sparse CSI (eq. (2)) and
-coarse locations (section II-B). Ground truth is read here only by the option named for the paper's protocol."""
-
-
-from typing import Literal
+coarse locations (section II-B). No value here comes from ground truth (acceptance only checks that an optional
+ground_truth.parquet has the contract's columns): the paper's noisy-ground-truth coarse input is the evaluation
+asset ``paper_protocol_coarse_locations``."""
 
 import numpy as np
 import pandas as pd
@@ -12,8 +11,7 @@ from dagster import (AssetCheckSpec, AssetExecutionContext, Config, DynamicParti
 from radiomap_assets import checks
 
 from radiomap_assets.domain import campaign as contract
-from radiomap_assets.domain.localization import (PAPER_OUTDOOR_NOISE_VARIANCE_M2, noisy_ground_truth,
-                                                 weighted_centroid)
+from radiomap_assets.domain.localization import weighted_centroid
 from radiomap_assets.domain.measurement import MaskedSparseCSI, masked_sparse_csi as build_masked_sparse_csi
 from resources import LandingZone
 
@@ -64,40 +62,27 @@ def masked_sparse_csi(context: AssetExecutionContext, raw_channel_measurements: 
 
 
 class CoarseLocationConfig(Config):
-    """``weighted_centroid`` (default, no labels) or ``paper_noisy_ground_truth``: ground truth plus Gaussian noise
-    of ``noise_variance_m2`` per coordinate, used only to reproduce the paper's tables; it is the only place where
-    ingestion reads ground_truth.parquet."""
+    """Weighted-centroid coarse locations (section II-B, ref. [27]): weight of a base station = (its strongest
+    observed beam power, linear)^(1 / ``centroid_exponent``). Label-free: ground truth is never read here. The
+    paper's protocol for its tables (ground truth + noise) is the evaluation asset
+    ``paper_protocol_coarse_locations``."""
 
-    method: Literal["weighted_centroid", "paper_noisy_ground_truth"] = "weighted_centroid"
-    noise_variance_m2: float = PAPER_OUTDOOR_NOISE_VARIANCE_M2
     centroid_exponent: float = 2.0
-    seed: int = 0
 
 
 @asset(group_name="ingestion", partitions_def=campaign_partitions, kinds={"pandas"},
        check_specs=[AssetCheckSpec("coarse_locations_in_range", asset="coarse_locations",
                                    description="finite and within 1 km of a base station")],
-       description="Coarse location p̄ per sample (section II-B): weighted centroid from base-station positions, "
-                   "or the paper's noisy-ground-truth protocol when asked by name.")
+       description="Coarse location p̄ per sample (section II-B): weighted centroid of the base-station positions "
+                   "from the sparse CSI alone. Label-free: what every landed campaign gets; never reads ground truth.")
 def coarse_locations(context: AssetExecutionContext, config: CoarseLocationConfig,
                      raw_channel_measurements: contract.Campaign,
                      masked_sparse_csi: MaskedSparseCSI):
     c, csi = raw_channel_measurements, masked_sparse_csi
-    if config.method == "weighted_centroid":
-        xy = weighted_centroid(csi.power_dbm(), c.bs_positions[:, :2], csi.trajectory_id, config.centroid_exponent)
-    else:
-        gt = contract.read_ground_truth(c)  # paper protocol only
-        keyed = pd.DataFrame({"trajectory_id": csi.trajectory_id, "t_s": csi.t_s})
-        merged = keyed.merge(gt[["trajectory_id", "t_s", "x_m", "y_m"]].astype({"trajectory_id": str}),
-                             on=["trajectory_id", "t_s"], how="left")
-        if merged[["x_m", "y_m"]].isna().any().any():
-            raise Failure(description=f"ground_truth.parquet of {c.campaign_id} lacks positions for "
-                                      f"{int(merged['x_m'].isna().sum())} samples")
-        xy = noisy_ground_truth(merged[["x_m", "y_m"]].to_numpy(), config.noise_variance_m2, config.seed)
+    xy = weighted_centroid(csi.power_dbm(), c.bs_positions[:, :2], csi.trajectory_id, config.centroid_exponent)
     df = pd.DataFrame({"trajectory_id": csi.trajectory_id, "t_s": csi.t_s, "x_m": xy[:, 0], "y_m": xy[:, 1]})
-    df.attrs["method"] = config.method
-    yield Output(df, metadata={"method": config.method, "samples": len(df),
+    df.attrs["method"] = "weighted_centroid"
+    yield Output(df, metadata={"method": "weighted_centroid", "samples": len(df),
                                 "x_range_m": MetadataValue.json([float(np.min(xy[:, 0])), float(np.max(xy[:, 0]))]),
                                 "y_range_m": MetadataValue.json([float(np.min(xy[:, 1])), float(np.max(xy[:, 1]))])})
     yield checks.coarse_locations_in_range(df, c)
-

@@ -6,8 +6,8 @@
   a sample get weight 0; a sample that observed nothing repeats the previous estimate of its trajectory (or the
   base stations' centroid at its start).
 - ``noisy_ground_truth``: the paper's protocol for its tables: ground truth plus Gaussian noise of variance
-  ``variance_m2`` per coordinate (400 m^2 outdoor, 25 m^2 indoor). It reads ground truth, so only the option named
-  for it uses it.
+  ``variance_m2`` per coordinate (400 m^2 outdoor, 25 m^2 indoor). It reads ground truth, so only the evaluation
+  asset ``paper_protocol_coarse_locations`` uses it; the production ``coarse_locations`` is the weighted centroid.
 """
 
 from __future__ import annotations
