@@ -5,7 +5,8 @@ from __future__ import annotations
 from dagster import Definitions, FilesystemIOManager, in_process_executor, load_assets_from_modules
 
 from radiomap_assets import checks, env_setup
-from radiomap_assets.assets import baselines, evaluation, floors, ingestion, model, report, simulation
+from radiomap_assets.assets import (baselines, evaluation, floors, ingestion, model, report, simulation,
+                                    variants)
 from radiomap_assets.jobs import (beam_map_job, evaluation_job, inference_job, ingestion_job, paper_protocol_job,
                                   simulation_job, training_job)
 from radiomap_assets.profiles import get_profile, home_layout
@@ -18,7 +19,7 @@ def build_definitions(profile_name: str | None = None) -> Definitions:
     profile = get_profile(profile_name)
     home = home_layout()
     return Definitions(
-        assets=load_assets_from_modules([simulation, ingestion, model, evaluation, baselines, floors, report]),
+        assets=load_assets_from_modules([simulation, ingestion, model, evaluation, baselines, floors, variants, report]),
         asset_checks=checks.ALL_CHECKS,
         jobs=[simulation_job, ingestion_job, paper_protocol_job, training_job, inference_job, beam_map_job,
               evaluation_job],

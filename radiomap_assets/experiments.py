@@ -48,8 +48,9 @@ COARSE_ASSET = {e: x.coarse_asset for e, x in EXPERIMENTS.items()}
 METHODS = ("skf", "semi_cc_gt", "semi_cc_noisy", "real_world_cc", "cam", "lstm", "proposed")
 # which method runs in which experiment (the paper's tables and figures)
 PARTICIPANTS = {
-    "table1": ("skf", "semi_cc_gt", "semi_cc_noisy", "real_world_cc", "proposed"),
-    "table1_production": ("skf", "proposed"),
+    "table1": ("skf", "semi_cc_gt", "semi_cc_noisy", "real_world_cc", "proposed", "proposed_smoothed",
+               "proposed_tracked"),
+    "table1_production": ("skf", "proposed", "proposed_smoothed", "proposed_tracked"),
     "fig6": ("skf", "semi_cc_gt", "proposed"),
     "m1": ("skf", "semi_cc_gt", "proposed"),
     "m5": ("skf", "semi_cc_gt", "proposed"),

@@ -28,6 +28,7 @@ beam_map_job = define_asset_job("generate_beam_map", selection=AssetSelection.as
 evaluation_job = define_asset_job(
     "evaluate", selection=AssetSelection.assets("experiment_campaigns", "coarse_floors", "skf_baseline",
                                                 "semi_cc_gt_baseline", "semi_cc_noisy_baseline", "real_world_cc_baseline",
-                                                "cam_baseline", "lstm_baseline", "proposed_method", "evaluation_report"),
+                                                "cam_baseline", "lstm_baseline", "proposed_method", "proposed_variants",
+                                                "evaluation_report"),
     description="Run every method of paper section IV and the coarse-input floors on the experiments' campaigns and "
                 "write the report (needs ingested campaigns, a trained beam_map_model and a generated beam map).")

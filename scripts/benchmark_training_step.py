@@ -205,7 +205,8 @@ def _part_closures(model: GenerativeBeamMapModel, data: list[TrajectoryData], op
         z_hat = model.temporal_encoder(z3)
         p_hat = model.location_predictor(z_hat)
         zq, k = model.codebook.quantize(z_hat.reshape(b * l, -1), p_hat.reshape(b * l, 2))
-    sub = torch.randperm(b * l, generator=gen)[: c.loss_subsample]
+    perm = torch.randperm(b * l, generator=gen)
+    sub, dsub = perm[: c.loss_subsample], perm[: c.diffusion_subsample]  # as GenerativeBeamMapModel.training_losses
     w = loss_weights(c, progress)
     grad_z3, grad_zhat = torch.randn_like(z3), torch.randn_like(z_hat)
 
@@ -232,9 +233,9 @@ def _part_closures(model: GenerativeBeamMapModel, data: list[TrajectoryData], op
         model.codebook.ema_update(z_flat, cell)
 
     def diffusion_loss():
-        cond = zq.detach()[sub].requires_grad_(True)  # the straight-through condition, its gradient reaches ẑ
-        x0 = 2.0 * g.reshape(b * l, -1)[sub] - 1.0
-        model.diffusion.loss(model.denoiser, x0, cond, m.reshape(b * l, -1)[sub], gen).backward()
+        cond = zq.detach()[dsub].requires_grad_(True)  # the straight-through condition, its gradient reaches ẑ
+        x0 = 2.0 * g.reshape(b * l, -1)[dsub] - 1.0
+        model.diffusion.loss(model.denoiser, x0, cond, m.reshape(b * l, -1)[dsub], gen).backward()
 
     step_counter = [1]
 

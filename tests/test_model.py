@@ -118,7 +118,7 @@ def _tiny_problem():
     config = ModelConfig(num_entries=8, beams_per_bs=4, token_dim=4, num_heads=1, feature_dim=8, rnn_widths=(8, 8, 8),
                          truncation_len=2, latent_dim=8, cnn_channels=2, diffusion_steps=10, unet_channels=8,
                          condition_tokens=2, seq_len=12, batch_size=2, max_steps=6, checkpoint_every=2,
-                         loss_subsample=16)
+                         loss_subsample=16, diffusion_subsample=16)
     cells = torch.tensor([[x, 0.0] for x in range(0, 61, 5)], dtype=torch.float32)
     return data, config, cells
 

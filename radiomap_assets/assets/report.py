@@ -27,7 +27,9 @@ from resources import BeamMapStore, MlflowTracker, SionnaScene
 TABLE_NAMES = {"skf": "SKF", "semi_cc_gt": "Semi-CC-GT", "semi_cc_noisy": "Semi-CC-Noisy",
                "real_world_cc": "Real-world CC", "lstm": "LSTM", "proposed": "Proposed", "coarse input": "coarse input",
                "coarse_ma_1s": "coarse MA 1 s (floor)", "coarse_ma_10s": "coarse MA 10 s (floor)",
-               "cv_smoother": "CV smoother (floor)", "skf_causal": "SKF causal (floor)"}
+               "cv_smoother": "CV smoother (floor)", "skf_causal": "SKF causal (floor)",
+               "proposed_smoothed": "Proposed, cv-smoothed targets (variant)",
+               "proposed_tracked": "Proposed, tracking prior (variant)"}
 M_OF = {"m1": 1, "table1": 3, "m5": 5}  # experiment -> observed beams per base station (table1's M is the profile's)
 
 
@@ -107,12 +109,14 @@ def _loc_table(exp: str, scores: dict, paper: dict | None) -> pd.DataFrame:
 def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict, site_grid: dict, coarse_floors: dict,
                       skf_baseline: dict, semi_cc_gt_baseline: dict, semi_cc_noisy_baseline: dict,
                       real_world_cc_baseline: dict, cam_baseline: dict, lstm_baseline: dict, proposed_method: dict,
+                      proposed_variants: dict,
                       scene: SionnaScene, beam_map_store: BeamMapStore, mlflow_tracker: MlflowTracker) -> Output[dict]:
     import mlflow
 
     t0 = time.perf_counter()
     runs = {"skf": skf_baseline, "semi_cc_gt": semi_cc_gt_baseline, "semi_cc_noisy": semi_cc_noisy_baseline,
-            "real_world_cc": real_world_cc_baseline, "lstm": lstm_baseline, "proposed": proposed_method}
+            "real_world_cc": real_world_cc_baseline, "lstm": lstm_baseline, "proposed": proposed_method,
+            **proposed_variants}  # proposed_smoothed, proposed_tracked: declared variants (assets/variants.py)
     # the floors as runs of their own (same shape: {experiment: {"xy": [...], "seconds": ...}})
     runs.update({f: {e: r[f] for e, r in coarse_floors.items() if f in r}
                  for f in FLOORS if f not in ("skf", "skf_causal")})
@@ -144,8 +148,10 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
     titles = {"table1": "Table I: uniform trajectory (1 m/s, 10 Hz), M = 3",
               "fig6": "Complex trajectory (stop, acceleration to 10 m/s, deceleration)",
               "m1": "Uniform trajectory, M = 1", "m5": "Uniform trajectory, M = 5",
-              "table2": "Table II: generalization to held-out discontinuous trajectories"}
-    for exp in ("table1", "table2", "fig6"):
+              "table2": "Table II: generalization to held-out discontinuous trajectories",
+              "table1_production": "Table I with the production coarse input (label-free weighted centroid, what a "
+                                   "landed campaign gets)"}
+    for exp in ("table1", "table1_production", "table2", "fig6"):
         if exp not in results["localization"]:
             continue
         rep.heading(titles[exp])
@@ -159,7 +165,8 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
         tracks = {"ground truth": truths[exp].xy[k], "coarse input": test[k].coarse_xy}
         tracks.update({m: runs[m][exp]["xy"][k] for m in PARTICIPANTS[exp] if exp in runs[m]})
         star = stop_location(truths[exp].xy[k], test[k].t_s) if exp == "fig6" else None
-        fig = {"table1": "fig5_uniform_trajectory", "fig6": "fig6_complex_trajectory", "table2": "fig8_heldout"}[exp]
+        fig = {"table1": "fig5_uniform_trajectory", "fig6": "fig6_complex_trajectory", "table2": "fig8_heldout",
+               "table1_production": "fig5_uniform_trajectory_production_input"}[exp]
         pngs[fig] = plots.trajectory_comparison(tracks, f"{titles[exp]} ({test[k].trajectory_id})", star=star)
         rep.image(pngs[fig], fig)
     sweep = {m: {M_OF[e]: results["localization"][e][m]["mean_error_m"] for e in M_OF
