@@ -7,7 +7,9 @@ K = the walkable cells of the site's model grid; ``cell_centres_m`` are their ce
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+from scipy.spatial import cKDTree
 from torch import nn
 
 
@@ -34,12 +36,14 @@ def student_t_assignment(p_hat: torch.Tensor, cell_centres_m: torch.Tensor, alph
     return torch.softmax(logits, dim=-1)
 
 
-def nearest_cell(p_hat: torch.Tensor, cell_centres_m: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
-    """eq. (17): k = argmax_k r_lk, which for a Student-t kernel is the nearest cell centre. (N, 2) -> (N,)."""
-    out = []
-    for i in range(0, p_hat.shape[0], chunk):
-        out.append(torch.cdist(p_hat[i:i + chunk], cell_centres_m).argmin(dim=-1))
-    return torch.cat(out) if out else torch.zeros(0, dtype=torch.long)
+def nearest_cell(p_hat: torch.Tensor, cell_centres_m: torch.Tensor, tree: "cKDTree | None" = None) -> torch.Tensor:
+    """eq. (17): k = argmax_k r_lk, which for a Student-t kernel is the nearest cell centre. (N, 2) -> (N,) on p̂'s
+    device. By a k-d tree over the centres (``tree``: one built earlier over the same centres, to reuse it); a
+    brute-force distance to all K cells took about an eighth of a training step at K = 12,000."""
+    if tree is None:
+        tree = cKDTree(cell_centres_m.detach().cpu().double().numpy())
+    _, k = tree.query(p_hat.detach().cpu().double().numpy().reshape(-1, 2))
+    return torch.from_numpy(np.asarray(k, dtype=np.int64)).to(p_hat.device)
 
 
 class RadioMapCodebook(nn.Module):
@@ -60,16 +64,11 @@ class RadioMapCodebook(nn.Module):
         return self.embedding.shape[0]
 
     def nearest(self, p_hat: torch.Tensor) -> torch.Tensor:
-        """eq. (17) for this codebook's cells, by a k-d tree built once (a brute-force distance to all K cells took
-        about an eighth of a training step at K = 12,000). (N, 2) -> (N,) on p̂'s device."""
-        tree = getattr(self, "_tree", None)
-        if tree is None or getattr(self, "_tree_n", -1) != self.num_cells:
-            from scipy.spatial import cKDTree
-
-            tree = self._tree = cKDTree(self.cell_centres_m.detach().cpu().double().numpy())
+        """eq. (17) for this codebook's cells, with its k-d tree built once (training asks every step)."""
+        if getattr(self, "_tree_n", -1) != self.num_cells:
+            self._tree = cKDTree(self.cell_centres_m.detach().cpu().double().numpy())
             self._tree_n = self.num_cells
-        _, k = tree.query(p_hat.detach().cpu().double().numpy())
-        return torch.from_numpy(k).long().to(p_hat.device)
+        return nearest_cell(p_hat, self.cell_centres_m, self._tree)
 
     def quantize(self, z_hat: torch.Tensor, p_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """eq. (17): z̈_l = e_k with k the cell nearest to p̂_l. (N, D), (N, 2) -> z̈ (N, D), k (N,)."""
