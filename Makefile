@@ -1,4 +1,5 @@
-# The two README commands: `make demo` (install + run the main job) and `make test` (install + tests).
+# The two README commands: `make demo` (install + run the production graph and the headline evaluation) and
+# `make test` (install + tests); follow-ups: `make paper` (the full evaluation of every table and figure), `make ui`.
 SHELL := /bin/bash
 export RADIOMAP_HOME ?= $(CURDIR)/.radiomap
 export RADIOMAP_PROFILE ?= default
@@ -7,13 +8,16 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 export MPLBACKEND := Agg
 PY := .venv/bin/python
 
-.PHONY: install demo test ui clean
+.PHONY: install demo paper test ui clean
 
 install:
 	@scripts/setup.sh
 
 demo: install
 	$(PY) -m radiomap_assets.demo
+
+paper: install
+	$(PY) -m radiomap_assets.demo --paper
 
 test: install
 	RADIOMAP_PROFILE=smoke $(PY) -m pytest -q

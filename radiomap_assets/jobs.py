@@ -1,10 +1,11 @@
 """Jobs: simulation, per-campaign ingestion, the per-campaign paper-protocol coarse input (evaluation), training,
 per-campaign trajectory recovery, beam-map generation, and the evaluation of paper section IV (baselines,
-experiments, report)."""
+experiments, report): its headline (evaluate_headline, `make demo`) and all of it (evaluate, `make paper`)."""
 
 from dagster import AssetSelection, define_asset_job
 
 from radiomap_assets.assets.ingestion import campaign_partitions
+from radiomap_assets.experiments import HEADLINE_EXPERIMENTS, HEADLINE_METHODS
 
 simulation_job = define_asset_job("simulate_site", selection=AssetSelection.groups("simulation"),
                                   description="Ray trace the ground-truth beam map and land simulated campaigns.")
@@ -25,10 +26,22 @@ inference_job = define_asset_job("recover_trajectories", partitions_def=campaign
                                  description="Recover one campaign's trajectories with the latest model and score them.")
 beam_map_job = define_asset_job("generate_beam_map", selection=AssetSelection.assets("beam_maps"),
                                 description="Decode the radio-map codebook into a Zarr beam map.")
+# the evaluation group's method assets and report: both evaluation jobs run all of them; the headline one selects
+# (config of experiment_campaigns) which experiments and methods compute, the others return {} and the report
+# marks them as not run
+EVALUATION_ASSETS = AssetSelection.assets("experiment_campaigns", "coarse_floors", "skf_baseline",
+                                          "semi_cc_gt_baseline", "semi_cc_noisy_baseline", "real_world_cc_baseline",
+                                          "cam_baseline", "lstm_baseline", "proposed_method", "proposed_variants",
+                                          "evaluation_report")
 evaluation_job = define_asset_job(
-    "evaluate", selection=AssetSelection.assets("experiment_campaigns", "coarse_floors", "skf_baseline",
-                                                "semi_cc_gt_baseline", "semi_cc_noisy_baseline", "real_world_cc_baseline",
-                                                "cam_baseline", "lstm_baseline", "proposed_method", "proposed_variants",
-                                                "evaluation_report"),
+    "evaluate", selection=EVALUATION_ASSETS,
     description="Run every method of paper section IV and the coarse-input floors on the experiments' campaigns and "
-                "write the report (needs ingested campaigns, a trained beam_map_model and a generated beam map).")
+                "write the report (needs ingested campaigns, a trained beam_map_model and a generated beam map). "
+                "`make paper`.")
+headline_evaluation_job = define_asset_job(
+    "evaluate_headline", selection=EVALUATION_ASSETS,
+    config={"ops": {"experiment_campaigns": {"config": {"experiments": list(HEADLINE_EXPERIMENTS),
+                                                         "methods": list(HEADLINE_METHODS)}}}},
+    description="The headline of the evaluation (`make demo`): Table I on the paper's protocol and on the production "
+                "input, with the floors, the SKF, CAM, the proposed model and its declared variants; the report marks "
+                "the other experiments and methods as not run (job evaluate runs them).")

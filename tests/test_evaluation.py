@@ -1,5 +1,5 @@
 """Issue 4: metrics on hand-computed cases, the capacity model, and the whole evaluation (every baseline, every
-experiment, the report) run on the smoke profile."""
+experiment, the report) run on the smoke profile; issue 10: the headline evaluation of `make demo` after it."""
 
 import json
 
@@ -142,6 +142,7 @@ def test_evaluation_json_has_every_method_and_experiment(evaluation):
     assert set(results["capacity"]) == {"perfect_csi", "proposed", "skf", "cam"}
     assert set(results["ratios"]) >= {"table1_proposed_over_skf_mean_error", "table2_proposed_over_lstm_mean_error",
                                       "table4_m1_proposed_over_skf_nmse"}
+    assert results["not_run"] == {"experiments": {}, "methods": {}, "command": "make paper"}  # the full evaluation
 
 
 def test_label_free_methods_improve_on_their_coarse_input(evaluation):
@@ -205,3 +206,46 @@ def test_report_is_written_as_markdown_and_html_and_logged_to_mlflow(evaluation,
         results["localization"]["table1"]["proposed"]["mean_error_m"])
     md_meta = result.asset_materializations_for_node("evaluation_report")[0].metadata
     assert "table1" in md_meta and "report_html" in md_meta
+
+
+@pytest.fixture(scope="module")
+def headline(evaluation, dagster_instance, radiomap_home):
+    """The headline evaluation (job evaluate_headline, what `make demo` runs) after the full one: its models resume
+    from the full run's checkpoints (same configuration and data), so it trains nothing new; and the full run's
+    results of the experiments and methods it leaves out are there to be (wrongly) shown."""
+    from radiomap_assets.definitions import defs
+
+    result = defs.resolve_job_def("evaluate_headline").execute_in_process(instance=dagster_instance)
+    assert result.success
+    md = (radiomap_home / "reports" / "evaluation.md").read_text()
+    sections = {part.split("\n", 1)[0]: part for part in md.split("\n## ")[1:]}  # heading -> its text
+    return json.loads((radiomap_home / "reports" / "evaluation.json").read_text()), sections, result
+
+
+def test_headline_evaluation_runs_table1_with_floors_and_marks_the_rest_as_not_run(headline):
+    from radiomap_assets.experiments import HEADLINE_METHODS
+
+    results, sections, result = headline
+    assert result.output_for_node("experiment_campaigns")["methods"] == list(HEADLINE_METHODS)  # the job's config
+    floors = ["coarse_ma_1s", "coarse_ma_10s", "cv_smoother", "skf_causal", "skf"]
+    assert set(results["localization"]) == {"table1", "table1_production"}
+    for exp in ("table1", "table1_production"):  # Table I on both inputs: floors first, then the model and variants
+        assert list(results["localization"][exp]) == ["coarse input", *floors, "proposed", "proposed_smoothed",
+                                                      "proposed_tracked"], exp
+        for scores in results["localization"][exp].values():
+            assert np.isfinite(scores["mean_error_m"])
+    assert set(results["capacity"]) == {"perfect_csi", "proposed", "skf", "cam"}  # Fig. 12 is on Table I: cheap
+    assert "m1" not in results["beam_map"] and "proposed" in results["beam_map"]["table1"]
+    # what was not run is said, with the command that runs it, and no stale number of the full run shows
+    assert set(results["not_run"]["experiments"]) == {"fig6", "m1", "m5", "table2"}
+    assert all("make paper" in why for why in results["not_run"]["experiments"].values())
+    assert results["not_run"]["methods"] == {"table1": ["semi_cc_gt", "semi_cc_noisy", "real_world_cc"]}
+    for asset in ("semi_cc_gt_baseline", "semi_cc_noisy_baseline", "real_world_cc_baseline", "lstm_baseline"):
+        assert result.output_for_node(asset) == {}, asset
+    assert results["ratios"]["table2_proposed_over_lstm_mean_error"] is None
+    assert results["ratios"]["table1_proposed_over_skf_mean_error"] is not None
+    for heading in ("Table II", "Complex trajectory", "Fig. 7", "Table IV", "Ratios that matter"):
+        text = next(t for h, t in sections.items() if h.startswith(heading))
+        assert "not run in this evaluation" in text and "make paper" in text, heading
+    table1 = next(t for h, t in sections.items() if h.startswith("Table I:"))
+    assert "Semi-CC-GT: not run (make paper)" in table1 and "coarse MA 1 s (floor)" in table1

@@ -23,7 +23,8 @@ from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.simulation import campaign_kind
 from radiomap_assets.assets.evaluation import paper_protocol_coarse_locations
 from radiomap_assets.assets.ingestion import coarse_locations, masked_sparse_csi
-from radiomap_assets.experiments import COARSE_ASSET, EXPERIMENTS, PARTICIPANTS, CampaignTruth
+from radiomap_assets.experiments import (COARSE_ASSET, EXPERIMENTS, FULL_EVALUATION_COMMAND, PARTICIPANTS,
+                                         CampaignTruth)
 from radiomap_assets.profiles import get_profile
 from resources import MlflowTracker
 
@@ -45,6 +46,15 @@ class ExperimentConfig(Config):
     labelled_samples: int = 500  # Semi-CC-GT's ground-truth labels (paper: 500)
 
 
+class EvaluationSelection(Config):
+    """Which experiments (keys of experiments.EXPERIMENTS) and which methods (of experiments.PARTICIPANTS) the
+    evaluation runs; None = all of them (job evaluate). The floors, the SKF and CAM run on every selected experiment
+    (no training). Job evaluate_headline selects experiments.HEADLINE_EXPERIMENTS and HEADLINE_METHODS."""
+
+    experiments: list[str] | None = None
+    methods: list[str] | None = None
+
+
 # ------------------------------------------------------------------------------------------------ inputs
 
 @asset(group_name=GROUP, kinds={"python"},
@@ -53,7 +63,14 @@ class ExperimentConfig(Config):
                    "(experiments.EXPERIMENTS: the paper's tables get paper_protocol_coarse_locations, "
                    "table1_production the label-free coarse_locations), and Table II's split of the random "
                    "trajectories into train / held out.")
-def experiment_campaigns(context: AssetExecutionContext) -> Output[dict]:
+def experiment_campaigns(context: AssetExecutionContext, config: EvaluationSelection) -> Output[dict]:
+    known_methods = sorted({m for p in PARTICIPANTS.values() for m in p})
+    unknown = (sorted(set(config.experiments or ()) - set(EXPERIMENTS))
+               + sorted(set(config.methods or ()) - set(known_methods)))
+    if unknown:
+        raise ValueError(f"unknown experiment(s) or method(s) {unknown}: experiments are {sorted(EXPERIMENTS)}, "
+                         f"methods {known_methods}")
+    selected = list(EXPERIMENTS) if config.experiments is None else list(config.experiments)
     ingested = storage.materialized_campaigns(context.instance, "masked_sparse_csi", "coarse_locations",
                                               "raw_channel_measurements")
     by_kind: dict[str, str] = {}
@@ -64,9 +81,10 @@ def experiment_campaigns(context: AssetExecutionContext) -> Output[dict]:
         if kind not in by_kind or (storage.partition_path("masked_sparse_csi", cid).stat().st_mtime
                                    > storage.partition_path("masked_sparse_csi", by_kind[kind]).stat().st_mtime):
             by_kind[kind] = cid
-    experiments = {exp: by_kind[x.kind] for exp, x in EXPERIMENTS.items() if x.kind in by_kind}
-    if "table1" not in experiments:
-        raise ValueError(f"no ingested uniform campaign among {ingested}: run simulate_site and ingest_campaign first")
+    experiments = {exp: by_kind[x.kind] for exp, x in EXPERIMENTS.items() if x.kind in by_kind and exp in selected}
+    if not experiments or ("table1" in selected and "table1" not in experiments):
+        raise ValueError(f"no ingested campaign for experiment(s) {selected} (Table I needs the uniform one) among "
+                         f"{ingested}: run simulate_site and ingest_campaign first")
     missing_truth = sorted({cid for cid in experiments.values()
                             if storage.load_partition("raw_channel_measurements", cid).ground_truth_path is None})
     if missing_truth:
@@ -94,12 +112,19 @@ def experiment_campaigns(context: AssetExecutionContext) -> Output[dict]:
         split = {"test": sorted(ids[i] for i in order[:heldout]), "train": sorted(ids[i] for i in order[heldout:])}
     versions = {exp: {a: storage.content_version(a, cid) for a in ("masked_sparse_csi", coarse_asset[exp])}
                 for exp, cid in experiments.items()}
+    # what the report marks as not run, and why (the methods: None = every participant of each experiment)
+    not_run = {exp: (f"not selected, {FULL_EVALUATION_COMMAND} runs it" if exp not in selected
+                     else f"no ingested {EXPERIMENTS[exp].kind} campaign")
+               for exp in EXPERIMENTS if exp not in experiments}
     value = {"experiments": experiments, "coarse_asset": coarse_asset, "coarse_method": methods,
-             "data_versions": versions, "table2_split": split}
+             "data_versions": versions, "table2_split": split, "not_run": not_run,
+             "methods": list(config.methods) if config.methods is not None else None}
     table = pd.DataFrame([{"experiment": e, "campaign": c, "coarse input": coarse_asset[e],
                            "coarse method": methods[e], "coarse version": versions[e][coarse_asset[e]]}
                           for e, c in experiments.items()])
     return Output(value, metadata={"experiments": MetadataValue.md(table.to_markdown(index=False)),
+                                   "not_run": MetadataValue.json(not_run),
+                                   "methods": MetadataValue.json(value["methods"] or "all"),
                                    "table2_train_trajectories": len(split.get("train", [])),
                                    "table2_heldout_trajectories": len(split.get("test", []))})
 
@@ -137,10 +162,16 @@ def experiment_data(campaigns: dict, exp: str) -> tuple[list[TrajectoryData], li
 
 
 def _experiments_for(method: str, campaigns: dict) -> list[str]:
+    """The experiments ``method`` runs in: those it participates in (PARTICIPANTS), none where the evaluation's
+    selection (``campaigns["methods"]``, None = all) leaves it out."""
+    if campaigns.get("methods") is not None and method not in campaigns["methods"]:
+        return []
     return [e for e in campaigns["experiments"] if method in PARTICIPANTS.get(e, ())]
 
 
 def _summary(runs: dict) -> dict:
+    if not runs:
+        return {"not_run": f"no selected experiment: {FULL_EVALUATION_COMMAND} runs the full evaluation"}
     return {"experiments": MetadataValue.json({e: {"trajectories": len(r["xy"]), "seconds": round(r["seconds"], 1)}
                                                for e, r in runs.items()})}
 
@@ -236,6 +267,8 @@ def cam_baseline(context: AssetExecutionContext, experiment_campaigns: dict, sit
     from models.baselines.cam import channel_angle_map
     from models.radio_map import nearest_cell
 
+    if "table1" not in experiment_campaigns["experiments"]:  # Fig. 12 is on Table I's trajectory only
+        return Output({}, metadata=_summary({}))
     centres = site_grid["cell_centres_m"]
     _, test = experiment_data(experiment_campaigns, "table1")
     camp = storage.load_partition("raw_channel_measurements", experiment_campaigns["experiments"]["table1"])

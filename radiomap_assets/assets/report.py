@@ -17,10 +17,11 @@ from radiomap_assets.assets.baselines import GROUP, experiment_data, truth_of
 from radiomap_assets.assets.simulation import ground_truth_map_name
 from radiomap_assets.domain.grid import Grid
 from radiomap_assets.domain.measurement import sample_beam_map
-from radiomap_assets.experiments import (COVERAGE_RADIUS_M, FLOOR_NOTE, FLOORS, METHODS, PAPER, PARTICIPANTS,
-                                         beam_from_map, beam_map_scores, capacity_experiment, covered_samples,
-                                         evaluation_cells, headline_ratios, localization_scores, los_to_nlos_window,
-                                         map_at_cells, serving_base_station, stop_location, true_beam_map_at)
+from radiomap_assets.experiments import (COVERAGE_RADIUS_M, FLOOR_NOTE, FLOORS, FULL_EVALUATION_COMMAND, METHODS,
+                                         PAPER, PARTICIPANTS, beam_from_map, beam_map_scores, capacity_experiment,
+                                         covered_samples, evaluation_cells, headline_ratios, localization_scores,
+                                         los_to_nlos_window, map_at_cells, serving_base_station, stop_location,
+                                         true_beam_map_at)
 from radiomap_assets.profiles import get_profile, home_layout
 from resources import BeamMapStore, MlflowTracker, SionnaScene
 
@@ -85,9 +86,22 @@ def _r(x, nd=3):
     return None if x is None else round(float(x), nd)
 
 
-def _loc_table(exp: str, scores: dict, paper: dict | None) -> pd.DataFrame:
+def _not_run(what: str, reasons: dict[str, str]) -> str:
+    """The line a report section gets where (part of) it was not computed: what, which experiments, why."""
+    return f"{what}: not run in this evaluation (" + "; ".join(f"{e}: {r}" for e, r in reasons.items()) + ")."
+
+
+def _loc_table(exp: str, scores: dict, paper: dict | None, not_run: tuple[str, ...] = ()) -> pd.DataFrame:
+    """One localization table; ``not_run``: methods of the experiment this evaluation did not run (a row each,
+    marked, with the paper's numbers only)."""
     rows = []
-    for m, s in scores.items():
+    for m, s in [*scores.items(), *((m, None) for m in not_run)]:
+        if s is None:
+            p = (paper or {}).get(m)
+            rows.append({"scheme": f"{TABLE_NAMES.get(m, m)}: not run ({FULL_EVALUATION_COMMAND})",
+                         **({"paper TW": p[0], "paper CT": p[1], "paper mean [m]": p[2], "paper 95th [m]": p[3]}
+                            if p else {})})
+            continue
         row = {"scheme": TABLE_NAMES.get(m, m), "TW": _r(s["trustworthiness"]), "CT": _r(s["continuity"]),
                "mean [m]": _r(s["mean_error_m"], 2), "95th [m]": _r(s["p95_error_m"], 2),
                "LOS mean [m]": _r(s.get("los_mean_error_m"), 2), "NLOS mean [m]": _r(s.get("nlos_mean_error_m"), 2)}
@@ -122,14 +136,26 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
                  for f in FLOORS if f not in ("skf", "skf_causal")})
     runs["skf_causal"] = {e: {"xy": r["causal_xy"], "seconds": r["causal_seconds"]} for e, r in skf_baseline.items()}
     campaigns = experiment_campaigns
+    # what this evaluation did not run (experiment_campaigns' selection): whole experiments, and methods of the
+    # experiments it ran; each section says so where it would stand
+    not_run = campaigns.get("not_run", {})
+    methods_not_run = {e: tuple(m for m in PARTICIPANTS.get(e, ()) if e not in runs[m])
+                       for e in campaigns["experiments"]}
+    methods_not_run = {e: ms for e, ms in methods_not_run.items() if ms}
     centres = site_grid["cell_centres_m"]
     profile = get_profile()
     rep = Report(f"Evaluation of the generative beam-map model ({profile.name} profile, {scene.scene})")
     rep.text(f"Campaigns: {json.dumps(campaigns['experiments'])}. Coarse input: {set(campaigns['coarse_method'].values())}"
              " (paper protocol: ground truth + N(0, 400 m^2)). Paper numbers from section IV for comparison; the "
              "paper trains on a GPU with its own ray tracer, our default profile trains each model for a CPU budget.")
+    if not_run or methods_not_run:
+        rep.text(f"Partial evaluation (the headline of make demo): experiments run {sorted(campaigns['experiments'])}; "
+                 f"not run {sorted(not_run)}; sections and rows of what was not run say so. "
+                 f"{FULL_EVALUATION_COMMAND} runs every table and figure.")
     results: dict = {"profile": profile.name, "campaigns": campaigns["experiments"], "localization": {},
-                     "beam_map": {}, "capacity": {}, "paper": PAPER}
+                     "beam_map": {}, "capacity": {}, "paper": PAPER,
+                     "not_run": {"experiments": not_run, "methods": {e: list(m) for e, m in methods_not_run.items()},
+                                 "command": FULL_EVALUATION_COMMAND}}
     pngs: dict[str, bytes] = {}
 
     # --- localization: Table I, Fig. 6, Fig. 7, Table II
@@ -153,10 +179,16 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
                                    "landed campaign gets)"}
     for exp in ("table1", "table1_production", "table2", "fig6"):
         if exp not in results["localization"]:
+            if exp in not_run:
+                rep.heading(titles[exp])
+                rep.text(_not_run("Fig. 6" if exp == "fig6" else titles[exp].split(":")[0], {exp: not_run[exp]}))
             continue
         rep.heading(titles[exp])
-        rep.table(_loc_table(exp, results["localization"][exp], PAPER.get(exp)))
+        rep.table(_loc_table(exp, results["localization"][exp], PAPER.get(exp), methods_not_run.get(exp, ())))
         rep.text(FLOOR_NOTE)
+        if exp in methods_not_run:
+            rep.text(f"Not run in this evaluation: {', '.join(TABLE_NAMES.get(m, m) for m in methods_not_run[exp])} "
+                     f"(they train models of their own; {FULL_EVALUATION_COMMAND} runs them).")
         if exp == "table2":
             rep.text(f"Covered: a held-out sample whose true position lies within {COVERAGE_RADIUS_M:g} m of a true "
                      "position of a training trajectory (scoring only; covered share = their fraction).")
@@ -181,6 +213,9 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
                                 for m, v in sweep.items() if v]))
         rep.text(FLOOR_NOTE)
         results["fig7_mean_error_m"] = {m: {str(k): v for k, v in d.items()} for m, d in sweep.items()}
+    elif any(e in not_run for e in M_OF):
+        rep.heading("Fig. 7: localization error against the number of observed beams M")
+        rep.text(_not_run("Fig. 7", {e: not_run[e] for e in M_OF if e in not_run}))
 
     # --- Table IV: beam maps along the uniform trajectory, M = 1, 3, 5
     gt = beam_map_store.open_latest(ground_truth_map_name(scene)).load()
@@ -203,9 +238,13 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
             row[f"{TABLE_NAMES[m]} NMSE / RMSE"] = f"{s['nmse']:.4f} / {s['rmse']:.3f}" if s else ""
             row[f"paper {TABLE_NAMES[m]}"] = f"{p[0]} / {p[1]}" if p else ""
         rows.append(row)
-    if rows:
+    if rows or any(e in not_run for e in M_OF):
         rep.heading("Table IV: beam-map reconstruction along the uniform trajectory (normalized maps, covered entries)")
-        rep.table(pd.DataFrame(rows))
+        if rows:
+            rep.table(pd.DataFrame(rows))
+        if any(e in not_run for e in M_OF):
+            rep.text(_not_run(f"Table IV, M = {', '.join(str(M_OF[e]) for e in M_OF if e in not_run)}",
+                              {e: not_run[e] for e in M_OF if e in not_run}))
 
     # --- Fig. 11: base station 1, two beams, ground truth beside the generated map
     try:
@@ -229,6 +268,9 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
             f"generated beam map (bottom), model {gen.attrs.get('model_name')} v{gen.attrs.get('model_version')}")
         rep.heading("Fig. 11: beam maps of base station 1 along the main road")
         rep.image(pngs["fig11_beam_maps_bs1"], "fig11_beam_maps_bs1")
+    elif "table1" in not_run:
+        rep.heading("Fig. 11: beam maps of base station 1 along the main road")
+        rep.text(_not_run("Fig. 11", {"table1": not_run["table1"]}))
 
     # --- Fig. 12: beam tracking capacity along the uniform trajectory
     if "table1" in truths and "table1" in runs["proposed"]:
@@ -258,12 +300,19 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
                                                  for i, s in enumerate(snr) if i in (1, len(snr) - 2)}}
                                 for k, v in cap.items()]))
         rep.image(pngs["fig12_capacity"], "fig12_capacity")
+    elif "table1" in not_run:
+        rep.heading("Fig. 12: beam tracking capacity (serving base station = strongest; beam from each method)")
+        rep.text(_not_run("Fig. 12", {"table1": not_run["table1"]}))
 
     # --- headline ratios beside the paper's
     ratios = headline_ratios(results)
     results["ratios"] = ratios
     rep.heading("Ratios that matter (ours beside the paper's)")
     rep.table(pd.DataFrame([{"ratio": k, "ours": _r(v), "paper": PAPER["ratios"].get(k)} for k, v in ratios.items()]))
+    if any(v is None for v in ratios.values()) and (not_run or methods_not_run):
+        left_out = {e: f"methods {', '.join(m)} not selected, {FULL_EVALUATION_COMMAND} runs them"
+                    for e, m in methods_not_run.items()}
+        rep.text(_not_run("Ratios without our number", {**not_run, **left_out}))
     timings = {m: {e: round(r["seconds"], 1) for e, r in runs[m].items()} for m in runs}
     timings["cam"] = {e: round(r["seconds"], 1) for e, r in cam_baseline.items()}
     results["method_seconds"] = timings
@@ -301,7 +350,8 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
     meta = {"report_html": MetadataValue.path(str(out_dir / "evaluation.html")),
             "report_json": MetadataValue.path(str(out_dir / "evaluation.json")),
             "mlflow_run": MetadataValue.text(f"{run.info.run_id} ({mlflow_tracker.ui_command()})"),
-            "ratios": MetadataValue.json({k: _r(v) for k, v in ratios.items()})}
+            "ratios": MetadataValue.json({k: _r(v) for k, v in ratios.items()}),
+            "not_run": MetadataValue.json(results["not_run"])}
     for exp in ("table1", "table2"):
         if exp in results["localization"]:
             meta[exp] = MetadataValue.md(_loc_table(exp, results["localization"][exp], PAPER.get(exp)).to_markdown(index=False))

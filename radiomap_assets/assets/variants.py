@@ -44,7 +44,10 @@ def proposed_variants(context: AssetExecutionContext, config: ExperimentConfig, 
         # the full budget, as the faithful row of the same experiment gets; smoke keeps it short (plumbing only)
         profile = get_profile().name
         steps = config.model_steps or (MODEL_STEPS[profile] if profile == "smoke" else None)
-        mconfig = dataclasses.replace(profile_model_config(train[0].g.shape[1], steps), coarse_targets="cv_smoothed")
+        # scored on localization only: no decoder refinement (it trains the decoder alone, p̂ is the same without it;
+        # 40 s per variant on smoke, the variants decode no beam map)
+        mconfig = dataclasses.replace(profile_model_config(train[0].g.shape[1], steps), coarse_targets="cv_smoothed",
+                                      decoder_refine_steps=0)
         ref, _, _ = train_and_register(context, mlflow_tracker, site_grid, train, mconfig, "gru",
                                        f"{REGISTERED_MODEL}_smoothed_{exp}", [cid], versions,
                                        tags={"experiment": exp, "method": "proposed_smoothed"},
