@@ -51,7 +51,8 @@ class GenerativeBeamMapModel(nn.Module):
         self.rnn_cell = rnn_cell
         c = config
         self.feature_extractor = CSIFeatureExtractor(c.num_entries, c.beams_per_bs, c.token_dim, c.num_heads,
-                                                     c.conv_window, c.feature_dim)
+                                                     c.conv_window, c.feature_dim,
+                                                     c.fill_half_widths)
         self.temporal_encoder = TemporalContextEncoder(c.feature_dim, c.rnn_widths, c.conv_window, c.truncation_len,
                                                        c.cnn_channels, c.latent_dim, rnn_cell)
         centre = cell_centres_m.float().mean(dim=0)

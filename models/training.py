@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -129,6 +130,19 @@ def _save_checkpoint(path: Path, model, optimizer, step: int, history: list[dict
     os.replace(tmp, path)
 
 
+def learning_rate_at(config: ModelConfig, progress: float) -> float:
+    """Adam's step size at ``progress`` (share of training done): constant, or (default) a half cosine from
+    ``learning_rate`` down to ``min_lr_fraction`` of it. A function of the step alone, so a resumed run continues on
+    the same schedule. Without the decay the recovered trajectory moved by several metres between the last
+    checkpoints of a run (6.3 m at step 500, 10.8 m at 600 on the default uniform campaign, issue 10)."""
+    if config.lr_schedule == "constant":
+        return config.learning_rate
+    if config.lr_schedule != "cosine":
+        raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {config.lr_schedule!r}")
+    low = config.min_lr_fraction
+    return config.learning_rate * (low + (1.0 - low) * 0.5 * (1.0 + math.cos(math.pi * min(max(progress, 0.0), 1.0))))
+
+
 def train(model: GenerativeBeamMapModel, data: list[TrajectoryData], checkpoint_path: Path | None = None,
           on_step: Callable[[int, dict], None] | None = None, max_steps: int | None = None,
           stop_after: int | None = None, device: str | None = None) -> TrainingResult:
@@ -155,6 +169,10 @@ def train(model: GenerativeBeamMapModel, data: list[TrajectoryData], checkpoint_
             start = int(ckpt["step"])
             result.history = list(ckpt["history"])
             result.resumed_from = start
+    if start == 0:
+        observed = np.concatenate([d.g[d.m] for d in data]) if data else np.zeros(0, np.float32)
+        if observed.size:
+            model.feature_extractor.set_input_statistics(torch.from_numpy(observed))
     model.train()
     t0 = time.perf_counter()
     samples = 0
@@ -165,6 +183,8 @@ def train(model: GenerativeBeamMapModel, data: list[TrajectoryData], checkpoint_
         rng = np.random.default_rng([c.seed, step])
         gen = torch.Generator().manual_seed(c.seed * 1_000_003 + step)
         batch = sample_windows(data, c.seq_len, c.batch_size, rng).to(device)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate_at(c, step / max_steps)
         terms = model.training_losses(batch, generator=gen, progress=step / max_steps)
         optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()

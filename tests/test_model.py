@@ -13,6 +13,7 @@ import torch
 
 from models import losses
 from models.config import ModelConfig
+from models.feature_extractor import CSIFeatureExtractor, masked_moving_average
 from models.generative_model import GenerativeBeamMapModel
 from models.radio_map import RadioMapCodebook, student_t_assignment
 from models.temporal_encoder import truncated_bidirectional
@@ -104,6 +105,33 @@ def test_truncation_uses_only_the_backward_rnn_at_the_start_and_the_forward_at_t
     out = truncated_bidirectional(fwd, bwd, truncation_len=3)[0, :, 0]
     assert out[:3].tolist() == [0, 0, 0] and out[-3:].tolist() == [1, 1, 1]
     assert torch.allclose(out[3:7], torch.full((4,), 0.5))
+
+
+def test_masked_moving_average_fills_a_beam_from_the_samples_around_it_that_observed_it():
+    # one entry observed at samples 0 (value 1.0) and 3 (value 3.0) of six
+    g = torch.tensor([1.0, 0, 0, 3.0, 0, 0]).reshape(1, 6, 1)
+    m = torch.tensor([1, 0, 0, 1, 0, 0], dtype=torch.bool).reshape(1, 6, 1)
+    mean, share = masked_moving_average(g, m, half_width=1)
+    assert mean[0, :, 0].tolist() == [1.0, 1.0, 3.0, 3.0, 3.0, 0.0]  # sample 5 sees only samples 4..5: nothing
+    assert torch.allclose(share[0, :, 0], torch.tensor([1, 1, 1, 1, 1, 0]) / 3.0)
+    mean, _ = masked_moving_average(g, m, half_width=2)
+    assert mean[0, 1, 0] == 2.0 and mean[0, 2, 0] == 2.0  # both observations in reach: their mean
+
+
+def test_feature_extractor_standardizes_observed_gains_so_an_unobserved_entry_sits_at_their_mean():
+    torch.manual_seed(0)
+    fe = CSIFeatureExtractor(num_entries=8, beams_per_bs=4, token_dim=4, num_heads=1, window=2, feature_dim=8,
+                             fill_half_widths=(2,))
+    g = torch.rand(2, 10, 8) * 0.2 + 0.5
+    m = torch.rand(2, 10, 8) < 0.5
+    fe.set_input_statistics(g[m])
+    assert abs(float(fe.input_mean) - float(g[m].mean())) < 1e-6
+    # the mean observed value and an unobserved entry give the same input to the network
+    g_at_mean = torch.where(m, torch.full_like(g, float(fe.input_mean)), torch.zeros_like(g))
+    seen = []
+    fe.value.register_forward_hook(lambda mod, inp, out: seen.append(inp[0]))
+    fe(g_at_mean, m)
+    assert torch.count_nonzero(seen[0][..., :4]) == 0  # standardized g̊ of base station tokens: all zero
 
 
 # ---- training: a kill resumes where the checkpoint left off ------------------------------------------------
