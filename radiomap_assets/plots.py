@@ -51,7 +51,7 @@ def beam_maps_of_base_station(ds: xr.Dataset, bs_index: int = 0, vmin: float | N
         ax.plot(ds.bs_x_m.values[bs_index], ds.bs_y_m.values[bs_index], "w^", ms=8, mec="k")
         ax.set_title(f"beam {j}", fontsize=9)
     fig.suptitle(f"{ds.attrs.get('scene', '')}: base station {int(ds.bs.values[bs_index])}, power per DFT beam "
-                 f"[dBm] (white: buildings, grey: coverage hole)", fontsize=10)
+                 f"[dBm] (white: buildings, grey: no value: coverage hole or cell not visited)", fontsize=10)
     if im is not None:
         fig.colorbar(im, ax=axes, shrink=0.6, label="dBm")
     return to_png(fig)

@@ -129,6 +129,10 @@ class HomeLayout:
         return self.root / "beam_maps"
 
     @property
+    def trajectories(self) -> Path:  # recovered trajectories as Parquet, one file per campaign (for analysts)
+        return self.root / "trajectories"
+
+    @property
     def reports(self) -> Path:
         return self.root / "reports"
 

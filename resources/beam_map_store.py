@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import xarray as xr
 from dagster import ConfigurableResource
 
@@ -25,5 +26,16 @@ class BeamMapStore(ConfigurableResource):
     def latest(self, name: str) -> Path:
         return beam_map_store.latest_path(self.root_path(), name)
 
-    def open_latest(self, name: str) -> xr.Dataset:
-        return beam_map_store.open_beam_map(self.latest(name))
+    def catalogue_path(self, name: str) -> Path:
+        return self.root_path() / name / beam_map_store.CATALOGUE
+
+    def catalogue(self, name: str) -> pd.DataFrame:
+        return beam_map_store.read_catalogue(self.root_path(), name)
+
+    def open_latest(self, name: str, holes_at_noise_floor: bool = True) -> xr.Dataset:
+        """The latest version, for the pipeline: ray-traced coverage holes (NaN in the store, ``covered`` = False)
+        read as the map's noise floor, what a simulated receiver measures there and what the evaluation scores
+        against (``beam_map_store.with_holes_at_noise_floor``). ``holes_at_noise_floor=False``: as stored, what an
+        analyst sees."""
+        ds = beam_map_store.open_beam_map(self.latest(name))
+        return beam_map_store.with_holes_at_noise_floor(ds) if holes_at_noise_floor else ds

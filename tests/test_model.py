@@ -288,7 +288,7 @@ def test_generated_beam_map_opens_with_plain_xarray_and_carries_the_design_attri
         sys.meta_path.insert(0, Block())
         import numpy as np, xarray as xr
         ds = xr.open_zarr({str(path)!r})
-        valid = ds.valid.values
+        valid = ds.valid.values & ds.codebook_visited.values  # unvisited cells have no value (issue 15)
         p, s = ds.power_dbm.values, ds.power_std_db.values
         print(json.dumps({{"dims": list(ds.power_dbm.dims), "attrs": sorted(ds.attrs),
                           "units": {{k: v.attrs.get("units") for k, v in ds.data_vars.items()}},

@@ -44,7 +44,7 @@ def test_ground_truth_beam_map_follows_the_contract(ground_truth_path):
     valid = ds.valid.values
     power = ds.power_dbm.values
     assert 0.2 < valid.mean() < 0.9
-    assert np.isfinite(power[:, :, valid]).all() and np.isnan(power[:, :, ~valid]).all()
+    assert np.isnan(power[:, :, ~valid]).all()
     assert ds.los.values[:, ~valid].sum() == 0
     for coord in ("bs_x_m", "bs_y_m", "bs_z_m"):
         assert ds[coord].attrs["units"] == "m"
@@ -52,14 +52,15 @@ def test_ground_truth_beam_map_follows_the_contract(ground_truth_path):
         assert "units" in var.attrs
     for key in ("scene", "carrier_frequency_hz", "grid_resolution_m", "dagster_run_id", "created_utc", "version"):
         assert key in ds.attrs
-    # coverage holes carry the documented floor and a flag, never a silent zero
+    # coverage holes are NaN with a flag, never a silent zero nor a fake weak signal (issue 15)
     holes = ~ds.covered.values & valid[None, None]
     floor = ds.attrs["noise_floor_dbm"]
-    assert (power[holes] == floor).all() and (power[valid[None, None] & ~holes] >= floor).all()
+    assert np.isnan(power[holes]).all() and (power[valid[None, None] & ~holes] >= floor).all()
     assert (power[valid[None, None] & ~holes] > floor).mean() > 0.9
     # the beams of one base station differ: DFT precoding shapes the maps
     bs0 = power[0][:, valid]
-    assert np.mean(np.std(bs0, axis=0)) > 1.0
+    full = np.isfinite(bs0).all(axis=0)  # cells every beam reached
+    assert full.sum() > 100 and np.mean(np.std(bs0[:, full], axis=0)) > 1.0
     # every base station has LOS and NLOS walkable cells
     los_share = ds.los.values[:, valid].mean(axis=1)
     assert ((los_share > 0.01) & (los_share < 0.95)).all()

@@ -17,11 +17,12 @@ from models.generative_model import GenerativeBeamMapModel
 from models.persistence import BeamMapPyfuncModel, load_model_files, save_model_files
 from models.training import (decode_beam_map, parameter_count, recover_trajectory, refine_decoder,
                              split_trajectories, train)
-from radiomap_assets import checks, plots, storage
+from radiomap_assets import checks, metadata, plots, storage
 from radiomap_assets.assets.ingestion import campaign_partitions, coarse_locations, masked_sparse_csi
-from radiomap_assets.domain.beam_map_store import beam_map_dataset
+from radiomap_assets.domain.beam_map_store import beam_map_dataset, flag_attrs
 from radiomap_assets.domain.grid import Grid
 from radiomap_assets.domain.measurement import MaskedSparseCSI, denormalize_power
+from radiomap_assets.domain.trajectory_store import write_recovered_trajectories
 from radiomap_assets.profiles import get_profile, home_layout
 from resources import BeamMapStore, MlflowTracker, SionnaScene
 
@@ -216,7 +217,8 @@ def load_registered_model(ref: dict) -> GenerativeBeamMapModel:
                                                "of the recovered trajectory is below its coarse input's (accuracy: "
                                                "recovered_closer_than_coarse_input on recovered_trajectory_accuracy)")],
        description="Recovered trajectory per campaign: p̂ per sample (eq. (14)) and the most likely grid cell "
-                   "(eq. (17)), from the registered model version.")
+                   "(eq. (17)), from the registered model version; also written for analysts as "
+                   "$RADIOMAP_HOME/trajectories/<campaign>.parquet (metadata parquet_path).")
 def recovered_trajectories(context: AssetExecutionContext, beam_map_model: dict, masked_sparse_csi: MaskedSparseCSI,
                            coarse_locations: pd.DataFrame):
     model = load_registered_model(beam_map_model)
@@ -229,13 +231,16 @@ def recovered_trajectories(context: AssetExecutionContext, beam_map_model: dict,
         parts.append(pd.DataFrame({"trajectory_id": tid, "t_s": csi.t_s[sel], "x_m": xy[:, 0], "y_m": xy[:, 1],
                                    "cell": cells, "cell_x_m": centres[cells, 0], "cell_y_m": centres[cells, 1]}))
     df = pd.concat(parts, ignore_index=True)
-
-    yield Output(df, metadata={"samples": len(df), "trajectories": int(df["trajectory_id"].nunique()),
+    parquet = write_recovered_trajectories(df, home_layout().trajectories, context.partition_key, beam_map_model)
+    # not "path": the IO manager writes its pickle's path under that key
+    yield Output(df, metadata={"parquet_path": MetadataValue.path(str(parquet)),
+                               "samples": len(df), "trajectories": int(df["trajectory_id"].nunique()),
                                "model": MetadataValue.text(beam_map_model["model_uri"]),
-                               "mlflow_run_id": beam_map_model["mlflow_run_id"],
-                               "mean_second_difference_m": MetadataValue.json(
-                                   {"recovered": round(checks.mean_second_difference(df), 3),
-                                    "coarse": round(checks.mean_second_difference(coarse_locations), 3)})})
+                               "model_version": MetadataValue.text(str(beam_map_model["model_version"])),
+                               "mlflow_run_id": MetadataValue.text(beam_map_model["mlflow_run_id"]),
+                               "mean_second_difference_m": metadata.as_json(
+                                   {"recovered": checks.mean_second_difference(df),
+                                    "coarse": checks.mean_second_difference(coarse_locations)})})
     yield checks.recovered_smoother_than_coarse_input(df, coarse_locations)
 
 
@@ -247,9 +252,12 @@ class BeamMapConfig(Config):
 
 @asset(group_name="inference", kinds={"zarr"},
        check_specs=[AssetCheckSpec("beam_map_shape_and_nan_pattern", asset="beam_maps",
-                                   description="dims (bs, beam, y, x); finite exactly on walkable cells")],
-       description="Beam map of the generative decoder (design 3.2): every walkable cell's codebook vector decoded "
-                   "into the full CSI, several diffusion samples per cell (mean power_dbm, spread power_std_db).")
+                                   description="dims (bs, beam, y, x); finite exactly on the walkable cells "
+                                               "a training trajectory visited (codebook_visited)")],
+       description="Beam map of the generative decoder (design 3.2): every visited cell's codebook vector decoded "
+                   "into the full CSI, several diffusion samples per cell (mean power_dbm, spread power_std_db); "
+                   "NaN where no training trajectory went (codebook_visited). One Zarr version per run, listed in "
+                   "the map's catalogue.parquet.")
 def beam_maps(context: AssetExecutionContext, config: BeamMapConfig, beam_map_model: dict, site_grid: dict,
               scene: SionnaScene, beam_map_store: BeamMapStore):
     model = load_registered_model(beam_map_model)
@@ -279,24 +287,31 @@ def beam_maps(context: AssetExecutionContext, config: BeamMapConfig, beam_map_mo
     std[:, :, iy, ix] = std_db.T.reshape(n_b, n_w, -1)
     trained = np.zeros(grid.shape, bool)
     trained[iy, ix] = visited
+    # a cell no trajectory visited has no codebook vector of its own: no value, never a copy of another cell's
+    power[:, :, ~trained], std[:, :, ~trained] = np.nan, np.nan
     attrs = {"title": "beam map of the generative decoder", "scene": scene.scene, "site": scene.scene,
              "model_name": beam_map_model["registered_model_name"], "model_version": beam_map_model["model_version"],
              "mlflow_run_id": beam_map_model["mlflow_run_id"], "mlflow_tracking_uri": beam_map_model["tracking_uri"],
              "dagster_run_id": context.run_id, "campaigns": ",".join(beam_map_model["campaigns"]),
              "carrier_frequency_hz": float(campaign.manifest["carrier_frequency_hz"]),
-             "sampler": config.sampler, "samples_per_cell": config.samples_per_cell,
-             "codebook_policy": "cells no trajectory visited use the nearest visited cell's codebook vector "
-                                "(codebook_visited = False)"}
-    extra = {"codebook_visited": (("y", "x"), trained, {"units": "1",
-                                                        "long_name": "cell's codebook vector was trained"})}
+             "sampler": config.sampler, "samples_per_cell": config.samples_per_cell, "profile": get_profile().name,
+             "codebook_policy": "power_dbm and power_std_db are NaN on walkable cells no training trajectory "
+                                "visited (codebook_visited = False): the model learned no codebook vector there"}
+    extra = {"codebook_visited": (("y", "x"), trained,
+                                  flag_attrs("a training trajectory visited the cell: its codebook vector was trained",
+                                             "not_visited visited"))}
     ds = beam_map_dataset(power, grid, bss, walkable, attrs, power_std_db=std, extra=extra)
     path = beam_map_store.write(ds, f"generative_{scene.scene}")
     png = plots.beam_maps_of_base_station(ds, 0)
     ok_dims = ds.power_dbm.dims == ("bs", "beam", "y", "x")
-    ok_nan = bool(np.isfinite(power[:, :, walkable]).all() and np.isnan(power[:, :, ~walkable]).all())
+    ok_nan = bool((np.isfinite(power) == trained[None, None]).all())
+    # not "path": the IO manager writes its pickle's path under that key
     yield Output(str(path), metadata={
-        "path": MetadataValue.path(str(path)), "decode_s": round(decode_s, 1), "cells": int(walkable.sum()),
-        "trained_cells_share": float(visited.mean()), "model": MetadataValue.text(beam_map_model["model_uri"]),
+        "zarr_path": MetadataValue.path(str(path)),
+        "catalogue_path": MetadataValue.path(str(beam_map_store.catalogue_path(f"generative_{scene.scene}"))),
+        "version": MetadataValue.text(ds.attrs["version"]), "decode_s": round(decode_s, 1),
+        "cells": int(walkable.sum()), "visited_cells_share": metadata.significant(visited.mean(), 3),
+        "model": MetadataValue.text(beam_map_model["model_uri"]),
         "bs0_beams": MetadataValue.md(plots.markdown_image(png, "generated beam maps of base station 0"))})
     yield AssetCheckResult(check_name="beam_map_shape_and_nan_pattern", passed=ok_dims and ok_nan,
-                           metadata={"dims_ok": ok_dims, "nan_exactly_off_walkable": ok_nan})
+                           metadata={"dims_ok": ok_dims, "finite_exactly_on_visited_cells": ok_nan})

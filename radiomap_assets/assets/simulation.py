@@ -11,7 +11,7 @@ from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataVa
 
 from radiomap_assets import plots
 from radiomap_assets.domain import campaign as contract
-from radiomap_assets.domain.beam_map_store import beam_map_dataset
+from radiomap_assets.domain.beam_map_store import beam_map_dataset, flag_attrs
 from radiomap_assets.domain.raytrace import NOISE_FLOOR_DBM
 from radiomap_assets.domain.simulation import simulate_campaigns
 from radiomap_assets.profiles import get_profile, home_layout
@@ -37,7 +37,7 @@ def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene,
     with np.errstate(divide="ignore", invalid="ignore"):
         power = scene.tx_power_dbm + 10.0 * np.log10(traced["path_gain"])
     covered = np.isfinite(power) & walkable[None, None]
-    power = np.where(covered, np.maximum(power, NOISE_FLOOR_DBM), NOISE_FLOOR_DBM)  # holes: documented floor
+    power = np.where(covered, np.maximum(power, NOISE_FLOOR_DBM), np.nan)  # holes: NaN, flagged by covered
     attrs = {
         "title": "ground-truth beam map (ray traced)", "scene": scene.scene, "site": scene.scene,
         "carrier_frequency_hz": scene.carrier_frequency_hz, "num_antennas": scene.num_antennas,
@@ -45,13 +45,19 @@ def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene,
         "samples_per_tx": scene.samples_per_tx, "max_depth": scene.max_depth,
         "noise_floor_dbm": NOISE_FLOOR_DBM, "ue_height_m": scene.ue_height_m,
         "dagster_run_id": context.run_id, "model_name": "sionna-rt RadioMapSolver", "mlflow_run_id": "",
-        "campaigns": "", "hole_policy": f"cells no ray reached: power_dbm = {NOISE_FLOOR_DBM} and covered = False",
+        "campaigns": "", "profile": get_profile().name,
+        "hole_policy": f"coverage holes (walkable cells no ray reached): power_dbm = NaN and covered = False; the "
+                       f"pipeline reads them as the noise floor ({NOISE_FLOOR_DBM} dBm, what a receiver measures "
+                       f"there); power below the noise floor is clipped to it",
     }
     extra = {
-        "covered": (("bs", "beam", "y", "x"), covered, {"units": "1", "long_name": "some ray reached the cell"}),
-        "los": (("bs", "y", "x"), traced["los"], {"units": "1", "long_name": "line of sight to the base station"}),
-        "ground_z_m": (("y", "x"), geometry.ground_z.astype(np.float32), {"units": "m"}),
-        "ue_z_m": (("y", "x"), (geometry.ground_z + scene.ue_height_m).astype(np.float32), {"units": "m"}),
+        "covered": (("bs", "beam", "y", "x"), covered,
+                    flag_attrs("some ray reached the walkable cell", "coverage_hole_or_not_walkable covered")),
+        "los": (("bs", "y", "x"), traced["los"], flag_attrs("line of sight to the base station", "nlos los")),
+        "ground_z_m": (("y", "x"), geometry.ground_z.astype(np.float32),
+                       {"units": "m", "long_name": "terrain height above the scene's z = 0"}),
+        "ue_z_m": (("y", "x"), (geometry.ground_z + scene.ue_height_m).astype(np.float32),
+                   {"units": "m", "long_name": "user (receiver) height above the scene's z = 0"}),
     }
     ds = beam_map_dataset(power, grid, bss, walkable, attrs, extra=extra)
     path = beam_map_store.write(ds, ground_truth_map_name(scene))
@@ -69,9 +75,10 @@ def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene,
     png_path.write_bytes(png)
     context.log.info(f"wrote {path} in {total_s:.1f} s (ray tracing {trace_s:.1f} s)")
     return MaterializeResult(metadata={
-        "path": MetadataValue.path(str(path)),
+        "zarr_path": MetadataValue.path(str(path)),
+        "catalogue_path": MetadataValue.path(str(beam_map_store.catalogue_path(ground_truth_map_name(scene)))),
         "open_with": MetadataValue.md(f"```python\nimport xarray as xr\nds = xr.open_zarr('{path}')\n```"),
-        "grid": MetadataValue.json({**grid.to_dict(), "walkable_share": float(walkable.mean())}),
+        "grid": MetadataValue.json({**grid.to_dict(), "walkable_share": round(float(walkable.mean()), 4)}),
         "base_stations": MetadataValue.md(table.to_markdown(index=False)),
         "ray_tracing_s": round(trace_s, 1),
         "wall_time_s": round(total_s, 1),

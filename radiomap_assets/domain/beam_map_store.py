@@ -1,24 +1,66 @@
-"""The Zarr beam-map contract of design 3.2: build the xarray Dataset, write it atomically, keep a ``latest`` alias.
+"""The Zarr beam-map contract of design 3.2: build the xarray Dataset, write it atomically, keep a ``latest`` alias
+and a catalogue of every version.
 
-Layout on disk: ``<root>/<name>/<version>.zarr`` plus ``<root>/<name>/latest.zarr`` (a symbolic link replaced
-atomically) and ``<root>/<name>/LATEST`` (the version, as text, for file systems without links). Analysts need only
-xarray and zarr: ``xarray.open_zarr("<root>/<name>/latest.zarr")``.
+Layout on disk, under ``<root>/<name>/``:
+
+- ``<version>.zarr``: one Zarr **format 3** store per version (zarr-python >= 3 reads it; consolidated metadata),
+  never overwritten;
+- ``latest.zarr`` (a symbolic link replaced atomically) and ``LATEST`` (the version, as text, for file systems
+  without links): ``latest`` is always the version written last;
+- ``catalogue.parquet``: one row per version written (version, written_at, map name, site, model name, MLflow
+  model version and run id, Dagster run id, profile, campaigns, path relative to this folder, zarr_format),
+  replaced atomically on every write, in write order: its last row is ``latest``.
+
+The Dataset is self-describing in CF style (``Conventions`` = CF-1.10): units and long names on every variable,
+flags with ``flag_values`` / ``flag_meanings``, no fake values (a cell without a value is NaN and a flag says why),
+x / y in a documented local Cartesian frame (the scalar coordinate ``crs``), beams with their steering angles.
+Analysts need only xarray and zarr: ``xarray.open_zarr("<root>/<name>/latest.zarr")``.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
+from radiomap_assets.domain.codebook import beam_azimuth_deg, beam_direction_cosines, beam_steering_deg
 from radiomap_assets.domain.grid import Grid
 
 CHUNK_CELLS = 128  # cells per chunk side: at 2.5-5 m that is 320-640 m square, one base station per read
+CONVENTIONS = "CF-1.10"
+ZARR_FORMAT = 3
+CATALOGUE = "catalogue.parquet"
+CATALOGUE_COLUMNS = ("version", "written_at", "name", "site", "model_name", "model_version", "mlflow_run_id",
+                     "dagster_run_id", "profile", "campaigns", "path", "zarr_format")
+FRAME = ("local Cartesian site frame (ENU): x east, y north, z up, metres, origin = the scene's origin; not "
+         "georeferenced (the scene carries no geographic anchor)")
+
+
+def flag_attrs(long_name: str, meanings: str) -> dict:
+    """CF attributes of a boolean mask (stored as 0 / 1): ``meanings`` names 0 then 1, e.g. "not_walkable walkable"."""
+    return {"units": "1", "long_name": long_name, "flag_values": [0, 1], "flag_meanings": meanings}
+
+
+def frame_attrs(site: str) -> dict:
+    """The scalar ``crs`` coordinate's attributes: the local site frame as a WKT2 engineering CRS and in words.
+
+    For the bundled Sionna RT scenes (OpenStreetMap exports) x points east and y north: checked on san_francisco,
+    where City Lights Booksellers lies 532 m south and 64 m west of Coit Tower, as on a map."""
+    wkt = (f'ENGCRS["{site} site frame (local ENU)",EDATUM["{site} scene origin"],CS[Cartesian,2],'
+           'AXIS["easting (x)",east,ORDER[1],LENGTHUNIT["metre",1]],'
+           'AXIS["northing (y)",north,ORDER[2],LENGTHUNIT["metre",1]]]')
+    return {"long_name": "coordinate frame of x, y and the base-station positions", "units": "1",
+            "crs_wkt": wkt, "frame": FRAME, "georeferenced": "no",
+            "vertical": "z in metres above the scene's z = 0 (no vertical datum)",
+            "angles": "azimuths counterclockwise from +x (east) in degrees; bearings clockwise from north"}
 
 
 def beam_map_dataset(power_dbm: np.ndarray, grid: Grid, base_stations: list[dict], valid: np.ndarray,
@@ -26,39 +68,82 @@ def beam_map_dataset(power_dbm: np.ndarray, grid: Grid, base_stations: list[dict
                      extra: dict[str, tuple[tuple[str, ...], np.ndarray, dict]] | None = None) -> xr.Dataset:
     """A beam map as an xarray Dataset with dims (bs, beam, y, x).
 
-    power_dbm (N_b, |W|, ny, nx); valid (ny, nx) bool (cells where users can be); cells that are not valid are NaN
-    in every power array. ``extra`` adds variables as {name: (dims, array, attrs)}.
+    power_dbm (N_b, |W|, ny, nx), NaN where the map has no value (the caller flags why in ``extra``: a coverage
+    hole, a cell the model never visited); valid (ny, nx) bool (cells where users can be); cells that are not
+    valid are NaN in every power array. ``extra`` adds variables as {name: (dims, array, attrs)}; those with
+    ``flag_meanings`` are listed as ancillary variables of the power arrays. Base stations need ``bs_id``,
+    ``x_m``, ``y_m``, ``z_m`` and ``yaw_deg`` (array boresight, counterclockwise from +x); each beam gets its
+    steering angle (``codebook.beam_steering_deg``) and, per base station, its azimuth and bearing.
     """
     n_b, n_w, ny, nx = power_dbm.shape
     if (ny, nx) != grid.shape:
         raise ValueError(f"power_dbm grid {(ny, nx)} does not match {grid.shape}")
     if len(base_stations) != n_b:
         raise ValueError(f"{len(base_stations)} base stations for {n_b} maps")
+    site = str(attrs.get("site", attrs.get("scene", "site")))
     invalid = ~valid.astype(bool)
     power = np.where(invalid[None, None], np.nan, power_dbm).astype(np.float32)
+    flags = ["valid"] + [k for k, (_, _, a) in (extra or {}).items() if "flag_meanings" in a]
     data_vars = {
         "power_dbm": (("bs", "beam", "y", "x"), power,
-                      {"units": "dBm", "long_name": "received power E|h w_j|^2 P_t per beam (eq. (2))"}),
-        "valid": (("y", "x"), valid.astype(bool), {"units": "1", "long_name": "cell where a user can be"}),
+                      {"units": "dBm", "long_name": "received power E|h w_j|^2 P_t per beam (eq. (2))",
+                       "comment": "NaN where the map has no value: see the flags in ancillary_variables"}),
+        "valid": (("y", "x"), valid.astype(bool), flag_attrs("cell where a user can be", "not_walkable walkable")),
     }
     if power_std_db is not None:
         std = np.where(invalid[None, None], np.nan, power_std_db).astype(np.float32)
         data_vars["power_std_db"] = (("bs", "beam", "y", "x"), std,
                                      {"units": "dB", "long_name": "spread of power_dbm over diffusion samples"})
     for name, (dims, arr, a) in (extra or {}).items():
-        data_vars[name] = (dims, arr, a)
+        data_vars[name] = (dims, arr, dict(a))
+    for name, (dims, _, a) in data_vars.items():
+        if name.startswith("power_"):
+            a["ancillary_variables"] = " ".join(flags)
+        if "x" in dims and "y" in dims:
+            a["grid_mapping"] = "crs"
+    yaw = np.array([b["yaw_deg"] for b in base_stations], dtype=np.float64)
+    azimuth = beam_azimuth_deg(yaw, n_w)  # (N_b, |W|)
+    bs_ids = np.array([b["bs_id"] for b in base_stations], dtype=np.int64)
     coords = {
-        "x": ("x", grid.x_centres.astype(np.float64), {"units": "m", "long_name": "cell centre x"}),
-        "y": ("y", grid.y_centres.astype(np.float64), {"units": "m", "long_name": "cell centre y"}),
-        "bs": ("bs", np.array([b["bs_id"] for b in base_stations], dtype=np.int64), {"long_name": "base station id"}),
-        "beam": ("beam", np.arange(n_w, dtype=np.int64), {"long_name": "DFT codebook beam index j"}),
+        "x": ("x", grid.x_centres.astype(np.float64),
+              {"units": "m", "long_name": "cell centre easting in the site frame",
+               "standard_name": "projection_x_coordinate", "axis": "X"}),
+        "y": ("y", grid.y_centres.astype(np.float64),
+              {"units": "m", "long_name": "cell centre northing in the site frame",
+               "standard_name": "projection_y_coordinate", "axis": "Y"}),
+        "bs": ("bs", bs_ids, {"units": "1", "long_name": "base station id"}),
+        "bs_id": ("bs", bs_ids.copy(), {"units": "1", "long_name": "base station id (as in the campaign manifest)"}),
+        "beam": ("beam", np.arange(n_w, dtype=np.int64), {"units": "1", "long_name": "DFT codebook beam index j"}),
+        "beam_direction_cosine": ("beam", beam_direction_cosines(n_w),
+                                  {"units": "1", "long_name": "u_j = sin(steering angle) of DFT beam j"}),
+        "beam_steering_deg": ("beam", beam_steering_deg(n_w),
+                              {"units": "degree", "long_name": "steering angle of beam j from the array boresight, "
+                                                              "counterclockwise seen from above (arcsin u_j)",
+                               "comment": "isotropic elements: the ULA radiates the same beam mirrored about its "
+                                          "axis too (180 degree - angle)"}),
+        "beam_azimuth_deg": (("bs", "beam"), azimuth,
+                             {"units": "degree", "long_name": "azimuth beam j of base station bs points at, "
+                                                             "counterclockwise from +x (east): bs_yaw_deg + "
+                                                             "beam_steering_deg"}),
+        "beam_bearing_deg": (("bs", "beam"), (90.0 - azimuth) % 360.0,
+                             {"units": "degree", "long_name": "bearing beam j of base station bs points at, "
+                                                             "clockwise from north (y)"}),
+        "crs": ((), np.int8(0), frame_attrs(site)),
     }
-    for key in ("x_m", "y_m", "z_m", "yaw_deg"):
-        unit = "deg" if key.endswith("deg") else "m"
-        coords[f"bs_{key}"] = ("bs", np.array([b[key] for b in base_stations], dtype=np.float64), {"units": unit})
+    long_names = {"x_m": "base station easting", "y_m": "base station northing", "z_m": "base station height",
+                  "yaw_deg": "array boresight azimuth, counterclockwise from +x (east)"}
+    for key, long_name in long_names.items():
+        unit = "degree" if key.endswith("deg") else "m"
+        coords[f"bs_{key}"] = ("bs", np.array([b[key] for b in base_stations], dtype=np.float64),
+                               {"units": unit, "long_name": long_name})
     ds = xr.Dataset(data_vars=data_vars, coords=coords)
-    ds.attrs.update({"grid_resolution_m": grid.resolution_m,
-                     "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"), **attrs})
+    ds.attrs.update({"Conventions": CONVENTIONS, "zarr_format": ZARR_FORMAT,
+                     "zarr_requirement": "Zarr format 3 store with consolidated metadata: zarr-python >= 3 and a "
+                                         "recent xarray read it (xarray.open_zarr)",
+                     "coordinate_frame": FRAME, "grid_resolution_m": grid.resolution_m,
+                     "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                     "references": "Chen, Chen, Cui: Generative MIMO Beam Map Construction for Location Recovery "
+                                   "and Beam Tracking (equation numbers in long names)", **attrs})
     return ds
 
 
@@ -71,9 +156,54 @@ def _encoding(ds: xr.Dataset) -> dict:
     return enc
 
 
+@contextmanager
+def _locked(folder: Path):
+    """One writer at a time per map folder (the alias, LATEST and the catalogue change together)."""
+    with open(folder / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def catalogue_row(attrs: dict, name: str, version: str, written_at: datetime | None = None) -> dict:
+    """The catalogue's row of a version, from its Dataset attributes."""
+    ts = pd.Timestamp(written_at or attrs.get("created_utc") or datetime.now(timezone.utc))
+    return {"version": version, "written_at": ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC"),
+            "name": name, "site": str(attrs.get("site", "")), "model_name": str(attrs.get("model_name", "")),
+            "model_version": str(attrs.get("model_version", "")), "mlflow_run_id": str(attrs.get("mlflow_run_id", "")),
+            "dagster_run_id": str(attrs.get("dagster_run_id", "")), "profile": str(attrs.get("profile", "")),
+            "campaigns": str(attrs.get("campaigns", "")), "path": f"{version}.zarr",
+            "zarr_format": int(attrs.get("zarr_format", ZARR_FORMAT))}
+
+
+def _write_catalogue(folder: Path, rows: list[dict]) -> None:
+    frame = pd.DataFrame(rows, columns=list(CATALOGUE_COLUMNS))
+    frame["written_at"] = pd.to_datetime(frame["written_at"], utc=True)
+    tmp = folder / f".{CATALOGUE}.{uuid.uuid4().hex[:8]}"
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, folder / CATALOGUE)
+
+
+def _catalogue_rows(folder: Path, name: str, exclude: str) -> list[dict]:
+    """The catalogue's rows; where it does not exist yet (stores written before it), rebuilt from the versions'
+    attributes in the order they were written."""
+    path = folder / CATALOGUE
+    if path.exists():
+        return pd.read_parquet(path).to_dict("records")
+    rows = []
+    for store in folder.glob("*.zarr"):
+        if store.is_symlink() or store.stem == exclude or store.name.startswith("."):
+            continue
+        attrs = xr.open_zarr(store, consolidated=True).attrs
+        rows.append(catalogue_row(attrs, name, attrs.get("version", store.stem)))
+    return sorted(rows, key=lambda r: r["written_at"])
+
+
 def write_beam_map(ds: xr.Dataset, root: Path, name: str, version: str | None = None) -> Path:
-    """Write ``ds`` to ``<root>/<name>/<version>.zarr`` atomically (temporary path, then rename) and point
-    ``latest`` at it. Returns the version's path."""
+    """Write ``ds`` to ``<root>/<name>/<version>.zarr`` atomically (temporary path, then rename), point ``latest``
+    at it and add its row to the catalogue. Returns the version's path."""
     folder = Path(root) / name
     folder.mkdir(parents=True, exist_ok=True)
     version = version or datetime.now(timezone.utc).strftime("v%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -83,28 +213,59 @@ def write_beam_map(ds: xr.Dataset, root: Path, name: str, version: str | None = 
     tmp = folder / f".{version}.zarr.tmp-{uuid.uuid4().hex[:8]}"
     try:
         ds.attrs["version"] = version
-        ds.to_zarr(tmp, mode="w", encoding=_encoding(ds), consolidated=True, zarr_format=3)
-        os.replace(tmp, final)
+        ds.to_zarr(tmp, mode="w", encoding=_encoding(ds), consolidated=True, zarr_format=ZARR_FORMAT)
+        with _locked(folder):
+            rows = _catalogue_rows(folder, name, exclude=version)
+            os.replace(tmp, final)
+            link_tmp = folder / f".latest.{uuid.uuid4().hex[:8]}"
+            os.symlink(final.name, link_tmp)
+            os.replace(link_tmp, folder / "latest.zarr")
+            text_tmp = folder / f".LATEST.{uuid.uuid4().hex[:8]}"
+            text_tmp.write_text(version + "\n")
+            os.replace(text_tmp, folder / "LATEST")
+            _write_catalogue(folder, rows + [catalogue_row(ds.attrs, name, version, datetime.now(timezone.utc))])
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    link_tmp = folder / f".latest.{uuid.uuid4().hex[:8]}"
-    os.symlink(final.name, link_tmp)
-    os.replace(link_tmp, folder / "latest.zarr")
-    text_tmp = folder / f".LATEST.{uuid.uuid4().hex[:8]}"
-    text_tmp.write_text(version + "\n")
-    os.replace(text_tmp, folder / "LATEST")
     return final
+
+
+def version_path(root: Path, name: str, version: str = "latest") -> Path:
+    """The store of ``version`` (``latest``: the version written last, as named in ``LATEST``); FileNotFoundError
+    if there is none."""
+    folder = Path(root) / name
+    if version == "latest":
+        marker = folder / "LATEST"
+        if not marker.exists():
+            raise FileNotFoundError(f"no beam map written under {folder}")
+        version = marker.read_text().strip()
+    path = folder / f"{version}.zarr"
+    if not path.exists():
+        raise FileNotFoundError(f"no beam map version {version!r} under {folder}")
+    return path
 
 
 def latest_path(root: Path, name: str) -> Path:
     """The version ``latest`` points to; FileNotFoundError if none was written."""
-    folder = Path(root) / name
-    marker = folder / "LATEST"
-    if not marker.exists():
-        raise FileNotFoundError(f"no beam map written under {folder}")
-    return folder / f"{marker.read_text().strip()}.zarr"
+    return version_path(root, name, "latest")
+
+
+def read_catalogue(root: Path, name: str) -> pd.DataFrame:
+    """Every version of the map ``name`` written so far, in write order (the last row is ``latest``)."""
+    path = Path(root) / name / CATALOGUE
+    if not path.exists():
+        raise FileNotFoundError(f"no beam-map catalogue {path}: no version written")
+    return pd.read_parquet(path)
 
 
 def open_beam_map(path: Path) -> xr.Dataset:
     return xr.open_zarr(path, consolidated=True)
+
+
+def with_holes_at_noise_floor(ds: xr.Dataset) -> xr.Dataset:
+    """The pipeline's reading of a ray-traced map: coverage holes (``covered`` = False on valid cells, NaN in the
+    store) at the map's ``noise_floor_dbm``, what a receiver measures there. Maps without ``covered`` unchanged."""
+    if "covered" not in ds or "noise_floor_dbm" not in ds.attrs:
+        return ds
+    hole = ~ds.covered.astype(bool) & ds.valid.astype(bool)
+    return ds.assign(power_dbm=ds.power_dbm.where(~hole, np.float32(ds.attrs["noise_floor_dbm"])))

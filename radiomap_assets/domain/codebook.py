@@ -36,3 +36,18 @@ def dft_codebook(num_antennas: int, num_beams: int | None = None) -> np.ndarray:
 def beam_gains(channel: np.ndarray, codebook: np.ndarray) -> np.ndarray:
     """|h w_j|^2 for every beam: channel (..., N) complex, codebook (|W|, N) -> (..., |W|)."""
     return np.abs(np.asarray(channel) @ codebook.T) ** 2
+
+
+def beam_steering_deg(num_beams: int) -> np.ndarray:
+    """Steering angle of every beam from the array boresight in the horizontal plane, arcsin(u_j) in degrees,
+    positive counterclockwise seen from above (toward the array's element axis, element n at +n lambda/2), shape
+    (|W|,). A horizontal ULA of isotropic elements radiates the same beam mirrored about its axis too
+    (180 - angle): these are the front-half-plane directions."""
+    return np.degrees(np.arcsin(beam_direction_cosines(num_beams)))
+
+
+def beam_azimuth_deg(yaw_deg: np.ndarray | float, num_beams: int) -> np.ndarray:
+    """Azimuth of every beam of arrays with boresight azimuth ``yaw_deg`` (counterclockwise from +x), in the same
+    convention, wrapped to [-180, 180): shape (..., |W|)."""
+    az = np.asarray(yaw_deg, dtype=np.float64)[..., None] + beam_steering_deg(num_beams)
+    return (az + 180.0) % 360.0 - 180.0
