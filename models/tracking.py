@@ -65,7 +65,10 @@ def choose_track_noise(t_s: np.ndarray, coarse_xy: np.ndarray, model_xy: np.ndar
                                  coarse.accel_psd)  # (L, 2), (L, 2, 2)
     residual = model_xy - smoothed
     smoother_var = float(np.mean(cov[:, 0, 0]))
-    error_var = max(float(np.mean(residual ** 2)) - smoother_var, MIN_MODEL_VARIANCE_M2)
+    # on a short track the smoother's own variance can exceed the residual's: p̂'s error is then not identifiable
+    # and is taken as at least a quarter of the residual's mean square (never "exact")
+    mean_square = float(np.mean(residual ** 2))
+    error_var = max(mean_square - smoother_var, 0.25 * mean_square, MIN_MODEL_VARIANCE_M2)
     tau = float(np.mean([integrated_autocorrelation_samples(residual[:, i], smoother_var) for i in range(2)]))
     return TrackNoise(coarse, error_var * tau, error_var, tau)
 
