@@ -21,9 +21,11 @@ class ModelConfig:
     conv_window: int = 4  # k of eqs. (9), (12): samples before / after the current one
     feature_dim: int = 64  # z^(3)
     # masked moving averages of every beam over +-w samples fed beside the sparse CSI (our addition, issue 10;
-    # feature_extractor.masked_moving_average): half widths in samples, () = the paper's input only. At 10 Hz, +-1 s and
-    # +-3 s: every beam of the codebook is then seen at almost every sample although only M per base station are
-    # measured. Default uniform campaign, 600 steps: 4.5 m with (10,), 4.2 m with (10, 30)
+    # feature_extractor.masked_moving_average): half widths in samples, () = the paper's input only. The average
+    # runs inside the model's window (seq_len samples, in training and in recover_trajectory alike): with 16-sample
+    # windows at 10 Hz, w = 10 is +-1 s clipped at the window's ends and w = 30 is the whole window's mean. Every
+    # beam of the codebook is then seen at almost every sample although only M per base station are measured.
+    # Default uniform campaign, 600 steps: 4.5 m with (10,), 4.2 m with (10, 30)
     fill_half_widths: tuple[int, ...] = (10, 30)
     # temporal context encoder (III-B2)
     rnn_widths: tuple[int, ...] = (64, 96, 128)  # three hybrid RNN-CNN blocks of growing width
