@@ -183,9 +183,10 @@ def train(model: GenerativeBeamMapModel, data: list[TrajectoryData], checkpoint_
         rng = np.random.default_rng([c.seed, step])
         gen = torch.Generator().manual_seed(c.seed * 1_000_003 + step)
         batch = sample_windows(data, c.seq_len, c.batch_size, rng).to(device)
+        progress = step / max_steps
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate_at(c, step / max_steps)
-        terms = model.training_losses(batch, generator=gen, progress=step / max_steps)
+            group["lr"] = learning_rate_at(c, progress)
+        terms = model.training_losses(batch, generator=gen, progress=progress)
         optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)

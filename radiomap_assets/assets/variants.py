@@ -32,8 +32,9 @@ VARIANTS = ("proposed_smoothed", "proposed_tracked")
 
 @asset(group_name=GROUP, kinds={"pytorch", "mlflow"},
        description="Declared variants of the proposed model (not in the paper): proposed_smoothed (L_c against the "
-                   "cv-smoothed coarse input) and proposed_tracked (the faithful model's p̂ fused with the coarse "
-                   "input by a likelihood-tuned Kalman smoother). Registered in MLflow; reported beside the faithful row.")
+                   "cv-smoothed coarse input, registered in MLflow) and proposed_tracked (the faithful model's p̂ fused "
+                   "with the coarse input by a Kalman smoother, p̂'s noise from its residual and correlation time). "
+                   "Reported beside the faithful row.")
 def proposed_variants(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict,
                       site_grid: dict, mlflow_tracker: MlflowTracker, proposed_method: dict) -> Output[dict]:
     runs: dict[str, dict] = {v: {} for v in VARIANTS}
