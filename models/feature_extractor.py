@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from radiomap_assets.domain.beam_layout import BeamLayout
+
 
 def masked_moving_average(g: torch.Tensor, m: torch.Tensor, half_width: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Per CSI entry, the mean of its observed values over samples l-half_width..l+half_width of the window, and the
@@ -87,10 +89,8 @@ class CSIFeatureExtractor(nn.Module):
     def __init__(self, num_entries: int, beams_per_bs: int, token_dim: int, num_heads: int, window: int,
                  feature_dim: int, fill_half_widths: tuple[int, ...] = ()):
         super().__init__()
-        if num_entries % beams_per_bs:
-            raise ValueError(f"{num_entries} CSI entries are not a whole number of base stations of "
-                             f"{beams_per_bs} beams")
-        self.num_bs = num_entries // beams_per_bs
+        self.layout = BeamLayout.from_entries(num_entries, beams_per_bs)
+        self.num_bs = self.layout.num_bs
         self.beams_per_bs = beams_per_bs
         self.fill_half_widths = tuple(fill_half_widths)
         channels = 2 * (1 + len(self.fill_half_widths))  # [g̊, m] and, per fill width, [ḡ, share]
@@ -125,7 +125,7 @@ class CSIFeatureExtractor(nn.Module):
         channels = [g, m]
         for hw in self.fill_half_widths:
             channels.extend(masked_moving_average(g, m, hw))
-        per_bs = torch.cat([x.reshape(b, l, self.num_bs, self.beams_per_bs) for x in channels], dim=-1)
+        per_bs = torch.cat([self.layout.per_bs(x) for x in channels], dim=-1)
         tokens = self.value(per_bs) + self.bs_embedding  # (B, L, N_b, d); per_bs (B, L, N_b, channels·|W|)
         for block in self.blocks:
             tokens = block(tokens)

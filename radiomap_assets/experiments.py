@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from radiomap_assets.domain.beam_layout import BeamLayout
 from radiomap_assets.domain.metrics import (beam_map_errors, beam_tracking_capacity, dbm_to_mw,
                                             localization_summary, trustworthiness_continuity)
 
@@ -168,12 +169,14 @@ def evaluation_cells(truth_xy: list[np.ndarray], cell_centres_m: np.ndarray) -> 
 
 
 def true_beam_map_at(gt_power_dbm: np.ndarray, gt_covered: np.ndarray, gt_grid, positions_xy: np.ndarray):
-    """Ray-traced truth at positions: (normalized g (P, N), covered (P, N)); entry k = b |W| + j."""
+    """Ray-traced truth (N_b, |W|, y, x) at positions: (normalized g (P, N), covered (P, N)), entries in BeamLayout
+    order."""
     from radiomap_assets.domain.measurement import normalize_power
 
+    layout = BeamLayout(*gt_power_dbm.shape[:2])
     iy, ix = gt_grid.cell_index(positions_xy)
-    p = np.moveaxis(gt_power_dbm[:, :, iy, ix], -1, 0).reshape(len(positions_xy), -1)
-    c = np.moveaxis(gt_covered[:, :, iy, ix], -1, 0).reshape(len(positions_xy), -1)
+    p = layout.flat(np.moveaxis(gt_power_dbm[:, :, iy, ix], -1, 0), axis=1)
+    c = layout.flat(np.moveaxis(gt_covered[:, :, iy, ix], -1, 0), axis=1)
     return normalize_power(p), c
 
 
@@ -205,7 +208,7 @@ def map_at_cells(map_cells: np.ndarray, map_g: np.ndarray, cells: np.ndarray, ce
 def beam_from_map(map_rows_g: np.ndarray, serving_bs: np.ndarray, beams_per_bs: int) -> np.ndarray:
     """The strongest beam of the serving base station in a method's beam map at its estimated location.
     map_rows_g (L, N) = the map at each sample's estimated cell -> (L,)."""
-    blocks = map_rows_g.reshape(len(map_rows_g), -1, beams_per_bs)  # (L, N_b, |W|)
+    blocks = BeamLayout.from_entries(map_rows_g.shape[1], beams_per_bs).per_bs(map_rows_g)  # (L, N_b, |W|)
     return np.nan_to_num(blocks[np.arange(len(blocks)), serving_bs], nan=-np.inf).argmax(axis=-1)
 
 

@@ -86,3 +86,30 @@ def test_paper_noisy_ground_truth_has_the_requested_variance():
     xy = np.zeros((20000, 2))
     noisy = noisy_ground_truth(xy, 400.0, seed=3)
     assert abs(noisy.var(axis=0) - 400.0).max() < 15.0
+
+
+def test_beam_layout_is_the_one_entry_rule_the_measurement_model_and_the_model_share():
+    import torch
+
+    from models.feature_extractor import CSIFeatureExtractor
+    from radiomap_assets.domain.beam_layout import BeamLayout
+
+    layout = BeamLayout(3, 4)
+    assert layout.num_entries == 12
+    assert layout.entry(2, 1) == 9  # k = b·|W| + j
+    b, j = layout.bs_and_beam(np.arange(12))
+    assert (layout.entry(b, j) == np.arange(12)).all()
+    with pytest.raises(ValueError, match="beam outside"):
+        layout.entry(0, 4)
+    with pytest.raises(ValueError, match="not a whole number"):
+        BeamLayout.from_entries(10, 4)
+    x = np.arange(2 * 12).reshape(2, 12)
+    assert layout.per_bs(x)[1, 2, 3] == x[1, layout.entry(2, 3)]
+    np.testing.assert_array_equal(layout.flat(layout.per_bs(x)), x)
+    assert tuple(layout.per_bs(torch.zeros(5, 12, 7), axis=1).shape) == (5, 3, 4, 7)  # torch alike
+    # a row of base station id 20 (position 1 of [10, 20, 30]), beam 2 lands in entry 1·4 + 2 of g and m
+    rows = pd.DataFrame({"trajectory_id": ["a"], "t_s": [0.0], "bs_id": [20], "beam_id": [2], "power_dbm": [-50.0]})
+    csi = masked_sparse_csi(rows, [10, 20, 30], 4)
+    assert np.nonzero(csi.m[0])[0].tolist() == [layout.entry(1, 2)]
+    assert np.isfinite(csi.power_dbm()[0, 1, 2]) and np.isnan(csi.power_dbm()[0]).sum() == 11
+    assert CSIFeatureExtractor(12, 4, 8, 2, 1, 16).layout == layout

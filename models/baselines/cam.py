@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from radiomap_assets.domain.beam_layout import BeamLayout
+
 
 def channel_angle_map(cells: np.ndarray, g: np.ndarray, m: np.ndarray, cell_centres_m: np.ndarray,
                       beams_per_bs: int) -> np.ndarray:
@@ -24,11 +26,9 @@ def channel_angle_map(cells: np.ndarray, g: np.ndarray, m: np.ndarray, cell_cent
     from radiomap_assets.domain.measurement import radio_map_from_positions
 
     k_cells = len(cell_centres_m)
-    n = g.shape[1]
-    if n % beams_per_bs:
-        raise ValueError(f"{n} CSI entries are not a whole number of base stations with {beams_per_bs} beams")
+    layout = BeamLayout.from_entries(g.shape[1], beams_per_bs)
     mean, _ = radio_map_from_positions([cells], [g], [m], k_cells)  # (K, N), NaN where never observed
-    mean = np.nan_to_num(mean, nan=-np.inf).reshape(k_cells, -1, beams_per_bs)
+    mean = layout.per_bs(np.nan_to_num(mean, nan=-np.inf))  # (K, N_b, |W|)
     best = mean.argmax(axis=-1)  # (K, N_b)
     known = np.isfinite(mean.max(axis=-1))  # (K, N_b)
     for b in range(best.shape[1]):

@@ -55,6 +55,7 @@ from torch import nn
 
 from models.losses import coarse_location_loss, triplet_loss
 from models.training import TrajectoryData, sample_windows
+from radiomap_assets.domain.beam_layout import BeamLayout
 
 Supervision = Literal["labels", "coarse", "base_stations"]
 VariantName = Literal["semi_cc_gt", "semi_cc_noisy", "real_world_cc"]
@@ -158,9 +159,7 @@ def choose_labelled_samples(lengths: list[int], count: int, seed: int) -> list[n
 def strongest_per_bs(g: torch.Tensor, m: torch.Tensor, num_bs: int, beams_per_bs: int) -> torch.Tensor:
     """Strongest observed entry per base station, -inf where none of its beams is observed.
     g, m (..., N_b·|W|) -> (..., N_b); entry k = b·|W| + j."""
-    shape = g.shape[:-1] + (num_bs, beams_per_bs)
-    masked = torch.where(m, g, torch.full_like(g, -torch.inf)).reshape(shape)
-    return masked.amax(dim=-1)
+    return BeamLayout(num_bs, beams_per_bs).per_bs(torch.where(m, g, torch.full_like(g, -torch.inf))).amax(dim=-1)
 
 
 def base_station_order_loss(p_hat: torch.Tensor, strongest: torch.Tensor, bs_xy: torch.Tensor,

@@ -19,6 +19,7 @@ from models.training import (decode_beam_map, parameter_count, recover_trajector
                              split_trajectories, train)
 from radiomap_assets import checks, metadata, plots, storage
 from radiomap_assets.assets.ingestion import campaign_partitions, coarse_locations, masked_sparse_csi
+from radiomap_assets.domain.beam_layout import BeamLayout
 from radiomap_assets.domain.beam_map_store import beam_map_dataset, flag_attrs
 from radiomap_assets.domain.grid import Grid
 from radiomap_assets.domain.measurement import MaskedSparseCSI, denormalize_power
@@ -286,12 +287,12 @@ def beam_maps(context: AssetExecutionContext, config: BeamMapConfig, beam_map_mo
     campaign = storage.load_partition("raw_channel_measurements", campaign0)
     bss = [{"bs_id": b["bs_id"], "x_m": b["x_m"], "y_m": b["y_m"], "z_m": b["z_m"],
             "yaw_deg": b.get("yaw_deg", b.get("orientation_yaw_deg", 0.0))} for b in campaign.manifest["base_stations"]]
-    n_b, n_w = len(bss), campaign.num_beams
-    power = np.full((n_b, n_w) + grid.shape, np.nan, dtype=np.float32)
+    layout = BeamLayout(len(bss), campaign.num_beams)
+    power = np.full((layout.num_bs, layout.beams_per_bs) + grid.shape, np.nan, dtype=np.float32)
     std = np.full_like(power, np.nan)
     iy, ix = np.nonzero(walkable)
-    power[:, :, iy, ix] = mean_dbm.T.reshape(n_b, n_w, -1)
-    std[:, :, iy, ix] = std_db.T.reshape(n_b, n_w, -1)
+    power[:, :, iy, ix] = layout.per_bs(mean_dbm.T, axis=0)
+    std[:, :, iy, ix] = layout.per_bs(std_db.T, axis=0)
     trained = np.zeros(grid.shape, bool)
     trained[iy, ix] = visited
     # a cell no trajectory visited has no codebook vector of its own: no value, never a copy of another cell's

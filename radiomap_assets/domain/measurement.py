@@ -6,7 +6,7 @@ chosen uniformly without replacement (the paper's sparse observation). Values ar
 
 Normalization of g (documented choice): g = clip((power_dbm - NOISE_FLOOR_DBM) / DYNAMIC_RANGE_DB, 0, 1), so the
 noise floor maps to 0 and NOISE_FLOOR_DBM + DYNAMIC_RANGE_DB to 1; unobserved entries are 0 with m = 0.
-Entry k of g and m is (base station at position b in the manifest, beam j) with k = b * |W| + j.
+Entry k of g and m is (base station at position b in the manifest, beam j): ``beam_layout.BeamLayout``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from radiomap_assets.domain.beam_layout import BeamLayout
 from radiomap_assets.domain.grid import Grid
 from radiomap_assets.domain.raytrace import NOISE_FLOOR_DBM
 
@@ -80,13 +81,16 @@ class MaskedSparseCSI:
         return len(self.t_s)
 
     @property
+    def layout(self) -> BeamLayout:
+        return BeamLayout(len(self.bs_ids), self.num_beams)
+
+    @property
     def mask_density(self) -> float:
         return float(self.m.mean()) if self.m.size else 0.0
 
     def power_dbm(self) -> np.ndarray:
         """(L, N_b, |W|) observed power in dBm, NaN where unobserved."""
-        p = denormalize_power(self.g).reshape(len(self.t_s), len(self.bs_ids), self.num_beams)
-        return np.where(self.m.reshape(p.shape), p, np.nan)
+        return np.where(self.layout.per_bs(self.m), self.layout.per_bs(denormalize_power(self.g)), np.nan)
 
     def trajectories(self) -> list[str]:
         return list(dict.fromkeys(self.trajectory_id.tolist()))
@@ -95,8 +99,9 @@ class MaskedSparseCSI:
 def masked_sparse_csi(measurements: pd.DataFrame, bs_ids: list[int], num_beams: int) -> MaskedSparseCSI:
     """Long-format measurements -> one (g̊, m) row per (trajectory_id, t_s). Repeated rows are averaged in dB."""
     bs_pos = {b: i for i, b in enumerate(bs_ids)}
-    df = measurements.assign(entry=measurements["bs_id"].map(bs_pos).astype(np.int64) * num_beams
-                             + measurements["beam_id"].astype(np.int64))
+    layout = BeamLayout(len(bs_ids), num_beams)
+    df = measurements.assign(entry=layout.entry(measurements["bs_id"].map(bs_pos).to_numpy(np.int64),
+                                                measurements["beam_id"].to_numpy(np.int64)))
     samples = df[["trajectory_id", "t_s"]].drop_duplicates().sort_values(["trajectory_id", "t_s"], kind="stable")
     order = {tid: k for k, tid in enumerate(dict.fromkeys(measurements["trajectory_id"].tolist()))}
     samples = samples.assign(_o=samples["trajectory_id"].map(order)).sort_values(["_o", "t_s"], kind="stable")
@@ -104,9 +109,8 @@ def masked_sparse_csi(measurements: pd.DataFrame, bs_ids: list[int], num_beams: 
     samples["row"] = np.arange(len(samples))
     df = df.merge(samples, on=["trajectory_id", "t_s"], how="left")
     agg = df.groupby(["row", "entry"], sort=False)["power_dbm"].mean().reset_index()
-    n_entries = len(bs_ids) * num_beams
-    g = np.zeros((len(samples), n_entries), dtype=np.float32)
-    m = np.zeros((len(samples), n_entries), dtype=bool)
+    g = np.zeros((len(samples), layout.num_entries), dtype=np.float32)
+    m = np.zeros((len(samples), layout.num_entries), dtype=bool)
     g[agg["row"].to_numpy(), agg["entry"].to_numpy()] = normalize_power(agg["power_dbm"].to_numpy())
     m[agg["row"].to_numpy(), agg["entry"].to_numpy()] = True
     return MaskedSparseCSI(samples["trajectory_id"].astype(str).to_numpy(), samples["t_s"].to_numpy(np.float64),

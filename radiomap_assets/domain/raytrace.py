@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from radiomap_assets.domain.beam_layout import BeamLayout
 from radiomap_assets.domain.codebook import dft_codebook
 from radiomap_assets.domain.grid import Grid
 
@@ -254,7 +255,8 @@ def trace_beam_maps(scene, base_stations: list[dict], num_beams: int, geometry: 
             scene.add(rt.Transmitter(name=f"bs{bs['bs_id']}_beam{j}",
                                      position=mi.Point3f(bs["x_m"], bs["y_m"], bs["z_m"]),
                                      orientation=mi.Point3f(math.radians(bs["yaw_deg"]), 0.0, 0.0)))
-    precoding = np.concatenate([codebook] * len(base_stations))  # (N_b*|W|, N), row order = transmitter order
+    layout = BeamLayout(len(base_stations), num_beams)
+    precoding = np.concatenate([codebook] * layout.num_bs)  # (N_b*|W|, N): transmitter k = entry k of the layout
     precoding_vec = (mi.TensorXf(precoding.real.astype(np.float32)), mi.TensorXf(precoding.imag.astype(np.float32)))
     grid = geometry.grid
     mesh, _, _ = grid_surface_mesh(grid, geometry.ground_z, geometry.walkable, ue_height_m)
@@ -267,13 +269,12 @@ def trace_beam_maps(scene, base_stations: list[dict], num_beams: int, geometry: 
     finally:
         for name in list(scene.transmitters):
             scene.remove(name)
-    n_b = len(base_stations)
-    per_cell = per_triangle.reshape(n_b * num_beams, -1, 2)
+    per_cell = per_triangle.reshape(layout.num_entries, -1, 2)
     count = (per_cell > 0).sum(axis=2)
     gain = np.where(count > 0, per_cell.mean(axis=2), np.nan)  # unbiased Monte-Carlo estimate of the cell
     iy, ix = np.nonzero(geometry.walkable & np.isfinite(geometry.ground_z))
-    path_gain = np.full((n_b, num_beams) + grid.shape, np.nan)
-    path_gain[:, :, iy, ix] = gain.reshape(n_b, num_beams, -1)
+    path_gain = np.full((layout.num_bs, layout.beams_per_bs) + grid.shape, np.nan)
+    path_gain[:, :, iy, ix] = layout.per_bs(gain, axis=0)
     return path_gain, np.isfinite(path_gain)
 
 
