@@ -1,15 +1,85 @@
 """MLflow tracking (SQLite store and a local artifact folder under $RADIOMAP_HOME) as a Dagster resource.
 
-A small resource around ``mlflow`` (dagster-mlflow pins an exact Dagster and an old pandas)."""
+Every MLflow call of the project lives here (issue 11): assets hand plain values (parameters, metrics, PNG bytes,
+model files) to the resource and get run ids, versions and local paths back. A small resource around ``mlflow``
+(dagster-mlflow pins an exact Dagster and an old pandas)."""
 
 from __future__ import annotations
 
+import io
 import os
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from dagster import ConfigurableResource
 
 from radiomap_assets.profiles import home_layout
+
+
+def _mlflow():
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    import mlflow
+
+    return mlflow
+
+
+def _png_to_array(png: bytes):
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+@dataclass
+class RegisteredVersion:
+    registered_model_name: str
+    model_version: str
+    model_uri: str  # models:/<name>/<version>
+
+
+class TrackedRun:
+    """One open MLflow run: log to it, register a model from it. Handed out by ``MlflowTracker.run``."""
+
+    def __init__(self, run):
+        self._run = run
+
+    @property
+    def run_id(self) -> str:
+        return self._run.info.run_id
+
+    def log_params(self, params: dict) -> None:
+        _mlflow().log_params({k: str(v) for k, v in params.items()})
+
+    def log_dict(self, value: dict, artifact_file: str) -> None:
+        _mlflow().log_dict(value, artifact_file)
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        _mlflow().log_metrics({k.replace(" ", "_"): float(v) for k, v in metrics.items()}, step=step)
+
+    def log_png(self, png: bytes, artifact_file: str) -> None:
+        _mlflow().log_image(_png_to_array(png), artifact_file)
+
+    def log_files(self, files: list[Path], folder: Path | None = None, folder_name: str | None = None) -> None:
+        mlflow = _mlflow()
+        for f in files:
+            mlflow.log_artifact(str(f))
+        if folder is not None:
+            mlflow.log_artifacts(str(folder), folder_name)
+
+    def register_pyfunc_model(self, python_model, artifacts: dict[str, str], registered_model_name: str,
+                              version_tags: dict[str, str], pip_requirements: list[str]) -> RegisteredVersion:
+        """Log ``python_model`` (an ``mlflow.pyfunc.PythonModel``) with its artifact files, register a new version
+        of ``registered_model_name`` and tag that version."""
+        mlflow = _mlflow()
+        info = mlflow.pyfunc.log_model(name="model", python_model=python_model, artifacts=artifacts,
+                                       registered_model_name=registered_model_name, pip_requirements=pip_requirements)
+        version = str(info.registered_model_version)
+        client = mlflow.MlflowClient()
+        for k, v in version_tags.items():
+            client.set_model_version_tag(registered_model_name, version, k, str(v))
+        return RegisteredVersion(registered_model_name, version, f"models:/{registered_model_name}/{version}")
 
 
 class MlflowTracker(ConfigurableResource):
@@ -27,9 +97,7 @@ class MlflowTracker(ConfigurableResource):
 
     def activate(self) -> str:
         """Point mlflow at this store; create the experiment if needed; returns the experiment id."""
-        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-        import mlflow
-
+        mlflow = _mlflow()
         root = self.root_path()
         (root / "artifacts").mkdir(parents=True, exist_ok=True)
         mlflow.set_tracking_uri(self.tracking_uri)
@@ -38,5 +106,22 @@ class MlflowTracker(ConfigurableResource):
             return exp.experiment_id
         return mlflow.create_experiment(self.experiment, artifact_location=(root / "artifacts").as_uri())
 
+    @contextmanager
+    def run(self, run_name: str, tags: dict[str, str]) -> Iterator[TrackedRun]:
+        """An MLflow run in this store's experiment, tagged; closed (finished or failed) on exit."""
+        exp_id = self.activate()
+        mlflow = _mlflow()
+        with mlflow.start_run(experiment_id=exp_id, run_name=run_name) as run:
+            mlflow.set_tags({k: str(v) for k, v in tags.items()})
+            yield TrackedRun(run)
+
     def ui_command(self) -> str:
         return f"mlflow ui --backend-store-uri {self.tracking_uri} --port 5000"
+
+
+def download_model_artifacts(tracking_uri: str, model_uri: str) -> Path:
+    """The local folder of a registered model version's pyfunc artifacts (``models:/<name>/<version>``), from the
+    store at ``tracking_uri`` (a model reference carries both, so loading needs no resource instance)."""
+    mlflow = _mlflow()
+    mlflow.set_tracking_uri(tracking_uri)
+    return Path(mlflow.artifacts.download_artifacts(model_uri)) / "artifacts"

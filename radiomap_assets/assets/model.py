@@ -26,6 +26,7 @@ from radiomap_assets.domain.measurement import MaskedSparseCSI, denormalize_powe
 from radiomap_assets.domain.trajectory_store import write_recovered_trajectories
 from radiomap_assets.profiles import get_profile, home_layout
 from resources import BeamMapStore, MlflowTracker, SionnaScene
+from resources.mlflow_tracker import download_model_artifacts
 
 REGISTERED_MODEL = "generative_beam_map"
 _MODEL_CACHE: dict[str, GenerativeBeamMapModel] = {}  # registered model versions already loaded in this process
@@ -90,8 +91,6 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
     every 10 steps, learning curves, pyfunc model of state dict + JSON) and register a version tagged with the
     Dagster run id, the campaigns, the asset its coarse input came from and their data versions. Returns
     (reference dict, TrainingResult, curves PNG)."""
-    import mlflow
-
     from models.training import config_fingerprint
 
     profile = get_profile()
@@ -103,21 +102,19 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
     checkpoint_dir = home_layout().root / "checkpoints" / registered_model_name
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = checkpoint_dir / f"{rnn_cell}-{config_fingerprint(mconfig, data)}.pt"
-    exp_id = mlflow_tracker.activate()
     context.log.info(f"training {registered_model_name} on {len(campaigns)} campaign(s), {len(data)} trajectories, "
                      f"{sum(len(d) for d in data):,} samples; {n_params:,} parameters; checkpoint {checkpoint}")
     tags = {"dagster_run_id": context.run_id, "campaigns": ",".join(campaigns), "profile": profile.name,
             "rnn_cell": rnn_cell, "coarse_asset": coarse_asset, **(tags or {})}
-    with mlflow.start_run(experiment_id=exp_id, run_name=f"{registered_model_name}-{context.run_id[:8]}") as run:
-        mlflow.set_tags(tags)
-        mlflow.log_params({**{k: str(v) for k, v in mconfig.to_dict().items()}, "parameter_count": n_params,
-                           "campaigns": ",".join(campaigns), "num_cells_K": model.codebook.num_cells})
-        mlflow.log_dict(versions, "data_versions.json")
+    with mlflow_tracker.run(f"{registered_model_name}-{context.run_id[:8]}", tags) as run:
+        run.log_params({**mconfig.to_dict(), "parameter_count": n_params, "campaigns": ",".join(campaigns),
+                        "num_cells_K": model.codebook.num_cells})
+        run.log_dict(versions, "data_versions.json")
         t_last = [time.perf_counter()]
 
         def on_step(step: int, row: dict) -> None:
             if step % 10 == 0 or step == mconfig.max_steps:
-                mlflow.log_metrics({k: v for k, v in row.items() if k not in ("step", "seconds")}, step=step)
+                run.log_metrics({k: v for k, v in row.items() if k not in ("step", "seconds")}, step=step)
             if time.perf_counter() - t_last[0] > 15 or step == mconfig.max_steps:
                 t_last[0] = time.perf_counter()
                 context.log.info(f"{registered_model_name} step {step}/{mconfig.max_steps}: total {row['total']:.3f}, "
@@ -131,7 +128,7 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
 
             def on_refine(step: int, row: dict) -> None:
                 if step % 10 == 0:
-                    mlflow.log_metric("L_r_refine", row["L_r_refine"], step=mconfig.max_steps + step)
+                    run.log_metrics({"L_r_refine": row["L_r_refine"]}, step=mconfig.max_steps + step)
 
             refine = refine_decoder(model, data, mconfig.decoder_refine_steps, mconfig.decoder_refine_batch,
                                     on_step=on_refine)
@@ -139,21 +136,16 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
             context.log.info(f"decoder refined for {len(refine)} steps in {time.perf_counter() - t_refine:.0f} s: "
                              f"L_r {refine[0]['L_r_refine']:.3f} -> {refine[-1]['L_r_refine']:.3f}")
         curves = plots.learning_curves(result.history)
-        mlflow.log_image(plots_png_to_array(curves), "learning_curves.png")
-        mlflow.log_metrics({"train_wall_time_s": result.wall_time_s, "train_samples_per_s": result.samples_per_s})
+        run.log_png(curves, "learning_curves.png")
+        run.log_metrics({"train_wall_time_s": result.wall_time_s, "train_samples_per_s": result.samples_per_s})
         with tempfile.TemporaryDirectory() as tmp:
             files = save_model_files(model, Path(tmp), extra={"campaigns": campaigns, "site_grid": site_grid["grid"]})
-            info = mlflow.pyfunc.log_model(name="model", python_model=BeamMapPyfuncModel(), artifacts=files,
-                                           registered_model_name=registered_model_name,
-                                           pip_requirements=["torch==2.13.0", "numpy", "pandas"])
-        version = str(info.registered_model_version)
-        client = mlflow.MlflowClient()
-        for k, v in {"dagster_run_id": context.run_id, "campaigns": ",".join(campaigns),
-                     "data_versions": json.dumps(versions), **{k: v for k, v in tags.items() if k not in
-                                                               ("dagster_run_id", "campaigns")}}.items():
-            client.set_model_version_tag(registered_model_name, version, k, str(v))
-    ref = {"registered_model_name": registered_model_name, "model_version": version,
-           "model_uri": f"models:/{registered_model_name}/{version}", "mlflow_run_id": run.info.run_id,
+            registered = run.register_pyfunc_model(
+                BeamMapPyfuncModel(), files, registered_model_name,
+                version_tags={**tags, "data_versions": json.dumps(versions)},
+                pip_requirements=["torch==2.13.0", "numpy", "pandas"])
+    ref = {"registered_model_name": registered_model_name, "model_version": registered.model_version,
+           "model_uri": registered.model_uri, "mlflow_run_id": run.run_id,
            "tracking_uri": mlflow_tracker.tracking_uri, "campaigns": campaigns, "parameter_count": n_params,
            "train_wall_time_s": result.wall_time_s, "train_samples_per_s": result.samples_per_s,
            "steps": result.steps_done, "rnn_cell": rnn_cell, "coarse_asset": coarse_asset, "data_versions": versions,
@@ -192,22 +184,11 @@ def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_
     })
 
 
-def plots_png_to_array(png: bytes) -> np.ndarray:
-    import io
-
-    from PIL import Image
-
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
-
-
 def load_registered_model(ref: dict) -> GenerativeBeamMapModel:
     """The model version named in ``ref``, loaded back from the MLflow registry (state dict + description)."""
     key = f"{ref['tracking_uri']}|{ref['model_uri']}"
     if key not in _MODEL_CACHE:
-        import mlflow
-
-        mlflow.set_tracking_uri(ref["tracking_uri"])
-        local = Path(mlflow.artifacts.download_artifacts(ref["model_uri"])) / "artifacts"
+        local = download_model_artifacts(ref["tracking_uri"], ref["model_uri"])
         _MODEL_CACHE[key] = load_model_files(local / "state_dict.pt", local / "model.json")
     return _MODEL_CACHE[key]
 

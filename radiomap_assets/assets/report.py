@@ -125,8 +125,6 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
                       real_world_cc_baseline: dict, cam_baseline: dict, lstm_baseline: dict, proposed_method: dict,
                       proposed_variants: dict,
                       scene: SionnaScene, beam_map_store: BeamMapStore, mlflow_tracker: MlflowTracker) -> Output[dict]:
-    import mlflow
-
     t0 = time.perf_counter()
     runs = {"skf": skf_baseline, "semi_cc_gt": semi_cc_gt_baseline, "semi_cc_noisy": semi_cc_noisy_baseline,
             "real_world_cc": real_world_cc_baseline, "lstm": lstm_baseline, "proposed": proposed_method,
@@ -333,23 +331,21 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
     (out_dir / "evaluation.md").write_text(rep.markdown("evaluation_figures/"))
     (out_dir / "evaluation.html").write_text(rep.html())
     (out_dir / "evaluation.json").write_text(json.dumps(results, indent=2, default=_json_default))
-    exp_id = mlflow_tracker.activate()
-    with mlflow.start_run(experiment_id=exp_id, run_name=f"evaluation-{context.run_id[:8]}") as run:
-        mlflow.set_tags({"dagster_run_id": context.run_id, "profile": profile.name})
+    with mlflow_tracker.run(f"evaluation-{context.run_id[:8]}",
+                            {"dagster_run_id": context.run_id, "profile": profile.name}) as run:
         flat = {f"{e}.{m}.{k}": v for e, sc in results["localization"].items() for m, s in sc.items()
                 for k, v in s.items() if isinstance(v, float)}
         flat.update({f"table4.{e}.{m}.{k}": v for e, d in results["beam_map"].items() for m, s in d.items()
                      if isinstance(s, dict) for k, v in s.items() if isinstance(v, float)})
         flat.update({f"ratio.{k}": v for k, v in ratios.items() if v is not None})
-        mlflow.log_metrics({k.replace(" ", "_"): v for k, v in flat.items()})
-        for f in ("evaluation.json", "evaluation.md", "evaluation.html"):
-            mlflow.log_artifact(str(out_dir / f))
-        mlflow.log_artifacts(str(img_dir), "evaluation_figures")
+        run.log_metrics(flat)
+        run.log_files([out_dir / f for f in ("evaluation.json", "evaluation.md", "evaluation.html")],
+                      img_dir, "evaluation_figures")
     elapsed = time.perf_counter() - t0
     context.log.info(f"report written to {out_dir / 'evaluation.html'} in {elapsed:.1f} s")
     meta = {"report_html": MetadataValue.path(str(out_dir / "evaluation.html")),
             "report_json": MetadataValue.path(str(out_dir / "evaluation.json")),
-            "mlflow_run": MetadataValue.text(f"{run.info.run_id} ({mlflow_tracker.ui_command()})"),
+            "mlflow_run": MetadataValue.text(f"{run.run_id} ({mlflow_tracker.ui_command()})"),
             "ratios": MetadataValue.json({k: _r(v) for k, v in ratios.items()}),
             "not_run": MetadataValue.json(results["not_run"])}
     for exp in ("table1", "table2"):
@@ -359,7 +355,7 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
         if name in pngs:
             meta[name] = MetadataValue.md(plots.markdown_image(pngs[name], name))
     return Output({"path": str(out_dir / "evaluation.html"), "json": str(out_dir / "evaluation.json"),
-                   "mlflow_run_id": run.info.run_id, "ratios": ratios}, metadata=meta)
+                   "mlflow_run_id": run.run_id, "ratios": ratios}, metadata=meta)
 
 
 def _json_default(o):
