@@ -82,8 +82,10 @@ def sample_windows(data: list[TrajectoryData], seq_len: int, batch_size: int, rn
         i = usable[pick]
         d = data[i]
         s = int(rng.integers(0, len(d) - seq_len + 1))
-        g.append(d.g[s:s + seq_len]); m.append(d.m[s:s + seq_len])
-        t.append(d.t_s[s:s + seq_len] - d.t_s[0]); p.append(d.coarse_xy[s:s + seq_len])
+        g.append(d.g[s:s + seq_len])
+        m.append(d.m[s:s + seq_len])
+        t.append(d.t_s[s:s + seq_len] - d.t_s[0])
+        p.append(d.coarse_xy[s:s + seq_len])
         k.append(np.full(seq_len, i))
     return WindowBatch(torch.from_numpy(np.stack(g).astype(np.float32)), torch.from_numpy(np.stack(m).astype(bool)),
                        torch.from_numpy(np.stack(t)).float(), torch.from_numpy(np.stack(k)).long(),
@@ -107,7 +109,8 @@ def coarse_targets(data: list[TrajectoryData], kind: str) -> list[TrajectoryData
 def config_fingerprint(config: ModelConfig, data: list[TrajectoryData]) -> str:
     h = hashlib.sha1(json.dumps(config.to_dict(), sort_keys=True).encode())
     for d in data:
-        h.update(d.trajectory_id.encode()); h.update(str(len(d)).encode())
+        h.update(d.trajectory_id.encode())
+        h.update(str(len(d)).encode())
         h.update(np.ascontiguousarray(d.coarse_xy[:: max(1, len(d) // 16)]).tobytes())
     return h.hexdigest()[:16]
 
@@ -227,9 +230,11 @@ def recover_trajectory(model: GenerativeBeamMapModel, g: np.ndarray, m: np.ndarr
     starts = list(range(0, max(n - w, 0) + 1, stride))
     if starts[-1] != n - w:
         starts.append(n - w)
-    acc = np.zeros((n, 2)); weight = np.zeros(n)
+    acc = np.zeros((n, 2))
+    weight = np.zeros(n)
     tri = 1.0 + np.minimum(np.arange(w), np.arange(w)[::-1]).astype(np.float64)
-    gt = torch.from_numpy(g.astype(np.float32)); mt = torch.from_numpy(m.astype(bool))
+    gt = torch.from_numpy(g.astype(np.float32))
+    mt = torch.from_numpy(m.astype(bool))
     for i in range(0, len(starts), 32):
         batch = starts[i:i + 32]
         out = model.encode(torch.stack([gt[s:s + w] for s in batch]), torch.stack([mt[s:s + w] for s in batch]))
@@ -301,7 +306,9 @@ def refine_decoder(model: GenerativeBeamMapModel, data: list[TrajectoryData], st
     c = model.config
     cells, g_all, m_all = [], [], []
     for d in data:
-        cells.append(recover_trajectory(model, d.g, d.m)[1]); g_all.append(d.g); m_all.append(d.m)
+        cells.append(recover_trajectory(model, d.g, d.m)[1])
+        g_all.append(d.g)
+        m_all.append(d.m)
     from radiomap_assets.domain.measurement import radio_map_from_positions
 
     cell_mean, counts = radio_map_from_positions(cells, g_all, m_all, model.codebook.num_cells)  # (K, N), NaN unseen

@@ -19,7 +19,8 @@ def build_definitions(profile_name: str | None = None) -> Definitions:
     profile = get_profile(profile_name)
     home = home_layout()
     return Definitions(
-        assets=load_assets_from_modules([simulation, ingestion, model, evaluation, baselines, floors, variants, report]),
+        assets=load_assets_from_modules([simulation, ingestion, model, evaluation, baselines, floors, variants,
+                                         report]),
         asset_checks=checks.ALL_CHECKS,
         jobs=[simulation_job, ingestion_job, paper_protocol_job, training_job, inference_job, beam_map_job,
               evaluation_job, headline_evaluation_job],

@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     timings: dict[str, float] = {}
 
     t0 = _step("simulation: ray-traced ground-truth beam map and simulated campaigns")
-    result = defs.resolve_job_def("simulate_site").execute_in_process(instance=instance, raise_on_error=True, run_config=_quiet())
+    result = defs.resolve_job_def("simulate_site").execute_in_process(instance=instance, raise_on_error=True,
+                                                                      run_config=_quiet())
     _asset_times(instance, result, timings, "simulate_site: ")
     _done(timings, "simulation (total)", t0)
 
@@ -141,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
                                                                  run_config=_quiet(train_cfg))
     ref = res.output_for_node("beam_map_model")
     _done(timings, "train beam_map_model", t0)
-    print(f"  registered {ref['model_uri']} (MLflow run {ref['mlflow_run_id']}), {ref['parameter_count']:,} parameters, "
+    print(f"  registered {ref['model_uri']} (MLflow run {ref['mlflow_run_id']}), "
+          f"{ref['parameter_count']:,} parameters, "
           f"{ref['steps']} steps, {ref['train_samples_per_s']:.0f} samples/s")
 
     recovered = {}
@@ -158,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{out['coarse']['mean_error_m']:.2f} m, 95th pct {out['coarse']['p95_error_m']:.2f} m")
 
     t0 = _step("inference: generated beam map (Zarr)")
-    res = defs.resolve_job_def("generate_beam_map").execute_in_process(instance=instance, raise_on_error=True, run_config=_quiet())
+    res = defs.resolve_job_def("generate_beam_map").execute_in_process(instance=instance, raise_on_error=True,
+                                                                       run_config=_quiet())
     beam_map_path = res.output_for_node("beam_maps")
     print(f"  wrote {beam_map_path}")
     _done(timings, "generate beam_maps", t0)
@@ -194,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         "evaluation_report": report}, indent=2, default=str))
     print(f"""
 === outputs
-  beam maps (Zarr):    {home.beam_maps}   e.g. xarray.open_zarr('{home.beam_maps}/ground_truth_{profile.scene.scene}/latest.zarr')
+  beam maps (Zarr):    {home.beam_maps}
+                       e.g. xarray.open_zarr('{home.beam_maps}/ground_truth_{profile.scene.scene}/latest.zarr')
   campaigns:           {home.accepted}   (landing zone {home.landing}, quarantine {home.quarantine})
   generated beam map:  {beam_map_path}
   MLflow:              {defs.resources["mlflow_tracker"].ui_command()}   (model {ref["model_uri"]})

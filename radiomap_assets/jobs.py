@@ -19,11 +19,13 @@ paper_protocol_job = define_asset_job(
     selection=AssetSelection.assets("paper_protocol_coarse_locations", "paper_protocol_coarse_accuracy"),
     description="The paper's coarse-input protocol for one simulated campaign (ground truth + N(0, 400 m^2)) and its "
                 "error: the coarse input of the evaluation's paper experiments, never of production assets.")
-training_job = define_asset_job("train_model", selection=AssetSelection.assets("site_grid", "beam_map_model"),
-                                description="Train the generative model on the ingested campaigns; register it in MLflow.")
-inference_job = define_asset_job("recover_trajectories", partitions_def=campaign_partitions,
-                                 selection=AssetSelection.assets("recovered_trajectories", "recovered_trajectory_accuracy"),
-                                 description="Recover one campaign's trajectories with the latest model and score them.")
+training_job = define_asset_job(
+    "train_model", selection=AssetSelection.assets("site_grid", "beam_map_model"),
+    description="Train the generative model on the ingested campaigns; register it in MLflow.")
+inference_job = define_asset_job(
+    "recover_trajectories", partitions_def=campaign_partitions,
+    selection=AssetSelection.assets("recovered_trajectories", "recovered_trajectory_accuracy"),
+    description="Recover one campaign's trajectories with the latest model and score them.")
 beam_map_job = define_asset_job("generate_beam_map", selection=AssetSelection.assets("beam_maps"),
                                 description="Decode the radio-map codebook into a Zarr beam map.")
 # the evaluation group's method assets and report: both evaluation jobs run all of them; the headline one selects

@@ -140,8 +140,12 @@ def trajectory_comparison(tracks: dict[str, np.ndarray], title: str, star: np.nd
         ax.plot(star[0], star[1], "*", color="b", ms=16, mec="k", label="stop (30 s)")
     all_xy = np.concatenate([t for n, t in tracks.items() if n != "coarse input"])
     lo, hi = all_xy.min(axis=0) - 25, all_xy.max(axis=0) + 25
-    ax.set_xlim(lo[0], hi[0]); ax.set_ylim(lo[1], hi[1]); ax.set_aspect("equal")
-    ax.set_xlabel("x [m]"); ax.set_ylabel("y [m]"); ax.set_title(title, fontsize=10)
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_aspect("equal")
+    ax.set_xlabel("x [m]")
+    ax.set_ylabel("y [m]")
+    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="best")
     return to_png(fig)
 
@@ -153,8 +157,10 @@ def error_versus_measurements(errors: dict[str, dict[int, float]]) -> bytes:
         ms = sorted(by_m)
         color, _, lw = _style(name)
         ax.plot(ms, [by_m[m] for m in ms], "o-", color=color, lw=lw, label=name)
-    ax.set_xlabel("observed beams per base station M"); ax.set_ylabel("mean localization error [m]")
-    ax.grid(alpha=0.3); ax.legend(fontsize=8)
+    ax.set_xlabel("observed beams per base station M")
+    ax.set_ylabel("mean localization error [m]")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
     return to_png(fig)
 
 
@@ -196,10 +202,14 @@ def capacity_figure(capacity: dict, window: tuple[int, int], t_s: np.ndarray, lo
         axes[0].fill_between(t_s[a:b], 0, 1, where=nlos, color="0.85", transform=axes[0].get_xaxis_transform(),
                              label="NLOS")
     axes[0].set_title(f"(a) along the trajectory, SNR {snr[snr_index]:.0f} dB", fontsize=9)
-    axes[0].set_xlabel("t [s]"); axes[0].set_ylabel("capacity [bit/s/Hz]")
+    axes[0].set_xlabel("t [s]")
+    axes[0].set_ylabel("capacity [bit/s/Hz]")
     for ax, t in ((axes[1], "(b) LOS"), (axes[2], "(c) NLOS")):
-        ax.set_title(t, fontsize=9); ax.set_xlabel("SNR [dB]"); ax.set_ylabel("mean capacity [bit/s/Hz]")
+        ax.set_title(t, fontsize=9)
+        ax.set_xlabel("SNR [dB]")
+        ax.set_ylabel("mean capacity [bit/s/Hz]")
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7); axes[1].legend(fontsize=7)
+    axes[0].legend(fontsize=7)
+    axes[1].legend(fontsize=7)
     fig.tight_layout()
     return to_png(fig)

@@ -8,7 +8,6 @@ Every size the pipeline uses is a field of :class:`Profile`; nothing else reads 
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,10 +91,6 @@ def get_profile(name: str | None = None) -> Profile:
     if name not in _FACTORIES:
         raise ValueError(f"RADIOMAP_PROFILE={name!r} is not one of {', '.join(PROFILE_NAMES)}")
     return _FACTORIES[name]()
-
-
-def profile_as_dict(profile: Profile) -> dict:
-    return dataclasses.asdict(profile)
 
 
 def radiomap_home() -> Path:

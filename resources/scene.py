@@ -58,14 +58,14 @@ class SionnaScene(ConfigurableResource):
     def model_grid(self) -> Grid:
         return Grid.covering(tuple(self.region), self.grid_resolution_m)
 
-    def trace(self) -> dict:
+    def trace(self) -> raytrace.TracedSite:
         """Geometry, base stations, LOS and the ray-traced beam maps on the ground-truth grid."""
         scene = self.load()
         grid = self.ground_truth_grid()
         geometry = raytrace.scene_geometry(scene, grid)
         base_stations = raytrace.place_base_stations(geometry, self.num_base_stations, self.bs_height_above_roof_m,
                                                      self.seed)
-        path_gain, covered_raw = raytrace.trace_beam_maps(
+        path_gain, _ = raytrace.trace_beam_maps(
             scene, base_stations, self.num_beams, geometry, self.ue_height_m, self.samples_per_tx, self.max_depth,
             self.diffraction, self.seed, diffuse_reflection=self.scattering_coefficient > 0)
         path_gain = raytrace.smooth_monte_carlo(path_gain, geometry.walkable, self.smoothing_radius_cells)
@@ -73,5 +73,4 @@ class SionnaScene(ConfigurableResource):
         points = np.concatenate([grid.cell_centres(), np.nan_to_num(ue_z).reshape(-1, 1)], axis=1)
         bs_xyz = np.array([[b["x_m"], b["y_m"], b["z_m"]] for b in base_stations])
         los = raytrace.line_of_sight(scene, bs_xyz, points).reshape((len(base_stations),) + grid.shape)
-        return {"grid": grid, "geometry": geometry, "base_stations": base_stations, "path_gain": path_gain,
-                "covered_raw": covered_raw, "los": los & geometry.walkable[None]}
+        return raytrace.TracedSite(grid, geometry, base_stations, path_gain, los & geometry.walkable[None])

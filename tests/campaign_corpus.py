@@ -65,19 +65,26 @@ def write_malformed_corpus(landing: Path) -> dict[str, str]:
     land("bad-missing-column", "required columns", m.drop(columns=["power_dbm"]))
     land("bad-bs-id-float", "column types", _with(m, bs_id=m["bs_id"].astype(np.float64)))
     land("bad-time-string", "column types", _with(m, t_s=m["t_s"].astype(str)))
-    p = m["power_dbm"].to_numpy().copy(); p[7] = np.nan
+    p = m["power_dbm"].to_numpy().copy()
+    p[7] = np.nan
     land("bad-nan-power", "finite power", _with(m, power_dbm=p))
-    p = m["power_dbm"].to_numpy().copy(); p[3] = np.inf
+    p = m["power_dbm"].to_numpy().copy()
+    p[3] = np.inf
     land("bad-inf-power", "finite power", _with(m, power_dbm=p))
-    b = m["bs_id"].to_numpy().copy(); b[5] = 9
+    b = m["bs_id"].to_numpy().copy()
+    b[5] = 9
     land("bad-unknown-bs", "known base station id", _with(m, bs_id=b))
-    j = m["beam_id"].to_numpy().copy(); j[2] = 16
+    j = m["beam_id"].to_numpy().copy()
+    j[2] = 16
     land("bad-beam-too-large", "known beam id", _with(m, beam_id=j))
-    j = m["beam_id"].to_numpy().copy(); j[4] = -1
+    j = m["beam_id"].to_numpy().copy()
+    j[4] = -1
     land("bad-beam-negative", "known beam id", _with(m, beam_id=j))
-    t = m["t_s"].to_numpy().copy(); t[30] = 0.05
+    t = m["t_s"].to_numpy().copy()
+    t[30] = 0.05
     land("bad-time-backwards", "time does not go backwards within a trajectory", _with(m, t_s=t))
-    t = m["t_s"].to_numpy().copy(); t[1] = np.nan
+    t = m["t_s"].to_numpy().copy()
+    t[1] = np.nan
     land("bad-nan-time", "finite time", _with(m, t_s=t))
     land("bad-empty-rows", "at least one measurement row", m.iloc[:0])
     land("bad-zero-bytes", "file not empty", raw_bytes=b"")
@@ -88,10 +95,12 @@ def write_malformed_corpus(landing: Path) -> dict[str, str]:
     land("bad-truncated-parquet", "readable Parquet", raw_bytes=data[: len(data) // 2])
     land("bad-not-parquet", "readable Parquet", raw_bytes=b"trajectory_id,t_s\nx,0.0\n")
     land("bad-manifest-not-json", "manifest parses as JSON", m, manifest='{"campaign_id": "bad-manifest-not-json",')
-    man = good_manifest("bad-manifest-missing-keys"); del man["base_stations"]
+    man = good_manifest("bad-manifest-missing-keys")
+    del man["base_stations"]
     land("bad-manifest-missing-keys", "manifest has the required keys", m, man)
     land("bad-id-mismatch", "folder name equals campaign_id", m, good_manifest("some-other-id"))
-    man = good_manifest("bad-codebook"); man["codebook"] = {"type": "random", "num_beams": 16}
+    man = good_manifest("bad-codebook")
+    man["codebook"] = {"type": "random", "num_beams": 16}
     land("bad-codebook", "codebook is dft with a positive number of beams", m, man)
     folder = landing / "bad-no-measurements"
     folder.mkdir()

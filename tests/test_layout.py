@@ -31,3 +31,13 @@ def test_a_wrong_way_import_is_caught(tmp_path):
                          env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert run.returncode != 0
     assert "BROKEN" in run.stdout
+
+
+def test_the_code_passes_the_linter():
+    """ruff with the settings of pyproject ``[tool.ruff]`` (pyflakes: unused imports and variables, undefined names;
+    pycodestyle at 120 columns)."""
+    cli = Path(sys.executable).parent / "ruff"
+    assert cli.exists(), "ruff is a dev dependency: pip install -e '.[dev]'"
+    run = subprocess.run([str(cli), "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]

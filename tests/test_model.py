@@ -295,7 +295,8 @@ def test_generated_beam_map_opens_with_plain_xarray_and_carries_the_design_attri
                           "units": {{k: v.attrs.get("units") for k, v in ds.data_vars.items()}},
                           "finite_on_valid": bool(np.isfinite(p[:, :, valid]).all()),
                           "nan_off_valid": bool(np.isnan(p[:, :, ~valid]).all()),
-                          "std_positive": float(np.nanmean(s)), "bs_coords": [c for c in ds.coords if c.startswith("bs_")],
+                          "std_positive": float(np.nanmean(s)),
+                          "bs_coords": [c for c in ds.coords if c.startswith("bs_")],
                           "median_dbm": float(np.nanmedian(p[:, :, valid & ds.codebook_visited.values]))}}))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")

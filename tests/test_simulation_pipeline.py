@@ -110,7 +110,8 @@ def test_ingestion_of_the_simulated_campaigns_gives_csi_and_coarse_locations(ing
         acc = res.output_for_node("coarse_location_accuracy")
         # weighted centroid is coarse (tens of metres) but far better than a guess anywhere in the 300 m site
         assert 5.0 < acc["mean_error_m"] < 150.0 and acc["p95_error_m"] >= acc["mean_error_m"]
-        checks = [e.asset_check_evaluation_data for e in res.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+        checks = [e.asset_check_evaluation_data for e in res.all_events
+                  if e.event_type_value == "ASSET_CHECK_EVALUATION"]
         assert len(checks) == 3 and all(c.passed for c in checks)
 
 

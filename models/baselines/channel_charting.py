@@ -21,7 +21,8 @@ Choices where the paper is silent (documented here, not tuned per data set):
   locations (``"coarse"`` and ``"labels"``) or of the base stations (``"base_stations"``), so the untrained chart
   already lies on the site; it is stored as a buffer so ``predict_chart`` needs nothing else.
 * Batches: ``batch_size`` windows of ``seq_len`` consecutive samples (same length-proportional window draw as
-  ``models.training.sample_windows``); triplet negatives are drawn across the whole batch. For ``"labels"`` the labelled samples
+  ``models.training.sample_windows``); triplet negatives are drawn across the whole batch.
+   For ``"labels"`` the labelled samples
   are too sparse to appear reliably in random windows (500 of tens of thousands), so L_c is computed on a separate
   draw of ``label_batch_size`` labelled samples (uniform, with replacement) each step.
 * Real-world CC only: the hinge above fixes which side of every bisector a sample lies on but does not bound the
@@ -343,7 +344,8 @@ def train_channel_chart(data: list[TrajectoryData], supervision: Supervision, co
 @torch.no_grad()
 def predict_chart(net: ChannelChartNetwork, g: np.ndarray, m: np.ndarray, chunk: int = 8192) -> np.ndarray:
     """Chart positions p̂ (L, 2) metres of samples g (L, N), m (L, N)."""
-    g = np.asarray(g, dtype=np.float32); m = np.asarray(m, dtype=bool)
+    g = np.asarray(g, dtype=np.float32)
+    m = np.asarray(m, dtype=bool)
     if g.ndim != 2 or g.shape != m.shape or g.shape[1] != net.num_entries:
         raise ValueError(f"g and m must be (L, {net.num_entries}), got {g.shape} and {m.shape}")
     net.eval()

@@ -106,7 +106,8 @@ def experiment_campaigns(context: AssetExecutionContext, config: EvaluationSelec
                for exp, cid in experiments.items()}
     split = {}
     if "table2" in experiments:
-        ids = list(dict.fromkeys(storage.load_partition("masked_sparse_csi", experiments["table2"]).trajectory_id.tolist()))
+        table2_csi = storage.load_partition("masked_sparse_csi", experiments["table2"])
+        ids = list(dict.fromkeys(table2_csi.trajectory_id.tolist()))
         heldout = min(get_profile().campaign.heldout_trajectories, len(ids) // 2)
         order = np.random.default_rng(0).permutation(len(ids))
         split = {"test": sorted(ids[i] for i in order[:heldout]), "train": sorted(ids[i] for i in order[heldout:])}
@@ -139,7 +140,8 @@ def truth_of(cid: str, data: list[TrajectoryData]) -> CampaignTruth:
         g = gt[gt["trajectory_id"] == d.trajectory_id.split("/", 1)[1]]
         if len(g) != len(d) or not np.allclose(g["t_s"].to_numpy(), d.t_s):
             raise ValueError(f"ground truth of {d.trajectory_id} does not match its measurements")
-        xy.append(g[["x_m", "y_m"]].to_numpy()); los.append(g[los_cols].to_numpy().astype(bool))
+        xy.append(g[["x_m", "y_m"]].to_numpy())
+        los.append(g[los_cols].to_numpy().astype(bool))
     return CampaignTruth(xy, los)
 
 
@@ -322,7 +324,8 @@ def _generative_runs(context, rnn_cell: str, campaigns: dict, config: Experiment
         if exp in ("table1", "m1", "m5"):  # Table IV / Fig. 12: the decoded beam map along its own trajectory
             map_cells = _corridor_cells(list(xy), centres, radius_m=3 * float(site_grid["grid"]["resolution_m"]))
             map_cells = np.union1d(map_cells, np.concatenate(cells))
-            mean_g, _, _ = decode_beam_map(model, samples_per_cell=16, cells=map_cells, seed=1)  # mean of 16: see README
+            # mean of 16 diffusion samples per cell: see README
+            mean_g, _, _ = decode_beam_map(model, samples_per_cell=16, cells=map_cells, seed=1)
             run.update({"map_cells": map_cells, "map_g": mean_g.astype(np.float32)})
         run["seconds"] = time.perf_counter() - t0
         runs[exp] = run

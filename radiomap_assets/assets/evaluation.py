@@ -120,9 +120,12 @@ def recovered_trajectory_accuracy(context: AssetExecutionContext, raw_channel_me
            "mean_error_ratio_recovered_over_coarse": rec["mean_error_m"] / max(coarse["mean_error_m"], 1e-9)}
     gt = contract.read_ground_truth(c)
     first = gt["trajectory_id"].astype(str).iloc[0]
-    tracks = {"coarse input": coarse_locations[coarse_locations["trajectory_id"].astype(str) == first][["x_m", "y_m"]].to_numpy(),
+    def first_track(df: pd.DataFrame) -> np.ndarray:
+        return df[df["trajectory_id"].astype(str) == first][["x_m", "y_m"]].to_numpy()
+
+    tracks = {"coarse input": first_track(coarse_locations),
               "ground truth": gt[gt["trajectory_id"].astype(str) == first][["x_m", "y_m"]].to_numpy(),
-              "recovered": recovered_trajectories[recovered_trajectories["trajectory_id"].astype(str) == first][["x_m", "y_m"]].to_numpy()}
+              "recovered": first_track(recovered_trajectories)}
     xy = np.concatenate(list(tracks.values()))
     lo, hi = xy.min(axis=0) - 20, xy.max(axis=0) + 20
     png = plots.trajectories_plot(np.zeros((2, 2)), (lo[0], hi[0], lo[1], hi[1]), tracks, f"{c.campaign_id}: {first}")

@@ -55,7 +55,8 @@ def masked_sparse_csi(context: AssetExecutionContext, raw_channel_measurements: 
     per_sample = csi.m.sum(axis=1)
     yield Output(csi, metadata={
         "samples": csi.num_samples, "entries": csi.g.shape[1], "mask_density": round(csi.mask_density, 4),
-        "observed_per_sample_mean": float(per_sample.mean()), "samples_without_observation": int((per_sample == 0).sum()),
+        "observed_per_sample_mean": float(per_sample.mean()),
+        "samples_without_observation": int((per_sample == 0).sum()),
         "trajectories": len(csi.trajectories()),
     })
     yield checks.mask_density(csi)

@@ -77,7 +77,8 @@ class Report:
             else:
                 body.append(f'<p><img alt="{b[2]}" src="data:image/png;base64,{base64.b64encode(b[1]).decode()}"></p>')
         style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table.t{border-collapse:collapse}"
-                 "table.t td,table.t th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}img{max-width:100%}")
+                 "table.t td,table.t th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
+                 "img{max-width:100%}")
         return f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}</title>" \
                f"<style>{style}</style></head><body>{''.join(body)}</body></html>"
 
@@ -143,7 +144,8 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
     centres = site_grid["cell_centres_m"]
     profile = get_profile()
     rep = Report(f"Evaluation of the generative beam-map model ({profile.name} profile, {scene.scene})")
-    rep.text(f"Campaigns: {json.dumps(campaigns['experiments'])}. Coarse input: {set(campaigns['coarse_method'].values())}"
+    rep.text(f"Campaigns: {json.dumps(campaigns['experiments'])}. "
+             f"Coarse input: {set(campaigns['coarse_method'].values())}"
              " (paper protocol: ground truth + N(0, 400 m^2)). Paper numbers from section IV for comparison; the "
              "paper trains on a GPU with its own ray tracer, our default profile trains each model for a CPU budget.")
     if not_run or methods_not_run:
@@ -288,7 +290,8 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
         cap = capacity_experiment(true_dbm, los_serving, serving, choices, cam_beam, cam["num_sounded"])
         t_all = np.concatenate([d.t_s for d in tests["table1"]])
         window = los_to_nlos_window(los_serving, half_width=min(300, len(los_serving) // 2))
-        pngs["fig12_capacity"] = plots.capacity_figure(cap, window, t_all, los_serving, snr_index=len(cap["proposed"]["snr_db"]) - 1)
+        pngs["fig12_capacity"] = plots.capacity_figure(cap, window, t_all, los_serving,
+                                                       snr_index=len(cap["proposed"]["snr_db"]) - 1)
         results["capacity"] = {k: {kk: vv for kk, vv in v.items() if kk != "per_sample"} for k, v in cap.items()}
         results["capacity_los_share"] = float(los_serving.mean())
         rep.heading("Fig. 12: beam tracking capacity (serving base station = strongest; beam from each method)")
@@ -317,7 +320,8 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
     results["models"] = {m: {e: r.get("model_uri") for e, r in runs[m].items()} for m in ("proposed", "lstm")}
     # one entry per method with its metrics (design 3.3)
     results["methods"] = {m: {e: {**results["localization"].get(e, {}).get(m, {}),
-                                  **({"beam_map": results["beam_map"][e][m]} if m in results["beam_map"].get(e, {}) else {})}
+                                  **({"beam_map": results["beam_map"][e][m]}
+                                     if m in results["beam_map"].get(e, {}) else {})}
                               for e in results["localization"] if m in results["localization"][e]}
                           for m in dict.fromkeys(FLOORS + METHODS) if m != "cam"}
     results["methods"]["cam"] = {"table1": {"capacity": results["capacity"].get("cam")}}
@@ -350,7 +354,8 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
             "not_run": MetadataValue.json(results["not_run"])}
     for exp in ("table1", "table2"):
         if exp in results["localization"]:
-            meta[exp] = MetadataValue.md(_loc_table(exp, results["localization"][exp], PAPER.get(exp)).to_markdown(index=False))
+            table = _loc_table(exp, results["localization"][exp], PAPER.get(exp))
+            meta[exp] = MetadataValue.md(table.to_markdown(index=False))
     for name in ("fig5_uniform_trajectory", "fig12_capacity"):
         if name in pngs:
             meta[name] = MetadataValue.md(plots.markdown_image(pngs[name], name))

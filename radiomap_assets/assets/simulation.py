@@ -32,10 +32,10 @@ def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene,
                      f"{scene.samples_per_tx:,} rays per transmitter, depth {scene.max_depth}")
     traced = scene.trace()
     trace_s = time.perf_counter() - t0
-    grid, geometry, bss = traced["grid"], traced["geometry"], traced["base_stations"]
+    grid, geometry, bss = traced.grid, traced.geometry, traced.base_stations
     walkable = geometry.walkable
     with np.errstate(divide="ignore", invalid="ignore"):
-        power = scene.tx_power_dbm + 10.0 * np.log10(traced["path_gain"])
+        power = scene.tx_power_dbm + 10.0 * np.log10(traced.path_gain)
     covered = np.isfinite(power) & walkable[None, None]
     power = np.where(covered, np.maximum(power, NOISE_FLOOR_DBM), np.nan)  # holes: NaN, flagged by covered
     attrs = {
@@ -53,7 +53,7 @@ def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene,
     extra = {
         "covered": (("bs", "beam", "y", "x"), covered,
                     flag_attrs("some ray reached the walkable cell", "coverage_hole_or_not_walkable covered")),
-        "los": (("bs", "y", "x"), traced["los"], flag_attrs("line of sight to the base station", "nlos los")),
+        "los": (("bs", "y", "x"), traced.los, flag_attrs("line of sight to the base station", "nlos los")),
         "ground_z_m": (("y", "x"), geometry.ground_z.astype(np.float32),
                        {"units": "m", "long_name": "terrain height above the scene's z = 0"}),
         "ue_z_m": (("y", "x"), (geometry.ground_z + scene.ue_height_m).astype(np.float32),
@@ -64,7 +64,7 @@ def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene,
     total_s = time.perf_counter() - t0
     coverage = covered[:, :, walkable].mean(axis=(1, 2))
     any_beam = covered.any(axis=1)[:, walkable].mean(axis=1)
-    los_share = traced["los"][:, walkable].mean(axis=1)
+    los_share = traced.los[:, walkable].mean(axis=1)
     table = pd.DataFrame({"bs_id": [b["bs_id"] for b in bss], "x_m": [b["x_m"] for b in bss],
                           "y_m": [b["y_m"] for b in bss], "z_m": [round(b["z_m"], 1) for b in bss],
                           "coverage_per_beam": coverage.round(3), "coverage_any_beam": any_beam.round(3),

@@ -57,7 +57,8 @@ def proposed_variants(context: AssetExecutionContext, config: ExperimentConfig, 
                                        coarse_asset=coarse_asset)
         model = load_registered_model(ref)
         xy = [recover_trajectory(model, d.g, d.m)[0] for d in test]
-        runs["proposed_smoothed"][exp] = {"xy": xy, "model_uri": ref["model_uri"], "mlflow_run_id": ref["mlflow_run_id"],
+        runs["proposed_smoothed"][exp] = {"xy": xy, "model_uri": ref["model_uri"],
+                                          "mlflow_run_id": ref["mlflow_run_id"],
                                           "coarse_asset": coarse_asset, "seconds": time.perf_counter() - t0}
         context.log.info(f"proposed_smoothed {exp}: {time.perf_counter() - t0:.1f} s ({ref['model_uri']})")
     for exp in _experiments_for("proposed_tracked", experiment_campaigns):

@@ -120,7 +120,8 @@ def masked_sparse_csi(measurements: pd.DataFrame, bs_ids: list[int], num_beams: 
 def radio_map_from_positions(cells: list[np.ndarray], g: list[np.ndarray], m: list[np.ndarray],
                              num_cells: int) -> tuple[np.ndarray, np.ndarray]:
     """The empirical radio map: mean of observed g per (cell, entry) and counts (K,N), samples placed at ``cells``
-    (the SKF baseline, the CAM angle map and the decoder refinement all build theirs here). cells[i] (L_i,) int, g[i] and m[i] (L_i, N).
+    (the SKF baseline, the CAM angle map and the decoder refinement all build theirs here).
+    cells[i] (L_i,) int, g[i] and m[i] (L_i, N).
     The mean is NaN where an entry was never observed."""
     if not (len(cells) == len(g) == len(m)) or len(cells) == 0:
         raise ValueError(f"cells, g and m must be non-empty lists of equal length, "

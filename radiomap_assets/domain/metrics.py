@@ -26,7 +26,9 @@ def beam_map_errors(predicted_g: np.ndarray, true_g: np.ndarray, mask: np.ndarra
     over the entries selected by ``mask`` (default all finite)."""
     p = np.asarray(predicted_g, dtype=np.float64)
     t = np.asarray(true_g, dtype=np.float64)
-    sel = np.isfinite(p) & np.isfinite(t) if mask is None else (np.asarray(mask, bool) & np.isfinite(p) & np.isfinite(t))
+    sel = np.isfinite(p) & np.isfinite(t)
+    if mask is not None:
+        sel &= np.asarray(mask, bool)
     if not sel.any():
         raise ValueError("no entry to compare")
     diff = p[sel] - t[sel]

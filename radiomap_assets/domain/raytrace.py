@@ -165,6 +165,17 @@ class SceneGeometry:
         return self.top_z - self.ground_z
 
 
+@dataclass
+class TracedSite:
+    """What the ray tracer hands the simulation group (``resources.SionnaScene.trace``)."""
+
+    grid: Grid  # the ground-truth grid
+    geometry: SceneGeometry
+    base_stations: list[dict]  # bs_id, x_m, y_m, z_m, yaw_deg (``place_base_stations``)
+    path_gain: np.ndarray  # (N_b, |W|, ny, nx) linear path gain of every (base station, beam), NaN = no ray
+    los: np.ndarray  # (N_b, ny, nx) bool line of sight, False off the walkable cells
+
+
 def scene_geometry(scene, grid: Grid) -> SceneGeometry:
     """Classify every cell centre of ``grid`` by two downward ray casts (full scene, ground only)."""
     mi = _mitsuba()

@@ -4,9 +4,9 @@ written in exactly the landing-zone format of design 3.1 (ground truth in its ow
 Campaigns per site, as in paper section IV: ``uniform`` (one trajectory along a main road at 1 m/s),
 ``complex`` (stop, acceleration to 10 m/s, hold, deceleration), ``random`` (many discontinuous trajectories of
 200-1000 m), and ``uniform_m<M>``: the uniform trajectory again, observed with M beams per base station (Fig. 7 and
-Table IV compare M = 1, 3, 5). Campaign ids carry a short hash of everything that determines their content, so simulating twice
-with the same inputs gives the same ids (and the landing zone sees no duplicates), while a changed map or
-setting gives new ids.
+Table IV compare M = 1, 3, 5). Campaign ids carry a short hash of everything that determines their content, so
+simulating twice with the same inputs gives the same ids (and the landing zone sees no duplicates), while a changed
+map or setting gives new ids.
 """
 
 from __future__ import annotations

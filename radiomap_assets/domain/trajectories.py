@@ -54,7 +54,9 @@ class StreetGraph:
             ok = self.walkable[a] & self.walkable[b]
             step = grid.resolution_m * np.hypot(dy, dx)
             c = step * 0.5 * (penalty[a] + penalty[b])
-            rows.append(idx[a][ok]); cols.append(idx[b][ok]); costs.append(c[ok])
+            rows.append(idx[a][ok])
+            cols.append(idx[b][ok])
+            costs.append(c[ok])
         rows, cols, costs = map(np.concatenate, (rows, cols, costs))
         n = ny * nx
         self.adjacency = coo_matrix((np.r_[costs, costs], (np.r_[rows, cols], np.r_[cols, rows])), shape=(n, n)).tocsr()
