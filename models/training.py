@@ -12,9 +12,7 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -22,6 +20,7 @@ import numpy as np
 import torch
 
 from models.config import ModelConfig
+from models.fit import Checkpointing, FitResult, fit, pick_device
 from models.generative_model import GenerativeBeamMapModel
 
 
@@ -115,22 +114,7 @@ def config_fingerprint(config: ModelConfig, data: list[TrajectoryData]) -> str:
     return h.hexdigest()[:16]
 
 
-@dataclass
-class TrainingResult:
-    history: list[dict] = field(default_factory=list)  # one row per step: step, losses, seconds
-    steps_done: int = 0
-    resumed_from: int = 0
-    wall_time_s: float = 0.0
-    samples_per_s: float = 0.0
-    device: str = "cpu"
-
-
-def _save_checkpoint(path: Path, model, optimizer, step: int, history: list[dict], fingerprint: str) -> None:
-    tmp = path.with_suffix(".tmp")
-    cpu_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save({"model": cpu_state, "optimizer": optimizer.state_dict(), "step": step, "history": history,
-                "fingerprint": fingerprint}, tmp)
-    os.replace(tmp, path)
+TrainingResult = FitResult  # the shared fit loop's result (models.fit)
 
 
 def learning_rate_at(config: ModelConfig, progress: float) -> float:
@@ -148,69 +132,36 @@ def learning_rate_at(config: ModelConfig, progress: float) -> float:
 
 def train(model: GenerativeBeamMapModel, data: list[TrajectoryData], checkpoint_path: Path | None = None,
           on_step: Callable[[int, dict], None] | None = None, max_steps: int | None = None,
-          stop_after: int | None = None, device: str | None = None) -> TrainingResult:
-    """Adam on eq. (30) for ``config.max_steps`` steps, checkpointing every ``checkpoint_every`` steps and resuming
-    from ``checkpoint_path`` when it holds a checkpoint of the same configuration and data.
+          stop_after: int | None = None, device: str | None = None) -> FitResult:
+    """Adam on eq. (30) for ``config.max_steps`` steps in the shared fit loop (``models.fit``), checkpointing every
+    ``checkpoint_every`` steps and resuming from ``checkpoint_path`` when it holds a checkpoint of the same
+    configuration and data.
 
     ``stop_after`` ends the call after that many steps of this call (used by tests to simulate a kill).
     ``device``: where to train (default: CUDA when present, else CPU); the model is returned on the CPU."""
     c = model.config
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = pick_device(device)
     model.to(device)
     max_steps = max_steps or c.max_steps
     torch.manual_seed(c.seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=c.learning_rate)
     fingerprint = config_fingerprint(c, data)
     data = coarse_targets(data, c.coarse_targets)
-    result = TrainingResult()
-    start = 0
-    if checkpoint_path is not None and Path(checkpoint_path).exists():
-        ckpt = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
-        if ckpt.get("fingerprint") == fingerprint:
-            model.load_state_dict(ckpt["model"])  # copies into the parameters, already on ``device``
-            optimizer.load_state_dict(ckpt["optimizer"])
-            start = int(ckpt["step"])
-            result.history = list(ckpt["history"])
-            result.resumed_from = start
-    if start == 0:
+
+    def fresh_start() -> None:  # input statistics of the training data (label-free), stored with the weights
         observed = np.concatenate([d.g[d.m] for d in data]) if data else np.zeros(0, np.float32)
         if observed.size:
             model.feature_extractor.set_input_statistics(torch.from_numpy(observed))
-    model.train()
-    t0 = time.perf_counter()
-    samples = 0
-    step = start
-    for step in range(start, max_steps):
-        if stop_after is not None and step - start >= stop_after:
-            break
-        rng = np.random.default_rng([c.seed, step])
-        gen = torch.Generator().manual_seed(c.seed * 1_000_003 + step)
+
+    def step_loss(step: int, rng: np.random.Generator, gen: torch.Generator):
         batch = sample_windows(data, c.seq_len, c.batch_size, rng).to(device)
-        progress = step / max_steps
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate_at(c, progress)
-        terms = model.training_losses(batch, generator=gen, progress=progress)
-        optimizer.zero_grad(set_to_none=True)
-        terms["total"].backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimizer.step()
-        samples += batch.g.shape[0] * batch.g.shape[1]
-        row = {"step": step + 1, **{k: float(v.detach()) for k, v in terms.items()},
-               "seconds": time.perf_counter() - t0}
-        result.history.append(row)
-        if on_step is not None:
-            on_step(step + 1, row)
-        if checkpoint_path is not None and ((step + 1) % c.checkpoint_every == 0 or step + 1 == max_steps):
-            _save_checkpoint(Path(checkpoint_path), model, optimizer, step + 1, result.history, fingerprint)
-    else:
-        step = max_steps
-    result.steps_done = len(result.history)
-    result.wall_time_s = time.perf_counter() - t0
-    result.samples_per_s = samples / max(result.wall_time_s, 1e-9)
-    result.device = device
-    model.to("cpu")
-    model.eval()
-    return result
+        terms = model.training_losses(batch, generator=gen, progress=step / max_steps)
+        return terms, batch.g.shape[0] * batch.g.shape[1]
+
+    checkpoint = (None if checkpoint_path is None
+                  else Checkpointing(Path(checkpoint_path), c.checkpoint_every, fingerprint))
+    return fit(model, step_loss, max_steps, c.seed, c.learning_rate, device,
+               lr_at=lambda progress: learning_rate_at(c, progress), checkpoint=checkpoint,
+               on_fresh_start=fresh_start, on_step=on_step, stop_after=stop_after)
 
 
 @torch.no_grad()
@@ -318,24 +269,20 @@ def refine_decoder(model: GenerativeBeamMapModel, data: list[TrajectoryData], st
     x0_all = torch.from_numpy(2.0 * target - 1.0)
     cond_all, _ = codebook_conditions(model)
     cond_all = cond_all[torch.from_numpy(cells)]
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = pick_device()
     model.to(device)
-    model.denoiser.train()
-    optimizer = torch.optim.Adam(model.denoiser.parameters(), lr=learning_rate)
-    history, t0 = [], time.perf_counter()
-    for step in range(steps):
-        gen = torch.Generator().manual_seed(c.seed * 7_919 + step)
+
+    def step_loss(step: int, rng: np.random.Generator, gen: torch.Generator):
         idx = torch.randint(0, len(x0_all), (batch_size,), generator=gen)
         loss = model.diffusion.loss(model.denoiser, x0_all[idx].to(device), cond_all[idx].to(device),
                                     known[idx].to(device), gen)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.denoiser.parameters(), 5.0)
-        optimizer.step()
-        row = {"step": step + 1, "L_r_refine": float(loss.detach()), "seconds": time.perf_counter() - t0}
-        history.append(row)
+        return {"total": loss}, batch_size
+
+    def renamed(step: int, row: dict) -> None:  # the refinement's loss is L_r_refine in histories and MLflow
+        row["L_r_refine"] = row.pop("total")
         if on_step is not None:
-            on_step(step + 1, row)
-    model.to("cpu")
-    model.eval()
-    return history
+            on_step(step, row)
+
+    result = fit(model, step_loss, steps, c.seed, learning_rate, device, parameters=model.denoiser.parameters(),
+                 train_module=model.denoiser, seed_stride=7_919, on_step=renamed)
+    return result.history

@@ -315,3 +315,29 @@ def test_generated_beam_map_opens_with_plain_xarray_and_carries_the_design_attri
     truth = xr.open_zarr(ground_truth_path)
     truth_median = float(np.nanmedian(truth.power_dbm.values[truth.covered.values]))
     assert abs(info["median_dbm"] - truth_median) < 25.0, (info["median_dbm"], truth_median)
+
+
+def test_the_shared_fit_loop_trains_any_network_and_a_resumed_fit_ends_where_an_uninterrupted_one_does(tmp_path):
+    from models.fit import Checkpointing, fit
+
+    x = torch.linspace(-1, 1, 64)[:, None]
+    y = 3.0 * x + 0.5
+
+    def run(stop_after=None, path=tmp_path / "fit.pt"):
+        torch.manual_seed(0)
+        net = torch.nn.Linear(1, 1)
+
+        def step_loss(step, rng, gen):
+            idx = torch.from_numpy(rng.integers(0, 64, size=16))
+            return {"total": ((net(x[idx]) - y[idx]) ** 2).mean()}, 16
+
+        return net, fit(net, step_loss, 60, seed=3, learning_rate=0.2, device="cpu",
+                        checkpoint=Checkpointing(path, 20, "linear"), stop_after=stop_after)
+
+    net, result = run(path=tmp_path / "whole.pt")
+    assert result.history[-1]["total"] < 0.01 * result.history[0]["total"]
+    assert [r["step"] for r in result.history] == list(range(1, 61))
+    run(stop_after=25)  # killed after step 25; the checkpoint holds step 20
+    resumed, again = run()
+    assert again.resumed_from == 20 and len(again.history) == 60
+    assert torch.equal(resumed.weight, net.weight) and torch.equal(resumed.bias, net.bias)

@@ -46,7 +46,6 @@ they hear most strongly), but the error is about 80 m. These are properties of t
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass
 from typing import Callable, Literal
 
@@ -54,6 +53,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from models.fit import fit, pick_device
 from models.losses import coarse_location_loss, triplet_loss
 from models.training import TrajectoryData, sample_windows
 from radiomap_assets.domain.beam_layout import BeamLayout
@@ -264,7 +264,7 @@ def train_channel_chart(data: list[TrajectoryData], supervision: Supervision, co
     lengths = [len(d) for d in data]
     if max(lengths) < config.seq_len:
         raise ValueError(f"no trajectory has at least seq_len={config.seq_len} samples (longest: {max(lengths)})")
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = pick_device(device)
 
     # Supervision-specific inputs and the chart's centre.
     lab_xy = lab_idx = None
@@ -299,13 +299,8 @@ def train_channel_chart(data: list[TrajectoryData], supervision: Supervision, co
     torch.manual_seed(config.seed)
     net = ChannelChartNetwork(num_entries, config.hidden, (float(centre[0]), float(centre[1])),
                               config.position_scale_m).to(device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
-    history: list[dict] = []
-    net.train()
-    t0 = time.perf_counter()
-    for step in range(config.steps):
-        rng = np.random.default_rng([config.seed, step])
-        gen = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+
+    def step_loss(step: int, rng: np.random.Generator, gen: torch.Generator):
         batch = sample_windows(data, config.seq_len, config.batch_size, rng).to(device)
         g, m, p = batch.g, batch.m, batch.coarse
         p_hat = net(g, m)  # (B, L, 2)
@@ -327,18 +322,10 @@ def train_channel_chart(data: list[TrajectoryData], supervision: Supervision, co
                                                         config.bs_margin_m)
             terms["box"] = box_prior_loss(flat_hat, box_lo, box_hi)
             total = total + config.lambda_bs * terms["bs_order"] + config.lambda_box * terms["box"]
-        optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-        optimizer.step()
-        row = {"step": step + 1, "total": float(total.detach()),
-               **{k: float(v.detach()) for k, v in terms.items()}, "seconds": time.perf_counter() - t0}
-        history.append(row)
-        if on_step is not None:
-            on_step(step + 1, row)
-    net.to("cpu")
-    net.eval()
-    return net, history
+        return {"total": total, **terms}, g.shape[0] * g.shape[1]
+
+    result = fit(net, step_loss, config.steps, config.seed, config.learning_rate, device, on_step=on_step)
+    return net, result.history
 
 
 @torch.no_grad()
