@@ -1,1 +1,2 @@
-"""PyTorch model code: CSI encoder, radio-map codebook, diffusion decoder, baselines' networks (issue 3)."""
+"""PyTorch model code, one package per model family: ``beam_map`` (seed 001, the generative beam-map model),
+``baselines`` (the paper's comparison methods), ``nn`` (the fit loop every network trains with)."""

@@ -1,6 +1,6 @@
 """The experiments of paper section IV on plain arrays: what each method sees, and every number of the report.
 
-Methods see only a campaign's model inputs (``models.training.TrajectoryData``: masked sparse CSI, time stamps,
+Methods see only a campaign's model inputs (``models.beam_map.training.TrajectoryData``: masked sparse CSI, time stamps,
 coarse locations) and the site's cell centres; the one exception is the ``semi_cc_gt`` baseline, whose definition
 is 500 ground-truth labels. Ground truth (``CampaignTruth``) enters only the scoring functions here.
 
@@ -161,7 +161,7 @@ def stop_location(truth_xy: np.ndarray, t_s: np.ndarray, min_duration_s: float =
 
 def evaluation_cells(truth_xy: list[np.ndarray], cell_centres_m: np.ndarray) -> np.ndarray:
     """Cells the true trajectory passes through (Table IV compares beam maps along it). Sorted cell indices."""
-    from models.radio_map import nearest_cell
+    from models.beam_map.radio_map import nearest_cell
     import torch
 
     xy = torch.from_numpy(np.concatenate(truth_xy)).float()

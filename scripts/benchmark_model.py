@@ -36,7 +36,7 @@ def main() -> int:
 
     import xarray as xr
 
-    from models.training import decode_beam_map, recover_trajectory, train
+    from models.beam_map.training import decode_beam_map, recover_trajectory, train
     from radiomap_assets import storage
     from radiomap_assets.assets.model import load_registered_model, load_training_data
     from radiomap_assets.domain.grid import Grid

@@ -6,7 +6,7 @@ Needs no ``make demo``: the inputs are synthetic, shaped like a campaign of the 
 per axis, codebook cells = the profile's region on its 5 m grid, i.e. every cell of the rectangle, an upper bound
 of the walkable cells a real site keeps). The values do not matter for the cost; the shapes do.
 
-For the ``smoke`` and ``default`` model sizes (``models.config.model_config_for_profile``) it prints:
+For the ``smoke`` and ``default`` model sizes (``models.beam_map.config.model_config_for_profile``) it prints:
 
 - the fp32 matmul ceiling: best GFLOP/s of ``torch.mm`` on 1024x1024 and 2048x2048 (2 n^3 FLOP each), best of a
   few runs, with ``torch.get_num_threads()`` threads;
@@ -14,7 +14,7 @@ For the ``smoke`` and ``default`` model sizes (``models.config.model_config_for_
   FlopCounterMode`` on one ``model.training_losses(batch, generator, progress=1)`` + ``backward()``. It counts
   matmul-like ops only (mm, addmm, bmm, convolutions; we add CPU attention and ``cdist``); elementwise work is not
   counted, so achieved GFLOP/s is a lower bound of the work done;
-- samples/s over the timed steps after the warm-up steps; a step is what ``models.training.train`` does
+- samples/s over the timed steps after the warm-up steps; a step is what ``models.beam_map.training.train`` does
   (``sample_windows`` + ``training_losses`` + ``backward`` + gradient clipping + Adam), with progress = 1 (the
   joint phase, every term weighted);
 - achieved GFLOP/s (counted FLOP/step / median step time) and its share of the matmul ceiling;
@@ -52,11 +52,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from models.config import ModelConfig, model_config_for_profile  # noqa: E402
-from models.generative_model import GenerativeBeamMapModel  # noqa: E402
-from models.radio_map import student_t_assignment  # noqa: E402
-from models import losses  # noqa: E402
-from models.training import TrajectoryData, WindowBatch, parameter_count, sample_windows  # noqa: E402
+from models.beam_map.config import ModelConfig, model_config_for_profile  # noqa: E402
+from models.beam_map.generative_model import GenerativeBeamMapModel  # noqa: E402
+from models.beam_map.radio_map import student_t_assignment  # noqa: E402
+from models.beam_map import losses  # noqa: E402
+from models.beam_map.training import TrajectoryData, WindowBatch, parameter_count, sample_windows  # noqa: E402
 from radiomap_assets.profiles import get_profile  # noqa: E402
 
 SIZES = ("smoke", "default")
@@ -161,7 +161,7 @@ def _flop_counter() -> "torch.utils.flop_counter.FlopCounterMode":
 
 
 def _batch(data: list[TrajectoryData], c: ModelConfig, step: int) -> tuple[WindowBatch, torch.Generator]:
-    """The batch and generator step ``step`` of models.training.train draws."""
+    """The batch and generator step ``step`` of models.beam_map.training.train draws."""
     rng = np.random.default_rng([c.seed, step])
     gen = torch.Generator().manual_seed(c.seed * 1_000_003 + step)
     return sample_windows(data, c.seq_len, c.batch_size, rng), gen
@@ -169,7 +169,7 @@ def _batch(data: list[TrajectoryData], c: ModelConfig, step: int) -> tuple[Windo
 
 def _train_step(model: GenerativeBeamMapModel, optimizer: torch.optim.Optimizer, data: list[TrajectoryData],
                 step: int, progress: float) -> int:
-    """One step of models.training.train (same draws, same order of work). Returns the samples used."""
+    """One step of models.beam_map.training.train (same draws, same order of work). Returns the samples used."""
     c = model.config
     batch, gen = _batch(data, c, step)
     terms = model.training_losses(batch, generator=gen, progress=progress)
@@ -194,7 +194,7 @@ def _part_closures(model: GenerativeBeamMapModel, data: list[TrajectoryData], op
                    progress: float) -> dict:
     """One closure per part of the step; each runs that part's forward + backward on inputs detached from the
     rest of the graph (the upstream gradient is random), mirroring GenerativeBeamMapModel.training_losses."""
-    from models.generative_model import loss_weights
+    from models.beam_map.generative_model import loss_weights
 
     c = model.config
     batch, gen = _batch(data, c, 0)

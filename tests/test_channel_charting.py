@@ -16,7 +16,7 @@ import torch
 from models.baselines.channel_charting import (ChannelChartNetwork, ChartConfig, choose_labelled_samples,
                                                predict_chart, strongest_per_bs, train_channel_chart,
                                                variant_config)
-from models.training import TrajectoryData
+from models.beam_map.training import TrajectoryData
 
 
 BS_XY = np.array([[-60.0, 120.0], [260.0, -40.0], [120.0, 220.0]])

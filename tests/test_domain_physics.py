@@ -91,7 +91,7 @@ def test_paper_noisy_ground_truth_has_the_requested_variance():
 def test_beam_layout_is_the_one_entry_rule_the_measurement_model_and_the_model_share():
     import torch
 
-    from models.feature_extractor import CSIFeatureExtractor
+    from models.beam_map.feature_extractor import CSIFeatureExtractor
     from radiomap_assets.domain.beam_layout import BeamLayout
 
     layout = BeamLayout(3, 4)

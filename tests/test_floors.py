@@ -80,7 +80,7 @@ def test_skf_causal_lies_between_the_raw_input_and_the_smoother(walk):
     """The SKF on the walk (one pass, no revisit: its map adds nothing, so it is the constant-velocity model with its
     configured noise): forward filter only beats the raw input and does not beat the RTS smoother."""
     from models.baselines.kalman import SKFConfig, radio_map_kalman_smoother
-    from models.training import TrajectoryData
+    from models.beam_map.training import TrajectoryData
 
     t, truth, coarse = walk
     cells = np.array([(x, y) for x in np.arange(2.5, 320.0, 5.0) for y in (2.5, 7.5)])

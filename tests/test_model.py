@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from models import losses
-from models.config import ModelConfig
-from models.feature_extractor import CSIFeatureExtractor, masked_moving_average
-from models.generative_model import GenerativeBeamMapModel
-from models.radio_map import RadioMapCodebook, student_t_assignment
-from models.temporal_encoder import truncated_bidirectional
-from models.training import TrajectoryData, train
+from models.beam_map import losses
+from models.beam_map.config import ModelConfig
+from models.beam_map.feature_extractor import CSIFeatureExtractor, masked_moving_average
+from models.beam_map.generative_model import GenerativeBeamMapModel
+from models.beam_map.radio_map import RadioMapCodebook, student_t_assignment
+from models.beam_map.temporal_encoder import truncated_bidirectional
+from models.beam_map.training import TrajectoryData, train
 
 
 # ---- losses and modules on hand-computed cases -------------------------------------------------------------
@@ -61,7 +61,7 @@ def test_triplet_negatives_come_from_the_whole_batch_not_only_the_anchors_window
 
 
 def test_noise_schedule_ends_in_pure_noise_at_the_configured_number_of_steps():
-    from models.diffusion import GaussianDiffusion
+    from models.beam_map.diffusion import GaussianDiffusion
 
     for steps in (50, 200, 1000):
         d = GaussianDiffusion(steps, 1e-4, 0.02)
@@ -172,7 +172,7 @@ def test_a_killed_training_resumes_from_its_checkpoint_and_ends_where_an_uninter
 
 
 def test_decoder_refinement_trains_only_the_decoder_and_lowers_its_loss_on_full_csi_targets():
-    from models.training import refine_decoder
+    from models.beam_map.training import refine_decoder
 
     data, config, cells = _tiny_problem()
     model = _fresh_model(config, cells)
@@ -318,7 +318,7 @@ def test_generated_beam_map_opens_with_plain_xarray_and_carries_the_design_attri
 
 
 def test_the_shared_fit_loop_trains_any_network_and_a_resumed_fit_ends_where_an_uninterrupted_one_does(tmp_path):
-    from models.fit import Checkpointing, fit
+    from models.nn.fit import Checkpointing, fit
 
     x = torch.linspace(-1, 1, 64)[:, None]
     y = 3.0 * x + 0.5

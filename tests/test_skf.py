@@ -11,7 +11,7 @@ import pytest
 
 from models.baselines.kalman import (SKFConfig, SKFResult, innovation_loglik, radio_map_from_positions,
                                      radio_map_kalman_smoother, rts_smoother)
-from models.training import TrajectoryData
+from models.beam_map.training import TrajectoryData
 
 CELL_M = 5.0
 BS_XY = np.array([[60.0, 60.0], [220.0, -50.0], [340.0, 140.0]])

@@ -1,10 +1,10 @@
-"""The tracking prior of the declared variant ``proposed_tracked`` (models.tracking): fast, no Dagster."""
+"""The tracking prior of the declared variant ``proposed_tracked`` (models.beam_map.tracking): fast, no Dagster."""
 
 import numpy as np
 import pytest
 
 from models.baselines.floors import cv_smoother
-from models.tracking import TrackNoise, track_with_prior
+from models.beam_map.tracking import TrackNoise, track_with_prior
 
 
 def _walk(seed=0, n=2000):

@@ -3,10 +3,10 @@
 One network and one training loop; the three variants differ only in their supervision:
 
 * ``semi_cc_gt`` (supervision ``"labels"``): L = λ_t L_t + λ_c L_c with λ_t = λ_c = 1, where L_t is the triplet
-  loss of eqs. (26)-(27) (``models.losses.triplet_loss``) and L_c the mean distance to ground-truth locations of a
-  small labelled subset (500 samples in the paper; see ``choose_labelled_samples``).
+  loss of eqs. (26)-(27) (``models.beam_map.losses.triplet_loss``) and L_c the mean distance to ground-truth
+  locations of a small labelled subset (500 samples in the paper; see ``choose_labelled_samples``).
 * ``semi_cc_noisy`` (supervision ``"coarse"``): L_chart = λ_t L_t + λ_c L_c with λ_t = 1, λ_c = 0.01 and L_c the
-  coarse-location loss of eq. (23) (``models.losses.coarse_location_loss``) on every sample of the batch.
+  coarse-location loss of eq. (23) (``models.beam_map.losses.coarse_location_loss``) on every sample of the batch.
 * ``real_world_cc`` (supervision ``"base_stations"``, ref. [25]): no user location at all, only the base-station
   positions. For every sample and every pair of base stations (a, b) whose strongest *observed* entries satisfy
   s_a - s_b > ``bs_power_threshold``, the sample should be closer to a than to b:
@@ -21,7 +21,7 @@ Choices where the paper is silent (documented here, not tuned per data set):
   locations (``"coarse"`` and ``"labels"``) or of the base stations (``"base_stations"``), so the untrained chart
   already lies on the site; it is stored as a buffer so ``predict_chart`` needs nothing else.
 * Batches: ``batch_size`` windows of ``seq_len`` consecutive samples (same length-proportional window draw as
-  ``models.training.sample_windows``); triplet negatives are drawn across the whole batch.
+  ``models.beam_map.training.sample_windows``); triplet negatives are drawn across the whole batch.
    For ``"labels"`` the labelled samples
   are too sparse to appear reliably in random windows (500 of tens of thousands), so L_c is computed on a separate
   draw of ``label_batch_size`` labelled samples (uniform, with replacement) each step.
@@ -32,7 +32,7 @@ Choices where the paper is silent (documented here, not tuned per data set):
   for evaluation.
 * Every random draw of step s is seeded by (seed, s) (``np.random.default_rng([seed, step])`` for windows and
   labelled draws, a ``torch.Generator`` for triplets); weights are initialised after ``torch.manual_seed(seed)``.
-  Adam, gradient-norm clip 5 (as in ``models.training.train``).
+  Adam, gradient-norm clip 5 (as in ``models.beam_map.training.train``).
 
 Observed on the synthetic site of tests/test_channel_charting.py (coarse error 25 m): with a per-sample
 network the chart's sample-to-sample noise is several metres, far above the 1 m scale of the triplet loss (T_c = 1 s
@@ -53,9 +53,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.fit import fit, pick_device
-from models.losses import coarse_location_loss, triplet_loss
-from models.training import TrajectoryData, sample_windows
+from models.nn.fit import fit, pick_device
+from models.beam_map.losses import coarse_location_loss, triplet_loss
+from models.beam_map.training import TrajectoryData, sample_windows
 from radiomap_assets.domain.beam_layout import BeamLayout
 
 Supervision = Literal["labels", "coarse", "base_stations"]

@@ -2,7 +2,7 @@
 locations with a constant-velocity motion model, fused with a grid radio-map likelihood of the sparse CSI. The radio
 map is estimated from the filter's own estimates (alternating, EM-style); no location label is used anywhere.
 
-Inputs per trajectory (``models.training.TrajectoryData``): g (L, N) normalized beam gains, m (L, N) observed
+Inputs per trajectory (``models.beam_map.training.TrajectoryData``): g (L, N) normalized beam gains, m (L, N) observed
 mask, t_s (L,) strictly increasing seconds, coarse p̄ (L, 2) metres. ``cell_centres_m`` (K, 2) are the centres of the
 K walkable grid cells. Plain numpy (+ ``scipy.spatial.cKDTree`` for nearest-cell queries); no torch.
 
@@ -66,8 +66,8 @@ from scipy.spatial import cKDTree
 
 from radiomap_assets.domain.measurement import radio_map_from_positions  # the empirical map (also in the API)
 
-if TYPE_CHECKING:  # the filter only reads the fields; importing models.training would pull in torch
-    from models.training import TrajectoryData
+if TYPE_CHECKING:  # the filter only reads the fields; importing models.beam_map.training would pull in torch
+    from models.beam_map.training import TrajectoryData
 
 _INITIAL_POSITION_VAR_M2 = 1e6  # diffuse prior of the first state (1 km std): the first measurement sets it
 _INITIAL_VELOCITY_VAR = 100.0  # (10 m/s)^2, walking to driving speeds
@@ -187,7 +187,7 @@ def innovation_loglik(z_xy: np.ndarray, t_s: np.ndarray, meas_var: np.ndarray, a
     The first update, made against the diffuse initial state, is left out: it does not depend on the noise levels.
     Same inputs as ``rts_smoother``; used to choose R and q without labels (``models.baselines.floors``).
     ``scored_streams``: score only these measurement streams (all are still fused): how well the track predicts
-    one stream given the others (``models.tracking``); None scores every stream."""
+    one stream given the others (``models.beam_map.tracking``); None scores every stream."""
     z, var, used, t, q = _check_filter_input(z_xy, t_s, meas_var, accel_psd)
     return _forward_filter(z, var, used, t, q, scored_streams)[4]
 

@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 
-from models.training import TrajectoryData, decode_beam_map, recover_trajectory
+from models.beam_map.training import TrajectoryData, decode_beam_map, recover_trajectory
 from radiomap_assets import storage
 from radiomap_assets.assets.model import (REGISTERED_MODEL, load_registered_model, load_training_data,
                                           profile_model_config, train_and_register)
@@ -267,7 +267,7 @@ real_world_cc_baseline = _chart_asset(
                    "locations; the report sounds N_t/2 beams around its angle and serves the strongest (Fig. 12).")
 def cam_baseline(context: AssetExecutionContext, experiment_campaigns: dict, site_grid: dict) -> Output[dict]:
     from models.baselines.cam import channel_angle_map
-    from models.radio_map import nearest_cell
+    from models.beam_map.radio_map import nearest_cell
 
     if "table1" not in experiment_campaigns["experiments"]:  # Fig. 12 is on Table I's trajectory only
         return Output({}, metadata=_summary({}))

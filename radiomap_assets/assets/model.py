@@ -12,10 +12,10 @@ import pandas as pd
 import torch
 from dagster import (AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Config, MetadataValue, Output, asset)
 
-from models.config import model_config_for_profile, with_loss_weights
-from models.generative_model import GenerativeBeamMapModel
-from models.persistence import BeamMapPyfuncModel, load_model_files, save_model_files
-from models.training import (decode_beam_map, parameter_count, recover_trajectory, refine_decoder,
+from models.beam_map.config import model_config_for_profile, with_loss_weights
+from models.beam_map.generative_model import GenerativeBeamMapModel
+from models.beam_map.persistence import BeamMapPyfuncModel, load_model_files, save_model_files
+from models.beam_map.training import (decode_beam_map, parameter_count, recover_trajectory, refine_decoder,
                              split_trajectories, train)
 from radiomap_assets import checks, metadata, plots, storage
 from radiomap_assets.assets.ingestion import campaign_partitions, coarse_locations, masked_sparse_csi
@@ -50,7 +50,7 @@ def site_grid(context: AssetExecutionContext, scene: SionnaScene) -> Output[dict
 class TrainingConfig(Config):
     """``campaigns``: campaign partitions to train on (empty = every campaign with ingested CSI and coarse
     locations). ``max_steps``: override of the profile's step count. ``rnn_cell``: gru (proposed) or lstm.
-    ``loss_weights``: override of the profile's (λ_c, λ_t, λ_d) preset, one of models.config.LOSS_WEIGHTS."""
+    ``loss_weights``: override of the profile's (λ_c, λ_t, λ_d) preset, one of models.beam_map.config.LOSS_WEIGHTS."""
 
     campaigns: list[str] = []
     max_steps: int | None = None
@@ -75,7 +75,7 @@ def load_training_data(campaigns: list[str], coarse_asset: str = "coarse_locatio
 
 
 def profile_model_config(num_entries: int, max_steps: int | None = None, loss_weights: str = ""):
-    """The profile's ModelConfig (models.config) with optional overrides of the step count and loss weights."""
+    """The profile's ModelConfig (models.beam_map.config) with optional overrides of the step count and loss weights."""
     mconfig = model_config_for_profile(get_profile().name, num_entries)
     if max_steps:
         mconfig = type(mconfig).from_dict({**mconfig.to_dict(), "max_steps": max_steps})
@@ -91,7 +91,7 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
     every 10 steps, learning curves, pyfunc model of state dict + JSON) and register a version tagged with the
     Dagster run id, the campaigns, the asset its coarse input came from and their data versions. Returns
     (reference dict, TrainingResult, curves PNG)."""
-    from models.training import config_fingerprint
+    from models.beam_map.training import config_fingerprint
 
     profile = get_profile()
     torch.manual_seed(mconfig.seed)

@@ -5,9 +5,9 @@ in its own row beside the paper-faithful ``proposed``.
   the label-free constant-velocity smoother of the ``cv_smoother`` floor (``ModelConfig.coarse_targets =
   "cv_smoothed"``): the network fits targets whose white noise is already averaged out.
 - ``proposed_tracked``: the faithful ``proposed`` model's p̂ fused with the coarse input in one Kalman/RTS smoother
-  whose noise levels are chosen without labels (``models.tracking``): the smoother as the tracking prior. No training
-  of its own, so the headline evaluation (`make demo`) runs it; ``proposed_smoothed`` trains a model of its own and
-  runs in the full evaluation (`make paper`).
+  whose noise levels are chosen without labels (``models.beam_map.tracking``): the smoother as the tracking prior.
+  No training of its own, so the headline evaluation (`make demo`) runs it; ``proposed_smoothed`` trains a model of
+  its own and runs in the full evaluation (`make paper`).
 
 Both see exactly the inputs of ``proposed`` (masked sparse CSI, time stamps, the experiment's coarse input).
 """
@@ -17,8 +17,8 @@ import time
 
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
-from models.tracking import track_with_prior
-from models.training import recover_trajectory
+from models.beam_map.tracking import track_with_prior
+from models.beam_map.training import recover_trajectory
 from radiomap_assets import storage
 from radiomap_assets.assets.baselines import (GROUP, MODEL_STEPS, ExperimentConfig, _experiments_for,
                                               coarse_asset_of, experiment_data)

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from models.config import ModelConfig
-from models.generative_model import GenerativeBeamMapModel
+from models.beam_map.config import ModelConfig
+from models.beam_map.generative_model import GenerativeBeamMapModel
 
 STATE_DICT = "state_dict.pt"
 DESCRIPTION = "model.json"
@@ -53,7 +53,7 @@ try:  # the pyfunc flavour is optional at import time (models/ stays usable with
             self.model = load_model_files(context.artifacts["state_dict"], context.artifacts["description"])
 
         def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-            from models.training import recover_trajectory
+            from models.beam_map.training import recover_trajectory
 
             rows = []
             for tid, part in model_input.groupby("trajectory_id", sort=False):

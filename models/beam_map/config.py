@@ -88,7 +88,7 @@ class ModelConfig:
     lr_schedule: str = "cosine"  # "cosine" (to min_lr_fraction) or "constant"; see training.learning_rate_at
     min_lr_fraction: float = 0.05
     checkpoint_every: int = 100
-    # decoder refinement after the joint training (models.training.refine_decoder; our addition): steps of
+    # decoder refinement after the joint training (models.beam_map.training.refine_decoder; our addition): steps of
     # denoiser-only training on frozen codebook conditions with label-free imputed full-CSI targets
     decoder_refine_steps: int = 200
     decoder_refine_batch: int = 256

@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from models import losses
-from models.config import ModelConfig
-from models.diffusion import GaussianDiffusion
-from models.feature_extractor import CSIFeatureExtractor
-from models.radio_map import LocationPredictor, RadioMapCodebook, student_t_assignment
-from models.temporal_encoder import TemporalContextEncoder
-from models.unet1d import ConditionalUNet1d
+from models.beam_map import losses
+from models.beam_map.config import ModelConfig
+from models.beam_map.diffusion import GaussianDiffusion
+from models.beam_map.feature_extractor import CSIFeatureExtractor
+from models.beam_map.radio_map import LocationPredictor, RadioMapCodebook, student_t_assignment
+from models.beam_map.temporal_encoder import TemporalContextEncoder
+from models.beam_map.unet1d import ConditionalUNet1d
 
 if TYPE_CHECKING:
-    from models.training import WindowBatch
+    from models.beam_map.training import WindowBatch
 
 
 def loss_weights(c: ModelConfig, progress: float) -> dict[str, float]:

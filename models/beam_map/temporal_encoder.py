@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-from models.feature_extractor import DoubleMultiScaleConv
+from models.beam_map.feature_extractor import DoubleMultiScaleConv
 
 
 class MultiScaleFeatureCNN(nn.Module):

@@ -19,9 +19,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from models.config import ModelConfig
-from models.fit import Checkpointing, FitResult, fit, pick_device
-from models.generative_model import GenerativeBeamMapModel
+from models.beam_map.config import ModelConfig
+from models.nn.fit import Checkpointing, FitResult, fit, pick_device
+from models.beam_map.generative_model import GenerativeBeamMapModel
 
 
 @dataclass
@@ -114,7 +114,7 @@ def config_fingerprint(config: ModelConfig, data: list[TrajectoryData]) -> str:
     return h.hexdigest()[:16]
 
 
-TrainingResult = FitResult  # the shared fit loop's result (models.fit)
+TrainingResult = FitResult  # the shared fit loop's result (models.nn.fit)
 
 
 def learning_rate_at(config: ModelConfig, progress: float) -> float:
@@ -133,7 +133,7 @@ def learning_rate_at(config: ModelConfig, progress: float) -> float:
 def train(model: GenerativeBeamMapModel, data: list[TrajectoryData], checkpoint_path: Path | None = None,
           on_step: Callable[[int, dict], None] | None = None, max_steps: int | None = None,
           stop_after: int | None = None, device: str | None = None) -> FitResult:
-    """Adam on eq. (30) for ``config.max_steps`` steps in the shared fit loop (``models.fit``), checkpointing every
+    """Adam on eq. (30) for ``config.max_steps`` steps in the shared fit loop (``models.nn.fit``), checkpointing every
     ``checkpoint_every`` steps and resuming from ``checkpoint_path`` when it holds a checkpoint of the same
     configuration and data.
 
@@ -205,7 +205,7 @@ def codebook_conditions(model: GenerativeBeamMapModel) -> tuple[torch.Tensor, np
     visited = cb.visited().numpy()
     emb = cb.embedding.clone()
     if visited.any() and not visited.all():
-        from models.radio_map import nearest_cell
+        from models.beam_map.radio_map import nearest_cell
 
         vis_idx = np.nonzero(visited)[0]
         nearest = nearest_cell(cb.cell_centres_m[~torch.from_numpy(visited)], cb.cell_centres_m[vis_idx])

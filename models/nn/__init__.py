@@ -1,0 +1,1 @@
+"""Shared torch machinery for every model family: the one fit loop (``fit``)."""
