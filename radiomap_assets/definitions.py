@@ -1,4 +1,13 @@
-"""The Dagster code location: assets, checks, jobs, sensor and resources for the active profile."""
+"""The Dagster code location: one ``Definitions`` per part, merged at the top (design section 2).
+
+- ``common_definitions``: what every model family shares: the site's simulation, the landing zone and its sensor,
+  ingestion of campaigns and the paper-protocol coarse input of the evaluation;
+- ``beam_map_definitions``: the family of seed 001: the site grid, the generative model, inference, the baselines,
+  floors, variants and the evaluation report;
+- ``build_definitions`` merges them with the resources and the executor of the active profile.
+
+A new model family adds its own ``<family>_definitions`` here and to the merge, nothing else.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +18,31 @@ from radiomap_assets.assets import (baselines, evaluation, floors, ingestion, mo
                                     variants)
 from radiomap_assets.jobs import (beam_map_job, evaluation_job, headline_evaluation_job, inference_job, ingestion_job,
                                   paper_protocol_job, simulation_job, training_job)
-from radiomap_assets.profiles import get_profile, home_layout
+from radiomap_assets.profiles import Profile, get_profile, home_layout
 from radiomap_assets.sensors import landing_zone_sensor
 from resources import BeamMapStore, LandingZone, MlflowTracker, SionnaScene
 
 
-def build_definitions(profile_name: str | None = None) -> Definitions:
-    env_setup.configure()
-    profile = get_profile(profile_name)
+def assets_defined_in(modules: list) -> list:
+    """The assets each module defines itself (an asset module also imports the assets it depends on, and
+    ``load_assets_from_modules`` would count those twice across two Definitions)."""
+    names = {m.__name__ for m in modules}
+    return [a for a in load_assets_from_modules(modules) if a.op.compute_fn.decorated_fn.__module__ in names]
+
+
+def common_definitions() -> Definitions:
+    return Definitions(assets=assets_defined_in([simulation, ingestion]), asset_checks=checks.ALL_CHECKS,
+                       jobs=[simulation_job, ingestion_job, paper_protocol_job], sensors=[landing_zone_sensor])
+
+
+def beam_map_definitions() -> Definitions:
+    return Definitions(assets=assets_defined_in([model, evaluation, baselines, floors, variants, report]),
+                       jobs=[training_job, inference_job, beam_map_job, evaluation_job, headline_evaluation_job])
+
+
+def resource_definitions(profile: Profile) -> Definitions:
     home = home_layout()
     return Definitions(
-        assets=load_assets_from_modules([simulation, ingestion, model, evaluation, baselines, floors, variants,
-                                         report]),
-        asset_checks=checks.ALL_CHECKS,
-        jobs=[simulation_job, ingestion_job, paper_protocol_job, training_job, inference_job, beam_map_job,
-              evaluation_job, headline_evaluation_job],
-        sensors=[landing_zone_sensor],
         resources={
             "scene": SionnaScene.from_profile(profile),
             "beam_map_store": BeamMapStore(root=str(home.beam_maps)),
@@ -34,6 +52,12 @@ def build_definitions(profile_name: str | None = None) -> Definitions:
         },
         executor=in_process_executor,  # 2 cores: one step at a time, ray tracing and training use both
     )
+
+
+def build_definitions(profile_name: str | None = None) -> Definitions:
+    env_setup.configure()
+    profile = get_profile(profile_name)
+    return Definitions.merge(common_definitions(), beam_map_definitions(), resource_definitions(profile))
 
 
 defs = build_definitions()
