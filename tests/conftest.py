@@ -85,3 +85,21 @@ def paper_protocol_inputs(ingested_campaigns, dagster_instance):
     job = defs.resolve_job_def("paper_protocol")
     return {cid: job.execute_in_process(instance=dagster_instance, partition_key=cid)
             for cid in ingested_campaigns if campaign_kind(cid) is not None}
+
+
+# Two tiers (issue 11): a test that needs the ray-traced smoke site (every session fixture from ``simulated_site``
+# on depends on it) or serves the web UI is a graph test; the rest are unit tests that never ray trace.
+# `pytest -m "not graph"` runs the unit tier alone, `pytest -m graph` the graph tier; `make test` runs both.
+GRAPH_FIXTURES = {"simulated_site"}
+GRAPH_MODULES = {"test_webserver"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "graph: needs the ray-traced smoke site or the web UI (the graph tier)")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if GRAPH_FIXTURES & set(getattr(item, "fixturenames", ())) or item.module.__name__.split(".")[-1] in \
+                GRAPH_MODULES:
+            item.add_marker(pytest.mark.graph)
