@@ -21,10 +21,9 @@ Choices where the paper is silent (documented here, not tuned per data set):
   locations (``"coarse"`` and ``"labels"``) or of the base stations (``"base_stations"``), so the untrained chart
   already lies on the site; it is stored as a buffer so ``predict_chart`` needs nothing else.
 * Batches: ``batch_size`` windows of ``seq_len`` consecutive samples (same length-proportional window draw as
-  ``models.beam_map.training.sample_windows``); triplet negatives are drawn across the whole batch.
-   For ``"labels"`` the labelled samples
-  are too sparse to appear reliably in random windows (500 of tens of thousands), so L_c is computed on a separate
-  draw of ``label_batch_size`` labelled samples (uniform, with replacement) each step.
+  ``models.beam_map.training.sample_windows``); triplet negatives are drawn across the whole batch. For ``"labels"``
+  the labelled samples are too sparse to appear reliably in random windows (500 of tens of thousands), so L_c is
+  computed on a separate draw of ``label_batch_size`` labelled samples (uniform, with replacement) each step.
 * Real-world CC only: the hinge above fixes which side of every bisector a sample lies on but does not bound the
   chart, so a weak prior L_box = mean over samples of the distance outside the box (base-station bounding box
   padded by ``box_padding_m``, or the caller's ``site_box``) keeps it on the site; it is zero inside the box.
@@ -53,9 +52,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.nn.fit import fit, pick_device
 from models.beam_map.losses import coarse_location_loss, triplet_loss
 from models.beam_map.training import TrajectoryData, sample_windows
+from models.nn.fit import fit, pick_device
 from radiomap_assets.domain.beam_layout import BeamLayout
 
 Supervision = Literal["labels", "coarse", "base_stations"]

@@ -90,14 +90,13 @@ class CSIFeatureExtractor(nn.Module):
                  feature_dim: int, fill_half_widths: tuple[int, ...] = ()):
         super().__init__()
         self.layout = BeamLayout.from_entries(num_entries, beams_per_bs)
-        self.num_bs = self.layout.num_bs
-        self.beams_per_bs = beams_per_bs
+        num_bs = self.layout.num_bs
         self.fill_half_widths = tuple(fill_half_widths)
         channels = 2 * (1 + len(self.fill_half_widths))  # [g̊, m] and, per fill width, [ḡ, share]
         self.value = nn.Linear(channels * beams_per_bs, token_dim)  # [g̊_b, m_b] of one base station -> its token
-        self.bs_embedding = nn.Parameter(torch.randn(self.num_bs, token_dim) * 0.1)
+        self.bs_embedding = nn.Parameter(torch.randn(num_bs, token_dim) * 0.1)
         self.blocks = nn.ModuleList(AttentionConvBlock(token_dim, num_heads, window) for _ in range(2))
-        self.fcn = nn.Sequential(nn.Linear(self.num_bs * token_dim, 2 * feature_dim), nn.GELU(),
+        self.fcn = nn.Sequential(nn.Linear(num_bs * token_dim, 2 * feature_dim), nn.GELU(),
                                  nn.Linear(2 * feature_dim, feature_dim))  # f_NN1
         # Residual path from the raw sparse CSI [g̊, m] to z^(3) (our addition, not in the paper): without it the
         # token pathway starts out dominated by the sample-independent embeddings and the location regression sits

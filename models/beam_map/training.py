@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from models.beam_map.config import ModelConfig
-from models.nn.fit import Checkpointing, FitResult, fit, pick_device
 from models.beam_map.generative_model import GenerativeBeamMapModel
+from models.nn.fit import Checkpointing, FitResult, fit, pick_device
 
 
 @dataclass
@@ -112,9 +112,6 @@ def config_fingerprint(config: ModelConfig, data: list[TrajectoryData]) -> str:
         h.update(str(len(d)).encode())
         h.update(np.ascontiguousarray(d.coarse_xy[:: max(1, len(d) // 16)]).tobytes())
     return h.hexdigest()[:16]
-
-
-TrainingResult = FitResult  # the shared fit loop's result (models.nn.fit)
 
 
 def learning_rate_at(config: ModelConfig, progress: float) -> float:
@@ -276,13 +273,8 @@ def refine_decoder(model: GenerativeBeamMapModel, data: list[TrajectoryData], st
         idx = torch.randint(0, len(x0_all), (batch_size,), generator=gen)
         loss = model.diffusion.loss(model.denoiser, x0_all[idx].to(device), cond_all[idx].to(device),
                                     known[idx].to(device), gen)
-        return {"total": loss}, batch_size
-
-    def renamed(step: int, row: dict) -> None:  # the refinement's loss is L_r_refine in histories and MLflow
-        row["L_r_refine"] = row.pop("total")
-        if on_step is not None:
-            on_step(step, row)
+        return {"L_r_refine": loss}, batch_size  # its name in histories and MLflow
 
     result = fit(model, step_loss, steps, c.seed, learning_rate, device, parameters=model.denoiser.parameters(),
-                 train_module=model.denoiser, seed_stride=7_919, on_step=renamed)
+                 train_module=model.denoiser, seed_stride=7_919, on_step=on_step, loss_name="L_r_refine")
     return result.history

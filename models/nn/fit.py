@@ -2,9 +2,10 @@
 checkpoint/resume, device choice and a history row per step.
 
 A network brings its own loss as ``step_loss(step, rng, generator) -> (terms, samples)``: ``terms`` a dict of scalar
-tensors with the optimized one under ``"total"``, ``samples`` how many samples the step saw (for samples/s). Every
-random draw of step s comes from ``rng`` = numpy ``default_rng([seed, s])`` and ``generator`` = torch seeded with
-``seed · seed_stride + s``, so a run resumed from a checkpoint continues exactly as an uninterrupted one would.
+tensors with the optimized one under ``loss_name`` (default ``"total"``), ``samples`` how many samples the step saw (for
+samples/s). Every random draw of step s comes from ``rng`` = numpy ``default_rng([seed, s])`` and ``generator`` = torch
+seeded with ``seed · seed_stride + s``, so a run resumed from a checkpoint continues exactly as an uninterrupted one
+would.
 """
 
 from __future__ import annotations
@@ -58,13 +59,14 @@ def fit(module: nn.Module, step_loss: StepLoss, steps: int, seed: int, learning_
         device: str, parameters: Iterable[nn.Parameter] | None = None, train_module: nn.Module | None = None,
         lr_at: Callable[[float], float] | None = None, clip_norm: float = 5.0, seed_stride: int = 1_000_003,
         checkpoint: Checkpointing | None = None, on_fresh_start: Callable[[], None] | None = None,
-        on_step: Callable[[int, dict], None] | None = None, stop_after: int | None = None) -> FitResult:
-    """Adam on ``step_loss`` for ``steps`` steps. ``module`` must already sit on ``device``; it is returned on the
-    CPU in eval mode. ``parameters``: what Adam updates (default all of ``module``); ``train_module``: the part put in
-    train mode (default ``module``). ``lr_at(progress)``: the step size at progress = step / steps (default
-    constant). ``checkpoint``: resume from it when its fingerprint matches, write it every ``every`` steps;
-    ``on_fresh_start`` runs when nothing was resumed (e.g. input statistics). ``stop_after``: end this call after
-    that many steps (tests simulate a kill with it)."""
+        on_step: Callable[[int, dict], None] | None = None, stop_after: int | None = None,
+        loss_name: str = "total") -> FitResult:
+    """Adam on ``step_loss`` for ``steps`` steps. ``module`` must already sit on ``device``; it is returned on the CPU
+    in eval mode. ``parameters``: what Adam updates (default all of ``module``); ``train_module``: the part put in
+    train mode (default ``module``). ``lr_at(progress)``: the step size at progress = step / steps (default constant).
+    ``loss_name``: the term of ``step_loss`` that is optimized. ``checkpoint``: resume from it when its fingerprint
+    matches, write it every ``every`` steps; ``on_fresh_start`` runs when nothing was resumed (e.g. input statistics).
+    ``stop_after``: end this call after that many steps (tests simulate a kill with it)."""
     optimizer = torch.optim.Adam(list(module.parameters() if parameters is None else parameters), lr=learning_rate)
     result = FitResult(device=device)
     start = 0
@@ -91,7 +93,7 @@ def fit(module: nn.Module, step_loss: StepLoss, steps: int, seed: int, learning_
                 group["lr"] = lr_at(step / steps)
         terms, batch_samples = step_loss(step, rng, generator)
         optimizer.zero_grad(set_to_none=True)
-        terms["total"].backward()
+        terms[loss_name].backward()
         torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], clip_norm)
         optimizer.step()
         samples += batch_samples

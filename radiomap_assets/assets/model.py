@@ -90,7 +90,7 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
     """Train a GenerativeBeamMapModel on ``data`` (checkpointed, resumable), log it to MLflow (parameters, losses
     every 10 steps, learning curves, pyfunc model of state dict + JSON) and register a version tagged with the
     Dagster run id, the campaigns, the asset its coarse input came from and their data versions. Returns
-    (reference dict, TrainingResult, curves PNG)."""
+    (reference dict, models.nn.fit.FitResult, curves PNG)."""
     from models.beam_map.training import config_fingerprint
 
     profile = get_profile()
