@@ -46,7 +46,16 @@ class CampaignSpec:
     complex_length_m: float = 900.0  # the paper's complex trajectory (stop, accelerate, hold, decelerate)
     num_random_trajectories: int = 60  # random discontinuous trajectories of 200-1000 m
     random_length_range_m: tuple[float, float] = (200.0, 1000.0)
-    heldout_trajectories: int = 20  # of the random ones, held out for Table II (paper: 100; the rest train)
+    # Table II's random trajectories turn only inside this square (x_min, y_min, x_max, y_max in metres; None = the
+    # whole site). The paper trains on over 10,000 walks of 200-1000 m over the 710 m x 740 m site, so every street
+    # is walked many times and a held-out walk passes places the training walks saw; 60 walks over the whole site
+    # visited about 18 % of the walkable cells and left 28 % of the held-out samples more than 5 m from any training
+    # sample (issue 10). In the central 300 m x 300 m the same 60 walks pass every street many times: 98.5 % of the
+    # held-out samples lie within 5 m of a training sample (default profile, 2026-11-28)
+    random_region_m: tuple[float, float, float, float] | None = (-150.0, -150.0, 150.0, 150.0)
+    # of the random ones, held out for Table II (paper: 100 of over 10,100, about 1 %; the rest train). 6 of 60 here:
+    # a third held out (20) left the training walks too few to cover the held-out places
+    heldout_trajectories: int = 6
     # Fig. 7 / Table IV: the uniform trajectory again, observed with M beams per base station for each M here
     # (campaign kinds uniform_m1, uniform_m5; the plain uniform campaign has observed_beams_per_bs)
     observed_beams_sweep: tuple[int, ...] = (1, 5)
@@ -66,7 +75,8 @@ def _smoke() -> Profile:
         scene=SceneSpec(region=(-150.0, -150.0, 150.0, 150.0), samples_per_tx=200_000, max_depth=2,
                         ground_truth_resolution_m=5.0),
         campaign=CampaignSpec(uniform_length_m=150.0, complex_length_m=250.0, num_random_trajectories=8,
-                              heldout_trajectories=2, random_length_range_m=(100.0, 250.0), measurement_rate_hz=5.0),
+                              heldout_trajectories=2, random_length_range_m=(100.0, 250.0), measurement_rate_hz=5.0,
+                              random_region_m=None),
     )
 
 
@@ -78,7 +88,7 @@ def _paper() -> Profile:
     return Profile(
         name="paper",
         scene=SceneSpec(samples_per_tx=10_000_000, max_depth=5),
-        campaign=CampaignSpec(num_random_trajectories=1100, heldout_trajectories=100),
+        campaign=CampaignSpec(num_random_trajectories=1100, heldout_trajectories=100, random_region_m=None),
     )
 
 

@@ -253,3 +253,16 @@ def test_headline_evaluation_runs_table1_with_floors_and_marks_the_rest_as_not_r
         assert "not run in this evaluation" in text and "make paper" in text, heading
     table1 = next(t for h, t in sections.items() if h.startswith("Table I:"))
     assert "Semi-CC-GT: not run (make paper)" in table1 and "coarse MA 1 s (floor)" in table1
+
+
+@pytest.mark.parametrize("profile, exp, configured, expected", [
+    ("default", "table1", None, 800), ("default", "fig6", None, 800), ("default", "table2", None, 1600),
+    ("default", "table2", 50, 50), ("smoke", "table1", None, 300), ("smoke", "table2", None, 100),
+])
+def test_each_experiment_trains_its_models_for_its_declared_budget(monkeypatch, profile, exp, configured, expected):
+    """Table II's models see about 50x Table I's samples over an area: twice the profile's steps; an explicit
+    ExperimentConfig.model_steps wins; smoke's side experiments only check the plumbing."""
+    from radiomap_assets.assets.baselines import experiment_model_steps
+
+    monkeypatch.setenv("RADIOMAP_PROFILE", profile)
+    assert experiment_model_steps(exp, configured, num_entries=80) == expected

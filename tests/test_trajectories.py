@@ -59,3 +59,28 @@ def test_uniform_trajectory_goes_along_the_road_and_back():
     # the way back passes within a metre of every point of the way out
     d = np.linalg.norm(t.xy[:half, None] - t.xy[None, half:], axis=-1).min(axis=1)
     assert np.quantile(d, 0.95) < 1.0
+
+
+def test_random_trajectories_in_a_region_walk_its_streets_again_and_again():
+    """Table II's walks turn inside the campaign's region, so a held-out walk passes places the training walks saw
+    (the paper's 10,000 walks cover its site many times over); the whole-site walks leave most streets unseen."""
+    from radiomap_assets.experiments import covered_samples
+
+    grid = Grid.covering((0.0, 0.0, 1000.0, 1000.0), 5.0)
+    walkable = np.zeros(grid.shape, bool)
+    walkable[::20, :] = walkable[:, ::20] = True  # a street every 100 m both ways
+    graph = tr.StreetGraph(grid, walkable)
+    region = (300.0, 300.0, 600.0, 600.0)
+
+    def held_out_coverage(region_m):
+        walks = tr.random_trajectories(graph, 30, (300.0, 500.0), 1.0, np.random.default_rng(3), region_m=region_m)
+        return covered_samples([w.xy for w in walks[:2]], [w.xy for w in walks[2:]]).mean(), walks
+
+    covered, walks = held_out_coverage(region)
+    xy = np.concatenate([w.xy for w in walks])
+    inside = (xy[:, 0] >= 290) & (xy[:, 0] <= 610) & (xy[:, 1] >= 290) & (xy[:, 1] <= 610)
+    assert inside.mean() > 0.95  # shortest paths between turning points in a convex region stay in it
+    assert covered > 0.9
+    assert covered > held_out_coverage(None)[0] + 0.2
+    with np.testing.assert_raises(ValueError):
+        tr.random_trajectories(graph, 1, (100.0, 200.0), 1.0, np.random.default_rng(0), region_m=(1.0, 1.0, 2.0, 2.0))

@@ -20,11 +20,10 @@ from dagster import AssetExecutionContext, MetadataValue, Output, asset
 from models.beam_map.tracking import track_with_prior
 from models.beam_map.training import recover_trajectory
 from radiomap_assets import storage
-from radiomap_assets.assets.baselines import (GROUP, MODEL_STEPS, ExperimentConfig, _experiments_for,
-                                              coarse_asset_of, experiment_data)
+from radiomap_assets.assets.baselines import (GROUP, ExperimentConfig, _experiments_for, coarse_asset_of,
+                                              experiment_data, experiment_model_steps)
 from radiomap_assets.assets.model import (REGISTERED_MODEL, load_registered_model, profile_model_config,
                                           train_and_register)
-from radiomap_assets.profiles import get_profile
 from resources import MlflowTracker
 
 VARIANTS = ("proposed_smoothed", "proposed_tracked")
@@ -44,9 +43,7 @@ def proposed_variants(context: AssetExecutionContext, config: ExperimentConfig, 
         train, test = experiment_data(experiment_campaigns, exp)
         versions = {cid: {a: storage.content_version(a, cid) for a in ("masked_sparse_csi", coarse_asset)}}
         t0 = time.perf_counter()
-        # the full budget, as the faithful row of the same experiment gets; smoke keeps it short (plumbing only)
-        profile = get_profile().name
-        steps = config.model_steps or (MODEL_STEPS[profile] if profile == "smoke" else None)
+        steps = experiment_model_steps(exp, config.model_steps, train[0].g.shape[1])  # as the faithful row's
         # scored on localization only: no decoder refinement (it trains the decoder alone, p̂ is the same without it;
         # 40 s per variant on smoke, the variants decode no beam map)
         mconfig = dataclasses.replace(profile_model_config(train[0].g.shape[1], steps), coarse_targets="cv_smoothed",

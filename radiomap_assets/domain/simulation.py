@@ -98,7 +98,7 @@ def simulate_campaigns(beam_map: xr.Dataset, spec: CampaignSpec, site: str,
             trajs = [tr.complex_trajectory(graph, spec.complex_length_m, spec.measurement_rate_hz, rng, "complex_0")]
         elif kind == "random":
             trajs = tr.random_trajectories(graph, spec.num_random_trajectories, spec.random_length_range_m,
-                                           spec.measurement_rate_hz, rng)
+                                           spec.measurement_rate_hz, rng, region_m=spec.random_region_m)
         else:
             raise ValueError(f"unknown campaign kind {kind!r}; expected one of {CAMPAIGN_KINDS} or {SWEEP_PREFIX}<M>")
         rows, truth = [], []

@@ -178,9 +178,24 @@ def main_road_path(graph: StreetGraph, length_m: float, rng: np.random.Generator
     return best[: int(np.searchsorted(cum, length_m)) + 1]
 
 
-def random_street_path(graph: StreetGraph, length_m: float, rng: np.random.Generator) -> np.ndarray:
-    """A random walk along streets: chained shortest paths to random walkable cells until ``length_m``."""
+def cells_in_region(graph: StreetGraph, region_m: tuple[float, float, float, float] | None) -> np.ndarray:
+    """The walkable cells whose centres lie in ``region_m`` = (x_min, y_min, x_max, y_max), or all of them (None)."""
     cells = graph.walkable_cells
+    if region_m is None:
+        return cells
+    x0, y0, x1, y1 = region_m
+    xy = graph.grid.cell_centres()[cells]
+    inside = cells[(xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)]
+    if len(inside) < 2:
+        raise ValueError(f"the region {region_m} holds {len(inside)} walkable cell(s): too few for random trajectories")
+    return inside
+
+
+def random_street_path(graph: StreetGraph, length_m: float, rng: np.random.Generator,
+                       cells: np.ndarray | None = None) -> np.ndarray:
+    """A random walk along streets: chained shortest paths to random walkable cells (of ``cells``, default all)
+    until ``length_m``. The shortest paths between two chosen cells may leave the set of ``cells`` on the way."""
+    cells = graph.walkable_cells if cells is None else cells
     pieces = []
     current = int(rng.choice(cells))
     travelled = 0.0
@@ -224,11 +239,15 @@ def complex_trajectory(graph: StreetGraph, length_m: float, rate_hz: float, rng:
 
 
 def random_trajectories(graph: StreetGraph, count: int, length_range_m: tuple[float, float], rate_hz: float,
-                        rng: np.random.Generator, speed_mps: float = 1.0, prefix: str = "random") -> list[Trajectory]:
+                        rng: np.random.Generator, speed_mps: float = 1.0, prefix: str = "random",
+                        region_m: tuple[float, float, float, float] | None = None) -> list[Trajectory]:
+    """``count`` random street walks of lengths drawn from ``length_range_m``, their turning points in ``region_m``
+    (x_min, y_min, x_max, y_max; None = the whole walkable area)."""
+    cells = cells_in_region(graph, region_m)
     out = []
     for k in range(count):
         target = float(rng.uniform(*length_range_m))
-        path = random_street_path(graph, target, rng)
+        path = random_street_path(graph, target, rng, cells)
         out.append(follow(path, uniform_distance(speed_mps), arc_length(path)[-1] / speed_mps, rate_hz,
                           f"{prefix}_{k:04d}"))
     return out
