@@ -80,7 +80,7 @@ class RadioMapCodebook(nn.Module):
         """eq. (31): m_k <- γ m_k + (1-γ) Σ_{i∈I_k} ẑ_i ; N_k <- γ N_k + (1-γ)|I_k| ; e_k = m_k / (N_k + ζ).
 
         Only cells selected in this batch are updated (the others keep their vectors instead of decaying)."""
-        onehot_sum = torch.zeros_like(self.ema_sum).index_add_(0, k, z_hat.detach())
+        onehot_sum = torch.zeros_like(self.ema_sum).index_add_(0, k, z_hat.detach().to(self.ema_sum.dtype))
         counts = torch.zeros_like(self.ema_count).index_add_(0, k, torch.ones_like(k, dtype=self.ema_count.dtype))
         used = counts > 0
         g = self.decay
