@@ -20,7 +20,7 @@ from radiomap_assets.jobs import (beam_map_job, evaluation_job, headline_evaluat
                                   paper_protocol_job, simulation_job, training_job)
 from radiomap_assets.profiles import Profile, get_profile, home_layout
 from radiomap_assets.sensors import landing_zone_sensor
-from resources import BeamMapStore, LandingZone, MlflowTracker, SionnaScene
+from resources import BeamMapStore, LandingZone, MlflowTracker, RunProfile, SionnaScene
 
 
 def assets_defined_in(modules: list) -> list:
@@ -42,9 +42,11 @@ def beam_map_definitions() -> Definitions:
 
 def resource_definitions(profile: Profile) -> Definitions:
     home = home_layout()
+    run_profile = RunProfile(name=profile.name)
     return Definitions(
         resources={
-            "scene": SionnaScene.from_profile(profile),
+            "run_profile": run_profile,
+            "scene": SionnaScene(run_profile=run_profile),
             "beam_map_store": BeamMapStore(root=str(home.beam_maps)),
             "landing_zone": LandingZone(root=str(home.root)),
             "mlflow_tracker": MlflowTracker(root=str(home.root / "mlflow")),

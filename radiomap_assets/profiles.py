@@ -9,7 +9,7 @@ Every size the pipeline uses is a field of :class:`Profile`; nothing else reads 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 PROFILE_NAMES = ("smoke", "default", "paper")
@@ -63,10 +63,55 @@ class CampaignSpec:
 
 
 @dataclass(frozen=True)
+class BeamMapSection:
+    """The generative beam-map family's sizes (seed 001, ``models/beam_map``).
+
+    Model sizes are overrides of ``models.beam_map.config.ModelConfig``'s defaults, which are the ``default``
+    profile's: None keeps the default. The evaluation's budgets say how long the models that the experiments train
+    themselves (proposed per experiment, its variants, the LSTM, the channel charts) train."""
+
+    token_dim: int | None = None
+    num_heads: int | None = None
+    feature_dim: int | None = None
+    rnn_widths: tuple[int, ...] | None = None
+    latent_dim: int | None = None
+    cnn_channels: int | None = None
+    diffusion_steps: int | None = None
+    unet_channels: int | None = None
+    ddim_steps: int | None = None
+    seq_len: int | None = None
+    batch_size: int | None = None
+    max_steps: int | None = None
+    checkpoint_every: int | None = None
+    decoder_refine_steps: int | None = None
+    decoder_refine_batch: int | None = None
+    loss_weights: str | None = None  # a models.beam_map.config.LOSS_WEIGHTS preset; None = cpu_budget
+    # --- evaluation budgets
+    chart_steps: int = 1500  # channel-charting baselines (Semi-CC-GT / Noisy, Real-world CC)
+    # steps of the experiments' own models except Table I's (None = max_steps); smoke checks only the plumbing there
+    side_experiment_steps: int | None = None
+    # experiments whose models train this many times their base steps. Table II trains on about 50x Table I's
+    # samples spread over an area, not one walk: at 800 steps its held-out error was still falling fast (issue 10)
+    budget_scale: tuple[tuple[str, float], ...] = (("table2", 2.0),)
+
+    def model_overrides(self) -> dict:
+        """The model sizes this profile sets (field name -> value), for ModelConfig."""
+        sizes = {f.name: getattr(self, f.name) for f in fields(self)
+                 if f.name not in _BEAM_MAP_NON_MODEL_FIELDS}
+        return {k: v for k, v in sizes.items() if v is not None}
+
+
+_BEAM_MAP_NON_MODEL_FIELDS = ("loss_weights", "chart_steps", "side_experiment_steps", "budget_scale")
+
+
+@dataclass(frozen=True)
 class Profile:
+    """Every size of one run, with a section per model family."""
+
     name: str
     scene: SceneSpec = field(default_factory=SceneSpec)
     campaign: CampaignSpec = field(default_factory=CampaignSpec)
+    beam_map: BeamMapSection = field(default_factory=BeamMapSection)
 
 
 def _smoke() -> Profile:
@@ -77,6 +122,11 @@ def _smoke() -> Profile:
         campaign=CampaignSpec(uniform_length_m=150.0, complex_length_m=250.0, num_random_trajectories=8,
                               heldout_trajectories=2, random_length_range_m=(100.0, 250.0), measurement_rate_hz=5.0,
                               random_region_m=None),
+        beam_map=BeamMapSection(token_dim=8, num_heads=2, feature_dim=32, rnn_widths=(32, 40, 48), latent_dim=32,
+                                cnn_channels=4, diffusion_steps=50, unet_channels=16, ddim_steps=10, batch_size=16,
+                                max_steps=300, checkpoint_every=50, decoder_refine_steps=100,
+                                decoder_refine_batch=512, chart_steps=300, side_experiment_steps=100,
+                                budget_scale=()),
     )
 
 
@@ -89,6 +139,10 @@ def _paper() -> Profile:
         name="paper",
         scene=SceneSpec(samples_per_tx=10_000_000, max_depth=5),
         campaign=CampaignSpec(num_random_trajectories=1100, heldout_trajectories=100, random_region_m=None),
+        beam_map=BeamMapSection(token_dim=32, feature_dim=128, rnn_widths=(128, 192, 256), latent_dim=128,
+                                cnn_channels=16, diffusion_steps=1000, unet_channels=64, ddim_steps=50, seq_len=128,
+                                batch_size=32, max_steps=20000, decoder_refine_steps=2000, decoder_refine_batch=1024,
+                                loss_weights="paper_outdoor", chart_steps=5000),
     )
 
 

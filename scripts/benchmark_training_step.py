@@ -6,7 +6,8 @@ Needs no ``make demo``: the inputs are synthetic, shaped like a campaign of the 
 per axis, codebook cells = the profile's region on its 5 m grid, i.e. every cell of the rectangle, an upper bound
 of the walkable cells a real site keeps). The values do not matter for the cost; the shapes do.
 
-For the ``smoke`` and ``default`` model sizes (``models.beam_map.config.model_config_for_profile``) it prints:
+For the ``smoke`` and ``default`` model sizes (each profile's ``beam_map`` section, ``radiomap_assets.profiles``)
+it prints:
 
 - the fp32 matmul ceiling: best GFLOP/s of ``torch.mm`` on 1024x1024 and 2048x2048 (2 n^3 FLOP each), best of a
   few runs, with ``torch.get_num_threads()`` threads;
@@ -52,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from models.beam_map.config import ModelConfig, model_config_for_profile  # noqa: E402
+from models.beam_map.config import ModelConfig, model_config  # noqa: E402
 from models.beam_map.generative_model import GenerativeBeamMapModel  # noqa: E402
 from models.beam_map.radio_map import student_t_assignment  # noqa: E402
 from models.beam_map import losses  # noqa: E402
@@ -283,7 +284,8 @@ def benchmark_size(name: str, timed_steps: int = 10, warmup_steps: int = 2, part
     """Every figure of one model size (see the module docstring). ``ceiling_gflops``: the matmul ceiling to
     compare with (measured here when None)."""
     data, centres, res, info = synthetic_campaign(name, trajectory_s=trajectory_s, region_m=region_m, seed=seed)
-    config = model_config_for_profile(name, info["num_entries"])
+    section = get_profile(name).beam_map
+    config = model_config(info["num_entries"], section.model_overrides(), section.loss_weights)
     torch.manual_seed(config.seed)
     model = GenerativeBeamMapModel(config, centres, res)
     model.train()

@@ -258,11 +258,12 @@ def test_headline_evaluation_runs_table1_with_floors_and_marks_the_rest_as_not_r
 @pytest.mark.parametrize("profile, exp, configured, expected", [
     ("default", "table1", None, 800), ("default", "fig6", None, 800), ("default", "table2", None, 1600),
     ("default", "table2", 50, 50), ("smoke", "table1", None, 300), ("smoke", "table2", None, 100),
+    ("paper", "table2", None, 40000),
 ])
-def test_each_experiment_trains_its_models_for_its_declared_budget(monkeypatch, profile, exp, configured, expected):
+def test_each_experiment_trains_its_models_for_its_profiles_budget(profile, exp, configured, expected):
     """Table II's models see about 50x Table I's samples over an area: twice the profile's steps; an explicit
     ExperimentConfig.model_steps wins; smoke's side experiments only check the plumbing."""
     from radiomap_assets.assets.baselines import experiment_model_steps
+    from radiomap_assets.profiles import get_profile
 
-    monkeypatch.setenv("RADIOMAP_PROFILE", profile)
-    assert experiment_model_steps(exp, configured, num_entries=80) == expected
+    assert experiment_model_steps(get_profile(profile), exp, configured, num_entries=80) == expected

@@ -41,3 +41,29 @@ def test_the_code_passes_the_linter():
     run = subprocess.run([str(cli), "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+
+def test_every_model_size_comes_from_the_profiles_family_section():
+    """One Profile holds every size, with a section per family: the beam-map model's config is the section's sizes
+    on top of ModelConfig's defaults (the default profile's), and the assets get the profile as a resource."""
+    import pytest
+
+    from models.beam_map.config import ModelConfig, model_config
+    from radiomap_assets.profiles import get_profile
+    from resources import RunProfile, SionnaScene
+
+    def config_of(name):
+        section = get_profile(name).beam_map
+        return model_config(80, section.model_overrides(), section.loss_weights)
+
+    assert config_of("default") == ModelConfig(num_entries=80)
+    smoke, paper = config_of("smoke"), config_of("paper")
+    assert (smoke.latent_dim, smoke.rnn_widths, smoke.max_steps, smoke.diffusion_steps) == (32, (32, 40, 48), 300, 50)
+    assert (paper.lambda_c, paper.lambda_t, paper.lambda_d) == (0.01, 1.0, 50.0)  # the paper's outdoor weights
+    assert paper.max_steps == 20000 and paper.seq_len == 128
+    with pytest.raises(ValueError, match="unknown ModelConfig field"):
+        model_config(80, {"latent_dimension": 3})
+    scene = SionnaScene(run_profile=RunProfile(name="smoke"))
+    assert scene.spec == get_profile("smoke").scene and scene.model_grid().resolution_m == 5.0
+    with pytest.raises(ValueError, match="not one of"):
+        RunProfile(name="huge").get()

@@ -125,16 +125,12 @@ def with_loss_weights(config: "ModelConfig", name: str) -> "ModelConfig":
     return dataclasses.replace(config, lambda_c=lc, lambda_t=lt, lambda_d=ld)
 
 
-def model_config_for_profile(profile_name: str, num_entries: int) -> ModelConfig:
-    if profile_name == "smoke":
-        return ModelConfig(num_entries=num_entries, token_dim=8, num_heads=2, feature_dim=32, rnn_widths=(32, 40, 48),
-                           truncation_len=4, latent_dim=32, cnn_channels=4, diffusion_steps=50, unet_channels=16,
-                           ddim_steps=10, seq_len=16, batch_size=16, max_steps=300, checkpoint_every=50,
-                           decoder_refine_steps=100, decoder_refine_batch=512)
-    if profile_name == "paper":
-        return with_loss_weights(
-            ModelConfig(num_entries=num_entries, token_dim=32, feature_dim=128, rnn_widths=(128, 192, 256),
-                        latent_dim=128, cnn_channels=16, diffusion_steps=1000, unet_channels=64, ddim_steps=50,
-                        seq_len=128, batch_size=32, max_steps=20000, decoder_refine_steps=2000,
-                        decoder_refine_batch=1024), "paper_outdoor")
-    return ModelConfig(num_entries=num_entries)
+def model_config(num_entries: int, sizes: dict | None = None, loss_weights: str | None = None) -> ModelConfig:
+    """ModelConfig for ``num_entries`` CSI entries with a profile's sizes (``radiomap_assets.profiles.BeamMapSection
+    .model_overrides()``: field name -> value) and loss-weight preset (None = the defaults, ``cpu_budget``)."""
+    sizes = dict(sizes or {})
+    unknown = sorted(set(sizes) - {f.name for f in dataclasses.fields(ModelConfig)})
+    if unknown:
+        raise ValueError(f"unknown ModelConfig field(s) {unknown}")
+    config = ModelConfig.from_dict({"num_entries": num_entries, **sizes})
+    return with_loss_weights(config, loss_weights) if loss_weights else config

@@ -25,29 +25,26 @@ from radiomap_assets.assets.evaluation import paper_protocol_coarse_locations
 from radiomap_assets.assets.ingestion import coarse_locations, masked_sparse_csi
 from radiomap_assets.experiments import (COARSE_ASSET, EXPERIMENTS, FULL_EVALUATION_COMMAND, PARTICIPANTS,
                                          CampaignTruth)
-from radiomap_assets.profiles import get_profile
-from resources import MlflowTracker
+from radiomap_assets.profiles import Profile
+from resources import MlflowTracker, RunProfile
 
 GROUP = "evaluation"
-CHART_STEPS = {"smoke": 300, "default": 1500, "paper": 5000}  # channel-charting training steps per profile
-# Training steps of the models the experiments train (proposed, its variants, the LSTM): the profile's budget
-# (ModelConfig.max_steps) times BUDGET_SCALE. Table II trains on about 50x Table I's samples spread over a 300 m x
-# 300 m area, not one walk: with the default budget the held-out error was still falling fast (issue 10).
-BUDGET_SCALE = {"table2": 2.0}
-# smoke checks the plumbing: its side experiments train SMOKE_STEPS; Table I (paper protocol) and its production
-# twin keep the profile's budget, as the model group's model does, since the tests score them
-SMOKE_STEPS = 100
+# Table I (paper protocol) and its production twin always train with the profile's full budget, as the model
+# group's model does (on smoke too, since the tests score them); the other experiments' budgets are the profile's
+# beam-map section's (side_experiment_steps, budget_scale)
 FULL_BUDGET_EXPERIMENTS = ("table1", "table1_production")
 
 
-def experiment_model_steps(exp: str, configured: int | None, num_entries: int) -> int:
-    """Steps of experiment ``exp``'s own models: ``configured`` (ExperimentConfig.model_steps) when set, else the
-    rule above."""
+def experiment_model_steps(profile: Profile, exp: str, configured: int | None, num_entries: int) -> int:
+    """Steps of experiment ``exp``'s own models (proposed, its variants, the LSTM): ``configured``
+    (ExperimentConfig.model_steps) when set, else the profile's budget (radiomap_assets.profiles.BeamMapSection)."""
     if configured:
         return int(configured)
-    if get_profile().name == "smoke" and exp not in FULL_BUDGET_EXPERIMENTS:
-        return SMOKE_STEPS
-    return int(round(profile_model_config(num_entries).max_steps * BUDGET_SCALE.get(exp, 1.0)))
+    section = profile.beam_map
+    base = profile_model_config(profile, num_entries).max_steps
+    if exp not in FULL_BUDGET_EXPERIMENTS and section.side_experiment_steps:
+        base = section.side_experiment_steps
+    return int(round(base * dict(section.budget_scale).get(exp, 1.0)))
 
 
 class ExperimentConfig(Config):
@@ -75,7 +72,8 @@ class EvaluationSelection(Config):
                    "(experiments.EXPERIMENTS: the paper's tables get paper_protocol_coarse_locations, "
                    "table1_production the label-free coarse_locations), and Table II's split of the random "
                    "trajectories into train / held out.")
-def experiment_campaigns(context: AssetExecutionContext, config: EvaluationSelection) -> Output[dict]:
+def experiment_campaigns(context: AssetExecutionContext, config: EvaluationSelection,
+                         run_profile: RunProfile) -> Output[dict]:
     known_methods = sorted({m for p in PARTICIPANTS.values() for m in p})
     unknown = (sorted(set(config.experiments or ()) - set(EXPERIMENTS))
                + sorted(set(config.methods or ()) - set(known_methods)))
@@ -120,7 +118,7 @@ def experiment_campaigns(context: AssetExecutionContext, config: EvaluationSelec
     if "table2" in experiments:
         table2_csi = storage.load_partition("masked_sparse_csi", experiments["table2"])
         ids = list(dict.fromkeys(table2_csi.trajectory_id.tolist()))
-        heldout = min(get_profile().campaign.heldout_trajectories, len(ids) // 2)
+        heldout = min(run_profile.get().campaign.heldout_trajectories, len(ids) // 2)
         order = np.random.default_rng(0).permutation(len(ids))
         split = {"test": sorted(ids[i] for i in order[:heldout]), "train": sorted(ids[i] for i in order[heldout:])}
     versions = {exp: {a: storage.content_version(a, cid) for a in ("masked_sparse_csi", coarse_asset[exp])}
@@ -229,7 +227,7 @@ def skf_baseline(context: AssetExecutionContext, experiment_campaigns: dict, sit
     return Output(runs, metadata=_summary(runs))
 
 
-def _chart_runs(context, method: str, campaigns: dict, config: ExperimentConfig) -> dict:
+def _chart_runs(context, method: str, campaigns: dict, config: ExperimentConfig, profile: Profile) -> dict:
     from models.baselines.channel_charting import (choose_labelled_samples, predict_chart, train_channel_chart,
                                                    variant_config)
 
@@ -237,7 +235,7 @@ def _chart_runs(context, method: str, campaigns: dict, config: ExperimentConfig)
     for exp in _experiments_for(method, campaigns):
         train, test = experiment_data(campaigns, exp)
         cid = campaigns["experiments"][exp]
-        chart_config, supervision = variant_config(method, config.chart_steps or CHART_STEPS[get_profile().name])
+        chart_config, supervision = variant_config(method, config.chart_steps or profile.beam_map.chart_steps)
         kwargs = {}
         if supervision == "labels":  # Semi-CC-GT: 500 ground-truth labels, from the training trajectories only
             truth = truth_of(cid, train)
@@ -259,8 +257,9 @@ def _chart_asset(method: str, description: str):
     """One asset per channel-charting variant; they differ only in the variant (models.baselines.channel_charting)."""
 
     @asset(name=f"{method}_baseline", group_name=GROUP, kinds={"pytorch"}, description=description)
-    def _baseline(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict) -> Output[dict]:
-        runs = _chart_runs(context, method, experiment_campaigns, config)
+    def _baseline(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict,
+                  run_profile: RunProfile) -> Output[dict]:
+        runs = _chart_runs(context, method, experiment_campaigns, config, run_profile.get())
         return Output(runs, metadata=_summary(runs))
 
     return _baseline
@@ -308,7 +307,7 @@ def model_was_trained_on(ref: dict, cid: str, coarse_asset: str, versions: dict)
 
 
 def _generative_runs(context, rnn_cell: str, campaigns: dict, config: ExperimentConfig, site_grid: dict,
-                     mlflow_tracker: MlflowTracker, reuse: dict | None) -> dict:
+                     mlflow_tracker: MlflowTracker, reuse: dict | None, profile: Profile) -> dict:
     method = "proposed" if rnn_cell == "gru" else "lstm"
     centres = site_grid["cell_centres_m"]
     runs = {}
@@ -322,11 +321,11 @@ def _generative_runs(context, rnn_cell: str, campaigns: dict, config: Experiment
             ref = reuse  # the model group's model was trained on exactly this campaign and coarse input
             model = load_registered_model(ref)
         else:
-            steps = experiment_model_steps(exp, config.model_steps, train[0].g.shape[1])
-            mconfig = profile_model_config(train[0].g.shape[1], steps)
+            steps = experiment_model_steps(profile, exp, config.model_steps, train[0].g.shape[1])
+            mconfig = profile_model_config(profile, train[0].g.shape[1], steps)
             name = f"{REGISTERED_MODEL if rnn_cell == 'gru' else 'lstm_beam_map'}_{exp}"
             ref, _, _ = train_and_register(context, mlflow_tracker, site_grid, train, mconfig, rnn_cell, name, [cid],
-                                           versions, tags={"experiment": exp, "method": method},
+                                           versions, profile.name, tags={"experiment": exp, "method": method},
                                            coarse_asset=coarse_asset)
             model = load_registered_model(ref)
         xy, cells = zip(*(recover_trajectory(model, d.g, d.m) for d in test))
@@ -351,8 +350,10 @@ def _generative_runs(context, rnn_cell: str, campaigns: dict, config: Experiment
                    "trained the same way on the experiment's campaign and coarse input (registered in MLflow); "
                    "recovered trajectories and its decoded beam map along them.")
 def proposed_method(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict,
-                    site_grid: dict, beam_map_model: dict, mlflow_tracker: MlflowTracker) -> Output[dict]:
-    runs = _generative_runs(context, "gru", experiment_campaigns, config, site_grid, mlflow_tracker, beam_map_model)
+                    site_grid: dict, beam_map_model: dict, mlflow_tracker: MlflowTracker,
+                    run_profile: RunProfile) -> Output[dict]:
+    runs = _generative_runs(context, "gru", experiment_campaigns, config, site_grid, mlflow_tracker, beam_map_model,
+                            run_profile.get())
     return Output(runs, metadata={**_summary(runs), "models": MetadataValue.json(
         {e: r["model_uri"] for e, r in runs.items()})})
 
@@ -361,7 +362,8 @@ def proposed_method(context: AssetExecutionContext, config: ExperimentConfig, ex
        description="LSTM baseline of Table II: the proposed model with each hybrid RNN-CNN block replaced by a plain "
                    "causal LSTM layer, everything else equal; trained on the random trajectories, scored held out.")
 def lstm_baseline(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict,
-                  site_grid: dict, mlflow_tracker: MlflowTracker) -> Output[dict]:
-    runs = _generative_runs(context, "lstm", experiment_campaigns, config, site_grid, mlflow_tracker, None)
+                  site_grid: dict, mlflow_tracker: MlflowTracker, run_profile: RunProfile) -> Output[dict]:
+    runs = _generative_runs(context, "lstm", experiment_campaigns, config, site_grid, mlflow_tracker, None,
+                            run_profile.get())
     return Output(runs, metadata={**_summary(runs), "models": MetadataValue.json(
         {e: r["model_uri"] for e, r in runs.items()})})

@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from dagster import (AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Config, MetadataValue, Output, asset)
 
-from models.beam_map.config import model_config_for_profile, with_loss_weights
+from models.beam_map.config import model_config, with_loss_weights
 from models.beam_map.generative_model import GenerativeBeamMapModel
 from models.beam_map.persistence import BeamMapPyfuncModel, load_model_files, save_model_files
 from models.beam_map.training import (decode_beam_map, parameter_count, recover_trajectory, refine_decoder,
@@ -24,8 +24,8 @@ from radiomap_assets.domain.beam_map_store import beam_map_dataset, flag_attrs
 from radiomap_assets.domain.grid import Grid
 from radiomap_assets.domain.measurement import MaskedSparseCSI, denormalize_power
 from radiomap_assets.domain.trajectory_store import write_recovered_trajectories
-from radiomap_assets.profiles import get_profile, home_layout
-from resources import BeamMapStore, MlflowTracker, SionnaScene
+from radiomap_assets.profiles import Profile, home_layout
+from resources import BeamMapStore, MlflowTracker, RunProfile, SionnaScene
 from resources.mlflow_tracker import download_model_artifacts
 
 REGISTERED_MODEL = "generative_beam_map"
@@ -42,7 +42,7 @@ def site_grid(context: AssetExecutionContext, scene: SionnaScene) -> Output[dict
     geometry = raytrace.scene_geometry(scene.load(), grid)
     walkable = geometry.walkable
     centres = grid.cell_centres()[walkable.ravel()]
-    value = {"grid": grid.to_dict(), "walkable": walkable, "cell_centres_m": centres, "scene": scene.scene}
+    value = {"grid": grid.to_dict(), "walkable": walkable, "cell_centres_m": centres, "scene": scene.spec.scene}
     return Output(value, metadata={"cells_K": int(walkable.sum()), "grid_shape": list(grid.shape),
                                    "resolution_m": grid.resolution_m, "walkable_share": float(walkable.mean())})
 
@@ -74,9 +74,11 @@ def load_training_data(campaigns: list[str], coarse_asset: str = "coarse_locatio
     return data
 
 
-def profile_model_config(num_entries: int, max_steps: int | None = None, loss_weights: str = ""):
-    """The profile's ModelConfig (models.beam_map.config) with optional overrides of the step count and loss weights."""
-    mconfig = model_config_for_profile(get_profile().name, num_entries)
+def profile_model_config(profile: Profile, num_entries: int, max_steps: int | None = None, loss_weights: str = ""):
+    """The ModelConfig (models.beam_map.config) of the profile's beam-map section, with optional overrides of the
+    step count and loss weights."""
+    section = profile.beam_map
+    mconfig = model_config(num_entries, section.model_overrides(), section.loss_weights)
     if max_steps:
         mconfig = type(mconfig).from_dict({**mconfig.to_dict(), "max_steps": max_steps})
     if loss_weights:
@@ -86,14 +88,13 @@ def profile_model_config(num_entries: int, max_steps: int | None = None, loss_we
 
 def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTracker, site_grid: dict, data: list,
                        mconfig, rnn_cell: str, registered_model_name: str, campaigns: list[str], versions: dict,
-                       tags: dict | None = None, coarse_asset: str = "coarse_locations"):
+                       profile_name: str, tags: dict | None = None, coarse_asset: str = "coarse_locations"):
     """Train a GenerativeBeamMapModel on ``data`` (checkpointed, resumable), log it to MLflow (parameters, losses
     every 10 steps, learning curves, pyfunc model of state dict + JSON) and register a version tagged with the
     Dagster run id, the campaigns, the asset its coarse input came from and their data versions. Returns
     (reference dict, models.nn.fit.FitResult, curves PNG)."""
     from models.beam_map.training import config_fingerprint
 
-    profile = get_profile()
     torch.manual_seed(mconfig.seed)
     grid = Grid(**site_grid["grid"])
     model = GenerativeBeamMapModel(mconfig, torch.from_numpy(site_grid["cell_centres_m"]).float(), grid.resolution_m,
@@ -104,7 +105,7 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
     checkpoint = checkpoint_dir / f"{rnn_cell}-{config_fingerprint(mconfig, data)}.pt"
     context.log.info(f"training {registered_model_name} on {len(campaigns)} campaign(s), {len(data)} trajectories, "
                      f"{sum(len(d) for d in data):,} samples; {n_params:,} parameters; checkpoint {checkpoint}")
-    tags = {"dagster_run_id": context.run_id, "campaigns": ",".join(campaigns), "profile": profile.name,
+    tags = {"dagster_run_id": context.run_id, "campaigns": ",".join(campaigns), "profile": profile_name,
             "rnn_cell": rnn_cell, "coarse_asset": coarse_asset, **(tags or {})}
     with mlflow_tracker.run(f"{registered_model_name}-{context.run_id[:8]}", tags) as run:
         run.log_params({**mconfig.to_dict(), "parameter_count": n_params, "campaigns": ",".join(campaigns),
@@ -159,7 +160,7 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
                    "campaigns' masked sparse CSI and production coarse locations (label-free weighted centroid) "
                    "only, logged and registered in MLflow.")
 def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_grid: dict,
-                   mlflow_tracker: MlflowTracker) -> Output[dict]:
+                   mlflow_tracker: MlflowTracker, run_profile: RunProfile) -> Output[dict]:
     campaigns = config.campaigns or storage.materialized_campaigns(context.instance, "masked_sparse_csi",
                                                                    "coarse_locations")
     if not campaigns:
@@ -171,9 +172,9 @@ def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_
     data = load_training_data(campaigns)
     versions = {c: {a: storage.content_version(a, c) for a in ("masked_sparse_csi", "coarse_locations")}
                 for c in campaigns}
-    mconfig = profile_model_config(data[0].g.shape[1], config.max_steps, config.loss_weights)
+    mconfig = profile_model_config(run_profile.get(), data[0].g.shape[1], config.max_steps, config.loss_weights)
     ref, result, curves = train_and_register(context, mlflow_tracker, site_grid, data, mconfig, config.rnn_cell,
-                                             config.registered_model_name, campaigns, versions)
+                                             config.registered_model_name, campaigns, versions, run_profile.name)
     return Output(ref, metadata={
         "mlflow_run": MetadataValue.text(f"{ref['mlflow_run_id']} ({mlflow_tracker.ui_command()})"),
         "registered_model": MetadataValue.text(f"{config.registered_model_name} version {ref['model_version']}"),
@@ -241,7 +242,7 @@ class BeamMapConfig(Config):
                    "NaN where no training trajectory went (codebook_visited). One Zarr version per run, listed in "
                    "the map's catalogue.parquet.")
 def beam_maps(context: AssetExecutionContext, config: BeamMapConfig, beam_map_model: dict, site_grid: dict,
-              scene: SionnaScene, beam_map_store: BeamMapStore):
+              scene: SionnaScene, beam_map_store: BeamMapStore, run_profile: RunProfile):
     model = load_registered_model(beam_map_model)
     t0 = time.perf_counter()
     last = [t0]
@@ -278,26 +279,26 @@ def beam_maps(context: AssetExecutionContext, config: BeamMapConfig, beam_map_mo
     trained[iy, ix] = visited
     # a cell no trajectory visited has no codebook vector of its own: no value, never a copy of another cell's
     power[:, :, ~trained], std[:, :, ~trained] = np.nan, np.nan
-    attrs = {"title": "beam map of the generative decoder", "scene": scene.scene, "site": scene.scene,
+    attrs = {"title": "beam map of the generative decoder", "scene": scene.spec.scene, "site": scene.spec.scene,
              "model_name": beam_map_model["registered_model_name"], "model_version": beam_map_model["model_version"],
              "mlflow_run_id": beam_map_model["mlflow_run_id"], "mlflow_tracking_uri": beam_map_model["tracking_uri"],
              "dagster_run_id": context.run_id, "campaigns": ",".join(beam_map_model["campaigns"]),
              "carrier_frequency_hz": float(campaign.manifest["carrier_frequency_hz"]),
-             "sampler": config.sampler, "samples_per_cell": config.samples_per_cell, "profile": get_profile().name,
+             "sampler": config.sampler, "samples_per_cell": config.samples_per_cell, "profile": run_profile.name,
              "codebook_policy": "power_dbm and power_std_db are NaN on walkable cells no training trajectory "
                                 "visited (codebook_visited = False): the model learned no codebook vector there"}
     extra = {"codebook_visited": (("y", "x"), trained,
                                   flag_attrs("a training trajectory visited the cell: its codebook vector was trained",
                                              "not_visited visited"))}
     ds = beam_map_dataset(power, grid, bss, walkable, attrs, power_std_db=std, extra=extra)
-    path = beam_map_store.write(ds, f"generative_{scene.scene}")
+    path = beam_map_store.write(ds, f"generative_{scene.spec.scene}")
     png = plots.beam_maps_of_base_station(ds, 0)
     ok_dims = ds.power_dbm.dims == ("bs", "beam", "y", "x")
     ok_nan = bool((np.isfinite(power) == trained[None, None]).all())
     # not "path": the IO manager writes its pickle's path under that key
     yield Output(str(path), metadata={
         "zarr_path": MetadataValue.path(str(path)),
-        "catalogue_path": MetadataValue.path(str(beam_map_store.catalogue_path(f"generative_{scene.scene}"))),
+        "catalogue_path": MetadataValue.path(str(beam_map_store.catalogue_path(f"generative_{scene.spec.scene}"))),
         "version": MetadataValue.text(ds.attrs["version"]), "decode_s": round(decode_s, 1),
         "cells": int(walkable.sum()), "visited_cells_share": metadata.significant(visited.mean(), 3),
         "model": MetadataValue.text(beam_map_model["model_uri"]),

@@ -15,8 +15,8 @@ from radiomap_assets.assets.simulation import ground_truth_map_name
 from radiomap_assets.domain.grid import Grid
 from radiomap_assets.evaluation import rendering, scoring
 from radiomap_assets.experiments import PAPER, covered_samples
-from radiomap_assets.profiles import get_profile, home_layout
-from resources import BeamMapStore, MlflowTracker, SionnaScene
+from radiomap_assets.profiles import home_layout
+from resources import BeamMapStore, MlflowTracker, RunProfile, SionnaScene
 
 
 @asset(group_name=GROUP, deps=["beam_maps"], kinds={"markdown", "html", "mlflow"},
@@ -26,7 +26,8 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
                       skf_baseline: dict, semi_cc_gt_baseline: dict, semi_cc_noisy_baseline: dict,
                       real_world_cc_baseline: dict, cam_baseline: dict, lstm_baseline: dict, proposed_method: dict,
                       proposed_variants: dict,
-                      scene: SionnaScene, beam_map_store: BeamMapStore, mlflow_tracker: MlflowTracker) -> Output[dict]:
+                      scene: SionnaScene, beam_map_store: BeamMapStore, mlflow_tracker: MlflowTracker,
+                      run_profile: RunProfile) -> Output[dict]:
     t0 = time.perf_counter()
     runs = scoring.method_runs(
         {"skf": skf_baseline, "semi_cc_gt": semi_cc_gt_baseline, "semi_cc_noisy": semi_cc_noisy_baseline,
@@ -39,7 +40,7 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
     not_run = campaigns.get("not_run", {})
     not_run_methods = scoring.methods_not_run(campaigns["experiments"], runs)
     centres = site_grid["cell_centres_m"]
-    profile = get_profile()
+    profile = run_profile.get()
 
     # --- inputs: per experiment the test trajectories (what the methods saw), their truth, Table II's coverage
     tests, truths, covered = {}, {}, {}
@@ -74,7 +75,7 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
         pngs["fig7_error_vs_m"] = plots.error_versus_measurements(
             {m: v for m, v in sweep.items() if v and m in ("skf", "semi_cc_gt", "proposed")})
     try:
-        gen = beam_map_store.open_latest(f"generative_{scene.scene}").load()
+        gen = beam_map_store.open_latest(f"generative_{scene.spec.scene}").load()
     except FileNotFoundError:
         gen = None
     if gen is not None and "table1" in truths:
@@ -82,7 +83,7 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
     if capacity is not None:
         pngs["fig12_capacity"] = rendering.capacity_figure(capacity)
     rep = rendering.render(results, pngs, f"Evaluation of the generative beam-map model ({profile.name} profile, "
-                                          f"{scene.scene})", not_run, not_run_methods,
+                                          f"{scene.spec.scene})", not_run, not_run_methods,
                            set(campaigns["coarse_method"].values()), capacity)
 
     # --- writing: files, MLflow, metadata

@@ -14,38 +14,39 @@ from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.beam_map_store import beam_map_dataset, flag_attrs
 from radiomap_assets.domain.raytrace import NOISE_FLOOR_DBM
 from radiomap_assets.domain.simulation import simulate_campaigns
-from radiomap_assets.profiles import get_profile, home_layout
-from resources import BeamMapStore, LandingZone, SionnaScene
+from radiomap_assets.profiles import home_layout
+from resources import BeamMapStore, LandingZone, RunProfile, SionnaScene
 
 
 def ground_truth_map_name(scene: SionnaScene) -> str:
-    return f"ground_truth_{scene.scene.replace('/', '_').replace('.xml', '')}"
+    return f"ground_truth_{scene.spec.scene.replace('/', '_').replace('.xml', '')}"
 
 
 @asset(group_name="simulation", kinds={"sionna", "zarr"},
        description="Ray-traced beam maps of every (base station, DFT beam) on the ground-truth grid, with the "
                    "walkable mask, LOS flags and coverage flags (design 3.2). One RadioMapSolver run.")
-def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene,
-                          beam_map_store: BeamMapStore) -> MaterializeResult:
+def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene, beam_map_store: BeamMapStore,
+                          run_profile: RunProfile) -> MaterializeResult:
     t0 = time.perf_counter()
-    context.log.info(f"ray tracing {scene.scene}: {scene.num_base_stations} base stations x {scene.num_beams} beams, "
-                     f"{scene.samples_per_tx:,} rays per transmitter, depth {scene.max_depth}")
+    spec = scene.spec
+    context.log.info(f"ray tracing {spec.scene}: {spec.num_base_stations} base stations x {spec.num_beams} beams, "
+                     f"{spec.samples_per_tx:,} rays per transmitter, depth {spec.max_depth}")
     traced = scene.trace()
     trace_s = time.perf_counter() - t0
     grid, geometry, bss = traced.grid, traced.geometry, traced.base_stations
     walkable = geometry.walkable
     with np.errstate(divide="ignore", invalid="ignore"):
-        power = scene.tx_power_dbm + 10.0 * np.log10(traced.path_gain)
+        power = spec.tx_power_dbm + 10.0 * np.log10(traced.path_gain)
     covered = np.isfinite(power) & walkable[None, None]
     power = np.where(covered, np.maximum(power, NOISE_FLOOR_DBM), np.nan)  # holes: NaN, flagged by covered
     attrs = {
-        "title": "ground-truth beam map (ray traced)", "scene": scene.scene, "site": scene.scene,
-        "carrier_frequency_hz": scene.carrier_frequency_hz, "num_antennas": scene.num_antennas,
-        "codebook": f"dft, {scene.num_beams} beams", "tx_power_dbm": scene.tx_power_dbm,
-        "samples_per_tx": scene.samples_per_tx, "max_depth": scene.max_depth,
-        "noise_floor_dbm": NOISE_FLOOR_DBM, "ue_height_m": scene.ue_height_m,
+        "title": "ground-truth beam map (ray traced)", "scene": spec.scene, "site": spec.scene,
+        "carrier_frequency_hz": spec.carrier_frequency_hz, "num_antennas": spec.num_antennas,
+        "codebook": f"dft, {spec.num_beams} beams", "tx_power_dbm": spec.tx_power_dbm,
+        "samples_per_tx": spec.samples_per_tx, "max_depth": spec.max_depth,
+        "noise_floor_dbm": NOISE_FLOOR_DBM, "ue_height_m": spec.ue_height_m,
         "dagster_run_id": context.run_id, "model_name": "sionna-rt RadioMapSolver", "mlflow_run_id": "",
-        "campaigns": "", "profile": get_profile().name,
+        "campaigns": "", "profile": run_profile.name,
         "hole_policy": f"coverage holes (walkable cells no ray reached): power_dbm = NaN and covered = False; the "
                        f"pipeline reads them as the noise floor ({NOISE_FLOOR_DBM} dBm, what a receiver measures "
                        f"there); power below the noise floor is clipped to it",
@@ -56,7 +57,7 @@ def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene,
         "los": (("bs", "y", "x"), traced.los, flag_attrs("line of sight to the base station", "nlos los")),
         "ground_z_m": (("y", "x"), geometry.ground_z.astype(np.float32),
                        {"units": "m", "long_name": "terrain height above the scene's z = 0"}),
-        "ue_z_m": (("y", "x"), (geometry.ground_z + scene.ue_height_m).astype(np.float32),
+        "ue_z_m": (("y", "x"), (geometry.ground_z + spec.ue_height_m).astype(np.float32),
                    {"units": "m", "long_name": "user (receiver) height above the scene's z = 0"}),
     }
     ds = beam_map_dataset(power, grid, bss, walkable, attrs, extra=extra)
@@ -101,12 +102,13 @@ class SimulationConfig(Config):
        description="Simulated campaigns (uniform, complex, random discontinuous trajectories) written into the "
                    "landing zone exactly as a real campaign lands (design 3.1); ground truth in its own file.")
 def simulated_campaigns(context: AssetExecutionContext, config: SimulationConfig, scene: SionnaScene,
-                        beam_map_store: BeamMapStore, landing_zone: LandingZone) -> MaterializeResult:
+                        beam_map_store: BeamMapStore, landing_zone: LandingZone,
+                        run_profile: RunProfile) -> MaterializeResult:
     t0 = time.perf_counter()
     ds = beam_map_store.open_latest(ground_truth_map_name(scene)).load()
     overrides = {k: v for k, v in config.model_dump().items() if v is not None and k != "kinds"}
-    spec = dataclasses.replace(get_profile().campaign, **overrides)
-    campaigns = simulate_campaigns(ds, spec, site=scene.scene, kinds=tuple(config.kinds) or None)
+    spec = dataclasses.replace(run_profile.get().campaign, **overrides)
+    campaigns = simulate_campaigns(ds, spec, site=scene.spec.scene, kinds=tuple(config.kinds) or None)
     landing_zone.ensure()
     rows, overview = [], {}
     for c in campaigns:

@@ -24,7 +24,7 @@ from radiomap_assets.assets.baselines import (GROUP, ExperimentConfig, _experime
                                               experiment_data, experiment_model_steps)
 from radiomap_assets.assets.model import (REGISTERED_MODEL, load_registered_model, profile_model_config,
                                           train_and_register)
-from resources import MlflowTracker
+from resources import MlflowTracker, RunProfile
 
 VARIANTS = ("proposed_smoothed", "proposed_tracked")
 
@@ -35,7 +35,9 @@ VARIANTS = ("proposed_smoothed", "proposed_tracked")
                    "with the coarse input by a Kalman smoother, p̂'s noise from its residual and correlation time). "
                    "Reported beside the faithful row.")
 def proposed_variants(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict,
-                      site_grid: dict, mlflow_tracker: MlflowTracker, proposed_method: dict) -> Output[dict]:
+                      site_grid: dict, mlflow_tracker: MlflowTracker, proposed_method: dict,
+                      run_profile: RunProfile) -> Output[dict]:
+    profile = run_profile.get()
     runs: dict[str, dict] = {v: {} for v in VARIANTS}
     for exp in _experiments_for("proposed_smoothed", experiment_campaigns):
         cid = experiment_campaigns["experiments"][exp]
@@ -43,13 +45,13 @@ def proposed_variants(context: AssetExecutionContext, config: ExperimentConfig, 
         train, test = experiment_data(experiment_campaigns, exp)
         versions = {cid: {a: storage.content_version(a, cid) for a in ("masked_sparse_csi", coarse_asset)}}
         t0 = time.perf_counter()
-        steps = experiment_model_steps(exp, config.model_steps, train[0].g.shape[1])  # as the faithful row's
+        steps = experiment_model_steps(profile, exp, config.model_steps, train[0].g.shape[1])  # as the faithful row's
         # scored on localization only: no decoder refinement (it trains the decoder alone, p̂ is the same without it;
         # 40 s per variant on smoke, the variants decode no beam map)
-        mconfig = dataclasses.replace(profile_model_config(train[0].g.shape[1], steps), coarse_targets="cv_smoothed",
-                                      decoder_refine_steps=0)
+        mconfig = dataclasses.replace(profile_model_config(profile, train[0].g.shape[1], steps),
+                                      coarse_targets="cv_smoothed", decoder_refine_steps=0)
         ref, _, _ = train_and_register(context, mlflow_tracker, site_grid, train, mconfig, "gru",
-                                       f"{REGISTERED_MODEL}_smoothed_{exp}", [cid], versions,
+                                       f"{REGISTERED_MODEL}_smoothed_{exp}", [cid], versions, profile.name,
                                        tags={"experiment": exp, "method": "proposed_smoothed"},
                                        coarse_asset=coarse_asset)
         model = load_registered_model(ref)

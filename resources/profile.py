@@ -1,0 +1,19 @@
+"""The run's Profile as a Dagster resource: assets read every size from here, never from the environment."""
+
+from __future__ import annotations
+
+from dagster import ConfigurableResource
+
+from radiomap_assets.profiles import PROFILE_NAMES, Profile, get_profile
+
+
+class RunProfile(ConfigurableResource):
+    """The Profile named ``name`` (``radiomap_assets.profiles``: smoke, default, paper): every size of the run, with
+    a section per model family. The code location sets it from ``RADIOMAP_PROFILE`` once."""
+
+    name: str = "default"
+
+    def get(self) -> Profile:
+        if self.name not in PROFILE_NAMES:
+            raise ValueError(f"profile {self.name!r} is not one of {', '.join(PROFILE_NAMES)}")
+        return get_profile(self.name)
