@@ -142,9 +142,9 @@ def main(argv: list[str] | None = None) -> int:
                                                                  run_config=_quiet(train_cfg))
     ref = res.output_for_node("beam_map_model")
     _done(timings, "train beam_map_model", t0)
-    print(f"  registered {ref['model_uri']} (MLflow run {ref['mlflow_run_id']}), "
-          f"{ref['parameter_count']:,} parameters, "
-          f"{ref['steps']} steps, {ref['train_samples_per_s']:.0f} samples/s")
+    print(f"  registered {ref.model_uri} (MLflow run {ref.mlflow_run_id}), "
+          f"{ref.parameter_count:,} parameters, "
+          f"{ref.steps} steps, {ref.train_samples_per_s:.0f} samples/s")
 
     recovered = {}
     for cid in selected:
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                        e.g. xarray.open_zarr('{home.beam_maps}/ground_truth_{profile.scene.scene}/latest.zarr')
   campaigns:           {home.accepted}   (landing zone {home.landing}, quarantine {home.quarantine})
   generated beam map:  {beam_map_path}
-  MLflow:              {defs.resources["mlflow_tracker"].ui_command()}   (model {ref["model_uri"]})
+  MLflow:              {defs.resources["mlflow_tracker"].ui_command()}   (model {ref.model_uri})
   plots and summaries: {home.reports}
   evaluation report:   {report["path"]}   (machine-readable: {report["json"]})
   web UI:              make ui   (or: DAGSTER_HOME={dagster_home} .venv/bin/dagster dev -w workspace.yaml), then http://127.0.0.1:3000

@@ -18,7 +18,7 @@ label-free weighted centroid of ``coarse_locations``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -81,6 +81,29 @@ PAPER = {
                "table2_proposed_over_lstm_mean_error": 0.47, "table4_m1_proposed_over_skf_nmse": 0.48,
                "fig12_los_capacity_share_of_perfect": 0.98, "fig12_nlos_capacity_gain_over_skf_high_snr": 0.20},
 }
+
+
+@dataclass
+class MethodRun:
+    """One method's output on one experiment: the contract between the method assets and the report. Every method
+    asset returns ``{experiment: MethodRun}``. Positions per test trajectory; a method that builds a beam map adds it
+    on a set of cells (normalized scale); a trained one names its MLflow model version."""
+
+    xy: list[np.ndarray]  # per test trajectory (L, 2) metres
+    seconds: float = 0.0  # wall time of the method on this experiment
+    cells: list[np.ndarray] | None = None  # per trajectory (L,) the most likely grid cell (eq. (17))
+    map_cells: np.ndarray | None = None  # (C,) cells its beam map is given on
+    map_g: np.ndarray | None = None  # (C, N) the beam map there, normalized gains
+    model_uri: str | None = None  # models:/<name>/<version>
+    mlflow_run_id: str | None = None
+    train_wall_time_s: float | None = None
+    coarse_asset: str | None = None  # the asset its coarse input came from
+    reused_model_group_version: bool = False  # the model group's version served this experiment
+    causal: "MethodRun | None" = None  # the SKF's forward filter alone (skf_causal)
+    cam_beam: list[np.ndarray] | None = None  # CAM: per trajectory (L, N_b) the beam its angle map points to
+    num_sounded: int | None = None  # CAM: beams sounded around it
+    history: list = field(default_factory=list)  # per-iteration diagnostics (SKF EM, chart losses)
+    diagnostics: dict = field(default_factory=dict)  # method-specific: chosen noise levels, final losses, ...
 
 
 @dataclass

@@ -51,12 +51,12 @@ def main() -> int:
         print(f"no trained model under {home.root}: run `make demo` first", file=sys.stderr)
         return 1
     model = load_registered_model(ref)
-    print(f"model {ref['model_uri']} ({ref['parameter_count']:,} parameters), profile {get_profile().name}, "
+    print(f"model {ref.model_uri} ({ref.parameter_count:,} parameters), profile {get_profile().name}, "
           f"{torch.get_num_threads()} threads")
     results: dict[str, float] = {}
 
     # training throughput on a copy (the registered model is not changed)
-    data = load_training_data(ref["campaigns"])
+    data = load_training_data(ref.campaigns)
     trainee = copy.deepcopy(model)
     res = train(trainee, data, max_steps=args.train_steps)
     results["train_samples_per_s"] = res.samples_per_s
@@ -75,10 +75,10 @@ def main() -> int:
     rng = np.random.default_rng(0)
     idx = np.nonzero(visited)[0]
     cells = np.sort(rng.choice(idx, size=min(args.cells, len(idx)), replace=False))
-    gt_store = home.beam_maps / f"ground_truth_{site['scene']}" / "latest.zarr"
+    gt_store = home.beam_maps / f"ground_truth_{site.scene}" / "latest.zarr"
     gt = xr.open_zarr(gt_store)
     gt_grid = Grid.from_coords(gt.x.values, gt.y.values)
-    truth_g, covered = true_beam_map_at(gt.power_dbm.values, gt.covered.values, gt_grid, site["cell_centres_m"][cells])
+    truth_g, covered = true_beam_map_at(gt.power_dbm.values, gt.covered.values, gt_grid, site.cell_centres_m[cells])
     out = {}
     for sampler in ("ddim", "ddpm"):
         t0 = time.perf_counter()
@@ -100,7 +100,7 @@ def main() -> int:
         print(f"{k:<32s}{v:>14.4g}")
     home.reports.mkdir(parents=True, exist_ok=True)
     (home.reports / "benchmark_model.json").write_text(json.dumps(
-        {"model": ref["model_uri"], "cells": len(cells), "samples_per_cell": args.samples, **results}, indent=2))
+        {"model": ref.model_uri, "cells": len(cells), "samples_per_cell": args.samples, **results}, indent=2))
     print(f"\nwritten {home.reports / 'benchmark_model.json'}")
     return 0
 

@@ -216,8 +216,8 @@ def test_generated_map_has_no_value_where_the_model_never_went_and_names_its_mod
     assert ds.beam_azimuth_deg.attrs["units"] == "degree"
     cat = pd.read_parquet(path.parent / "catalogue.parquet")
     row = cat.set_index("version").loc[ds.attrs["version"]]
-    assert row["model_name"] == ref["registered_model_name"] and row["model_version"] == str(ref["model_version"])
-    assert row["mlflow_run_id"] == ref["mlflow_run_id"] and row["profile"] == "smoke"
+    assert row["model_name"] == ref.registered_model_name and row["model_version"] == str(ref.model_version)
+    assert row["mlflow_run_id"] == ref.mlflow_run_id and row["profile"] == "smoke"
     assert path.parent / row["path"] == path
 
 
@@ -254,7 +254,7 @@ def test_recovered_trajectories_are_parquet_an_analyst_opens_with_pandas(analyst
     assert out.returncode == 0, out.stderr
     info = json.loads(out.stdout)
     assert info["columns"][:6] == ["campaign_id", "trajectory_id", "t_s", "x_m", "y_m", "cell"]
-    assert info["versions"] == [str(ref["model_version"])]
+    assert info["versions"] == [str(ref.model_version)]
     assert info["rows"] == len(rec.output_for_node("recovered_trajectories"))
     assert info["dtypes"]["t_s"] == "float64" and info["dtypes"]["cell"] == "int64"
     assert info["attrs"]["units"]["x_m"] == "m" and "ENU" in info["attrs"]["coordinate_frame"]

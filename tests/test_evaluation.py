@@ -177,10 +177,10 @@ def test_each_experiment_gets_its_declared_coarse_input_and_the_model_group_serv
     # the model group's model (trained on production coarse_locations) is reused for table1_production only
     ref = trained_model[1].output_for_node("beam_map_model")
     proposed = result.output_for_node("proposed_method")
-    assert proposed["table1_production"]["model_uri"] == ref["model_uri"]
-    assert proposed["table1_production"]["reused_model_group_version"]
-    assert proposed["table1"]["model_uri"] != ref["model_uri"]
-    assert proposed["table1"]["coarse_asset"] == "paper_protocol_coarse_locations"
+    assert proposed["table1_production"].model_uri == ref.model_uri
+    assert proposed["table1_production"].reused_model_group_version
+    assert proposed["table1"].model_uri != ref.model_uri
+    assert proposed["table1"].coarse_asset == "paper_protocol_coarse_locations"
 
 
 def test_perfect_csi_bounds_every_beam_choice(evaluation):

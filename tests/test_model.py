@@ -196,21 +196,21 @@ def test_training_registers_a_model_version_tagged_with_run_campaigns_and_data_v
 
     campaign, result = trained_model
     ref = result.output_for_node("beam_map_model")
-    mlflow.set_tracking_uri(ref["tracking_uri"])
+    mlflow.set_tracking_uri(ref.tracking_uri)
     client = mlflow.MlflowClient()
-    version = client.get_model_version(ref["registered_model_name"], ref["model_version"])
+    version = client.get_model_version(ref.registered_model_name, ref.model_version)
     assert version.tags["dagster_run_id"] == result.run_id
     assert version.tags["campaigns"] == campaign
     assert set(json.loads(version.tags["data_versions"])[campaign]) == {"masked_sparse_csi", "coarse_locations"}
-    assert version.tags["coarse_asset"] == ref["coarse_asset"] == "coarse_locations"  # production input, no labels
-    run = client.get_run(ref["mlflow_run_id"])
-    assert int(run.data.params["parameter_count"]) == ref["parameter_count"] > 0
-    history = client.get_metric_history(ref["mlflow_run_id"], "L_c")
+    assert version.tags["coarse_asset"] == ref.coarse_asset == "coarse_locations"  # production input, no labels
+    run = client.get_run(ref.mlflow_run_id)
+    assert int(run.data.params["parameter_count"]) == ref.parameter_count > 0
+    history = client.get_metric_history(ref.mlflow_run_id, "L_c")
     assert len(history) >= 10
-    assert "learning_curves.png" in {a.path for a in client.list_artifacts(ref["mlflow_run_id"])}
+    assert "learning_curves.png" in {a.path for a in client.list_artifacts(ref.mlflow_run_id)}
     md = next(e for e in result.get_asset_materialization_events()
               if e.asset_key.to_user_string() == "beam_map_model").materialization.metadata
-    assert ref["mlflow_run_id"] in md["mlflow_run"].value
+    assert ref.mlflow_run_id in md["mlflow_run"].value
 
 
 @pytest.fixture(scope="module")
@@ -260,8 +260,8 @@ def test_registered_version_loads_back_and_reproduces_the_recovered_trajectory(t
 
     campaign, result = trained_model
     ref = result.output_for_node("beam_map_model")
-    mlflow.set_tracking_uri(ref["tracking_uri"])
-    pyfunc = mlflow.pyfunc.load_model(ref["model_uri"])
+    mlflow.set_tracking_uri(ref.tracking_uri)
+    pyfunc = mlflow.pyfunc.load_model(ref.model_uri)
     csi = storage.load_partition("masked_sparse_csi", campaign)
     frame = pd.DataFrame({"trajectory_id": csi.trajectory_id, "g": list(csi.g), "m": list(csi.m)})
     predicted = pyfunc.predict(frame)

@@ -5,7 +5,7 @@ import numpy as np
 
 from models.beam_map.training import TrajectoryData
 from radiomap_assets.evaluation import rendering, scoring
-from radiomap_assets.experiments import FLOORS, CampaignTruth
+from radiomap_assets.experiments import FLOORS, CampaignTruth, MethodRun
 
 
 def _walk(n=200, seed=0):
@@ -20,9 +20,9 @@ def _walk(n=200, seed=0):
 
 def test_scoring_ranks_methods_against_the_truth_and_the_report_marks_what_was_not_run():
     data, truth, xy = _walk()
-    floor_runs = {"table1": {f: {"xy": [xy + 5.0], "seconds": 0.1} for f in FLOORS if f not in ("skf", "skf_causal")}}
-    skf = {"table1": {"xy": [xy + 3.0], "causal_xy": [xy + 4.0], "causal_seconds": 0.1, "seconds": 0.2}}
-    runs = scoring.method_runs({"skf": skf, "proposed": {"table1": {"xy": [xy + 1.0], "seconds": 1.0}},
+    floor_runs = {"table1": {f: MethodRun([xy + 5.0], 0.1) for f in FLOORS if f not in ("skf", "skf_causal")}}
+    skf = {"table1": MethodRun([xy + 3.0], 0.2, causal=MethodRun([xy + 4.0], 0.1))}
+    runs = scoring.method_runs({"skf": skf, "proposed": {"table1": MethodRun([xy + 1.0], 1.0)},
                                 "semi_cc_gt": {}, "semi_cc_noisy": {}, "real_world_cc": {}, "lstm": {},
                                 "proposed_smoothed": {}, "proposed_tracked": {}}, floor_runs, skf)
     experiments = {"table1": "site-uniform-x"}

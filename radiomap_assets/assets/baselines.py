@@ -20,11 +20,13 @@ from radiomap_assets import storage
 from radiomap_assets.assets.model import (REGISTERED_MODEL, load_registered_model, load_training_data,
                                           profile_model_config, train_and_register)
 from radiomap_assets.domain import campaign as contract
+from radiomap_assets.domain.grid import SiteGrid
+from radiomap_assets.domain.model_reference import ModelReference
 from radiomap_assets.domain.simulation import campaign_kind
 from radiomap_assets.assets.evaluation import paper_protocol_coarse_locations
 from radiomap_assets.assets.ingestion import coarse_locations, masked_sparse_csi
 from radiomap_assets.experiments import (COARSE_ASSET, EXPERIMENTS, FULL_EVALUATION_COMMAND, PARTICIPANTS,
-                                         CampaignTruth)
+                                         CampaignTruth, MethodRun)
 from radiomap_assets.profiles import Profile
 from resources import MlflowTracker, RunProfile
 
@@ -184,7 +186,7 @@ def _experiments_for(method: str, campaigns: dict) -> list[str]:
 def _summary(runs: dict) -> dict:
     if not runs:
         return {"not_run": f"no selected experiment: {FULL_EVALUATION_COMMAND} runs the full evaluation"}
-    return {"experiments": MetadataValue.json({e: {"trajectories": len(r["xy"]), "seconds": round(r["seconds"], 1)}
+    return {"experiments": MetadataValue.json({e: {"trajectories": len(r.xy), "seconds": round(r.seconds, 1)}
                                                for e, r in runs.items()})}
 
 
@@ -206,11 +208,11 @@ def _corridor_cells(xy: list[np.ndarray], cell_centres: np.ndarray, radius_m: fl
                    "with a grid radio-map likelihood of the sparse CSI; the map is re-estimated from the smoother's "
                    "own estimates (EM). No labels. Its radio map is the Table IV baseline. Runs on every experiment "
                    "(a floor of every localization table), twice: smoother (skf) and forward filter only "
-                   "(causal_xy: skf_causal).")
-def skf_baseline(context: AssetExecutionContext, experiment_campaigns: dict, site_grid: dict) -> Output[dict]:
+                   "(MethodRun.causal: skf_causal).")
+def skf_baseline(context: AssetExecutionContext, experiment_campaigns: dict, site_grid: SiteGrid) -> Output[dict]:
     from models.baselines.kalman import SKFConfig, radio_map_kalman_smoother
 
-    centres = site_grid["cell_centres_m"]
+    centres = site_grid.cell_centres_m
     runs = {}
     for exp in experiment_campaigns["experiments"]:  # every experiment: the SKF is a floor of every table
         _, test = experiment_data(experiment_campaigns, exp)
@@ -218,12 +220,12 @@ def skf_baseline(context: AssetExecutionContext, experiment_campaigns: dict, sit
         res = radio_map_kalman_smoother(test, centres, SKFConfig())
         t1 = time.perf_counter()
         causal = radio_map_kalman_smoother(test, centres, SKFConfig(causal=True))  # skf_causal: no RTS pass
-        runs[exp] = {"xy": res.xy, "cells": res.cells, "map_cells": np.arange(len(centres)),
-                     "map_g": res.filled_radio_map(centres).astype(np.float32), "history": res.history,
-                     "seconds": t1 - t0, "causal_xy": causal.xy, "causal_history": causal.history,
-                     "causal_seconds": time.perf_counter() - t1}
-        context.log.info(f"skf {exp}: {sum(len(d) for d in test):,} samples in {runs[exp]['seconds']:.1f} s, "
-                         f"causal {runs[exp]['causal_seconds']:.1f} s")
+        causal_run = MethodRun(causal.xy, time.perf_counter() - t1, history=causal.history)
+        runs[exp] = MethodRun(res.xy, t1 - t0, cells=res.cells, map_cells=np.arange(len(centres)),
+                              map_g=res.filled_radio_map(centres).astype(np.float32), history=res.history,
+                              causal=causal_run)
+        context.log.info(f"skf {exp}: {sum(len(d) for d in test):,} samples in {runs[exp].seconds:.1f} s, "
+                         f"causal {causal_run.seconds:.1f} s")
     return Output(runs, metadata=_summary(runs))
 
 
@@ -248,8 +250,9 @@ def _chart_runs(context, method: str, campaigns: dict, config: ExperimentConfig,
         t0 = time.perf_counter()
         net, history = train_channel_chart(train, supervision, chart_config, **kwargs)
         xy = [predict_chart(net, d.g, d.m) for d in test]
-        runs[exp] = {"xy": xy, "seconds": time.perf_counter() - t0, "final_losses": history[-1] if history else {}}
-        context.log.info(f"{method} {exp}: {runs[exp]['seconds']:.1f} s")
+        runs[exp] = MethodRun(xy, time.perf_counter() - t0, history=history,
+                              diagnostics={"final_losses": history[-1] if history else {}})
+        context.log.info(f"{method} {exp}: {runs[exp].seconds:.1f} s")
     return runs
 
 
@@ -276,13 +279,13 @@ real_world_cc_baseline = _chart_asset(
 @asset(group_name=GROUP, kinds={"numpy"},
        description="CAM-aided CSI tracking (ref. [30]): channel angle map from the sparse CSI at the coarse "
                    "locations; the report sounds N_t/2 beams around its angle and serves the strongest (Fig. 12).")
-def cam_baseline(context: AssetExecutionContext, experiment_campaigns: dict, site_grid: dict) -> Output[dict]:
+def cam_baseline(context: AssetExecutionContext, experiment_campaigns: dict, site_grid: SiteGrid) -> Output[dict]:
     from models.baselines.cam import channel_angle_map
     from models.beam_map.radio_map import nearest_cell
 
     if "table1" not in experiment_campaigns["experiments"]:  # Fig. 12 is on Table I's trajectory only
         return Output({}, metadata=_summary({}))
-    centres = site_grid["cell_centres_m"]
+    centres = site_grid.cell_centres_m
     _, test = experiment_data(experiment_campaigns, "table1")
     camp = storage.load_partition("raw_channel_measurements", experiment_campaigns["experiments"]["table1"])
     t0 = time.perf_counter()
@@ -290,26 +293,16 @@ def cam_baseline(context: AssetExecutionContext, experiment_campaigns: dict, sit
              for d in test]
     cam = channel_angle_map(np.concatenate(cells), np.concatenate([d.g for d in test]),
                             np.concatenate([d.m for d in test]), centres, camp.num_beams)
-    runs = {"table1": {"xy": [d.coarse_xy for d in test], "cam_beam": [cam[c] for c in cells],
-                       "num_sounded": max(1, int(camp.manifest["base_stations"][0]["num_antennas"]) // 2),
-                       "seconds": time.perf_counter() - t0}}
+    runs = {"table1": MethodRun([d.coarse_xy for d in test], time.perf_counter() - t0,
+                                cam_beam=[cam[c] for c in cells],
+                                num_sounded=max(1, int(camp.manifest["base_stations"][0]["num_antennas"]) // 2))}
     return Output(runs, metadata=_summary(runs))
 
 
-def model_was_trained_on(ref: dict, cid: str, coarse_asset: str, versions: dict) -> bool:
-    """Whether the model version ``ref`` (beam_map_model's value) was trained on exactly campaign ``cid`` with the
-    coarse input of ``coarse_asset``, at the data versions (content hashes) in ``versions`` where it recorded them.
-    The model group trains on the production coarse_locations, so it serves table1_production, not table1."""
-    if ref.get("campaigns") != [cid] or ref.get("coarse_asset", "coarse_locations") != coarse_asset:
-        return False
-    recorded = ref.get("data_versions", {}).get(cid)
-    return recorded is None or recorded == versions[cid]
-
-
-def _generative_runs(context, rnn_cell: str, campaigns: dict, config: ExperimentConfig, site_grid: dict,
-                     mlflow_tracker: MlflowTracker, reuse: dict | None, profile: Profile) -> dict:
+def _generative_runs(context, rnn_cell: str, campaigns: dict, config: ExperimentConfig, site_grid: SiteGrid,
+                     mlflow_tracker: MlflowTracker, reuse: ModelReference | None, profile: Profile) -> dict:
     method = "proposed" if rnn_cell == "gru" else "lstm"
-    centres = site_grid["cell_centres_m"]
+    centres = site_grid.cell_centres_m
     runs = {}
     for exp in _experiments_for(method, campaigns):
         cid = campaigns["experiments"][exp]
@@ -317,7 +310,7 @@ def _generative_runs(context, rnn_cell: str, campaigns: dict, config: Experiment
         train, test = experiment_data(campaigns, exp)
         versions = {cid: {a: storage.content_version(a, cid) for a in ("masked_sparse_csi", coarse_asset)}}
         t0 = time.perf_counter()
-        if reuse is not None and not config.model_steps and model_was_trained_on(reuse, cid, coarse_asset, versions):
+        if reuse is not None and not config.model_steps and reuse.trained_on(cid, coarse_asset, versions):
             ref = reuse  # the model group's model was trained on exactly this campaign and coarse input
             model = load_registered_model(ref)
         else:
@@ -329,18 +322,18 @@ def _generative_runs(context, rnn_cell: str, campaigns: dict, config: Experiment
                                            coarse_asset=coarse_asset)
             model = load_registered_model(ref)
         xy, cells = zip(*(recover_trajectory(model, d.g, d.m) for d in test))
-        run = {"xy": list(xy), "cells": list(cells), "model_uri": ref["model_uri"],
-               "mlflow_run_id": ref["mlflow_run_id"], "train_wall_time_s": ref.get("train_wall_time_s"),
-               "coarse_asset": coarse_asset, "reused_model_group_version": ref is reuse}
+        run = MethodRun(list(xy), cells=list(cells), model_uri=ref.model_uri, mlflow_run_id=ref.mlflow_run_id,
+                        train_wall_time_s=ref.train_wall_time_s, coarse_asset=coarse_asset,
+                        reused_model_group_version=ref is reuse)
         if exp in ("table1", "m1", "m5"):  # Table IV / Fig. 12: the decoded beam map along its own trajectory
-            map_cells = _corridor_cells(list(xy), centres, radius_m=3 * float(site_grid["grid"]["resolution_m"]))
+            map_cells = _corridor_cells(list(xy), centres, radius_m=3 * site_grid.grid.resolution_m)
             map_cells = np.union1d(map_cells, np.concatenate(cells))
             # mean of 16 diffusion samples per cell: see README
             mean_g, _, _ = decode_beam_map(model, samples_per_cell=16, cells=map_cells, seed=1)
-            run.update({"map_cells": map_cells, "map_g": mean_g.astype(np.float32)})
-        run["seconds"] = time.perf_counter() - t0
+            run.map_cells, run.map_g = map_cells, mean_g.astype(np.float32)
+        run.seconds = time.perf_counter() - t0
         runs[exp] = run
-        context.log.info(f"{method} {exp}: {run['seconds']:.1f} s ({ref['model_uri']})")
+        context.log.info(f"{method} {exp}: {run.seconds:.1f} s ({ref.model_uri})")
     return runs
 
 
@@ -350,20 +343,20 @@ def _generative_runs(context, rnn_cell: str, campaigns: dict, config: Experiment
                    "trained the same way on the experiment's campaign and coarse input (registered in MLflow); "
                    "recovered trajectories and its decoded beam map along them.")
 def proposed_method(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict,
-                    site_grid: dict, beam_map_model: dict, mlflow_tracker: MlflowTracker,
+                    site_grid: SiteGrid, beam_map_model: ModelReference, mlflow_tracker: MlflowTracker,
                     run_profile: RunProfile) -> Output[dict]:
     runs = _generative_runs(context, "gru", experiment_campaigns, config, site_grid, mlflow_tracker, beam_map_model,
                             run_profile.get())
     return Output(runs, metadata={**_summary(runs), "models": MetadataValue.json(
-        {e: r["model_uri"] for e, r in runs.items()})})
+        {e: r.model_uri for e, r in runs.items()})})
 
 
 @asset(group_name=GROUP, kinds={"pytorch", "mlflow"},
        description="LSTM baseline of Table II: the proposed model with each hybrid RNN-CNN block replaced by a plain "
                    "causal LSTM layer, everything else equal; trained on the random trajectories, scored held out.")
 def lstm_baseline(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict,
-                  site_grid: dict, mlflow_tracker: MlflowTracker, run_profile: RunProfile) -> Output[dict]:
+                  site_grid: SiteGrid, mlflow_tracker: MlflowTracker, run_profile: RunProfile) -> Output[dict]:
     runs = _generative_runs(context, "lstm", experiment_campaigns, config, site_grid, mlflow_tracker, None,
                             run_profile.get())
     return Output(runs, metadata={**_summary(runs), "models": MetadataValue.json(
-        {e: r["model_uri"] for e, r in runs.items()})})
+        {e: r.model_uri for e, r in runs.items()})})

@@ -13,6 +13,7 @@ from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from models.baselines import floors
 from radiomap_assets.assets.baselines import GROUP, experiment_data
+from radiomap_assets.experiments import MethodRun
 
 
 @asset(group_name=GROUP, kinds={"numpy"},
@@ -23,7 +24,7 @@ def coarse_floors(context: AssetExecutionContext, experiment_campaigns: dict) ->
     runs: dict[str, dict] = {}
     for exp in experiment_campaigns["experiments"]:
         _, test = experiment_data(experiment_campaigns, exp)
-        per_floor: dict[str, dict] = {name: {"xy": [], "seconds": 0.0} for name in floors.FLOOR_NAMES}
+        per_floor = {name: MethodRun([]) for name in floors.FLOOR_NAMES}
         noise = []
         for d in test:
             t0 = time.perf_counter()
@@ -36,17 +37,17 @@ def coarse_floors(context: AssetExecutionContext, experiment_campaigns: dict) ->
             t3 = time.perf_counter()
             for name, xy, sec in (("coarse_ma_1s", ma1, t1 - t0), ("coarse_ma_10s", ma10, t2 - t1),
                                   ("cv_smoother", cv, t3 - t2)):
-                per_floor[name]["xy"].append(xy)
-                per_floor[name]["seconds"] += sec
+                per_floor[name].xy.append(xy)
+                per_floor[name].seconds += sec
             noise.append({"trajectory_id": d.trajectory_id, "coarse_variance_m2": chosen.coarse_variance_m2,
                           "accel_psd": chosen.accel_psd, "on_grid_edge": chosen.on_grid_edge})
-        per_floor["cv_smoother"]["noise"] = noise  # the likelihood's choice per trajectory (diagnostics)
+        per_floor["cv_smoother"].diagnostics["noise"] = noise  # the likelihood's choice per trajectory (diagnostics)
         runs[exp] = per_floor
         context.log.info(f"floors {exp}: {sum(len(d) for d in test):,} samples, cv smoother "
-                         f"{per_floor['cv_smoother']['seconds']:.1f} s; chosen R (m^2) "
+                         f"{per_floor['cv_smoother'].seconds:.1f} s; chosen R (m^2) "
                          f"{sorted(round(n['coarse_variance_m2']) for n in noise)}")
     meta = {"experiments": MetadataValue.json(
-        {e: {"trajectories": len(r["cv_smoother"]["xy"]),
+        {e: {"trajectories": len(r["cv_smoother"].xy),
              "cv_noise": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in n.items()}
-                          for n in r["cv_smoother"]["noise"][:20]]} for e, r in runs.items()})}
+                          for n in r["cv_smoother"].diagnostics["noise"][:20]]} for e, r in runs.items()})}
     return Output(runs, metadata=meta)

@@ -21,7 +21,8 @@ from radiomap_assets import checks, metadata, plots, storage
 from radiomap_assets.assets.ingestion import campaign_partitions, coarse_locations, masked_sparse_csi
 from radiomap_assets.domain.beam_layout import BeamLayout
 from radiomap_assets.domain.beam_map_store import beam_map_dataset, flag_attrs
-from radiomap_assets.domain.grid import Grid
+from radiomap_assets.domain.grid import SiteGrid
+from radiomap_assets.domain.model_reference import ModelReference
 from radiomap_assets.domain.measurement import MaskedSparseCSI, denormalize_power
 from radiomap_assets.domain.trajectory_store import write_recovered_trajectories
 from radiomap_assets.profiles import Profile, home_layout
@@ -35,16 +36,15 @@ _MODEL_CACHE: dict[str, GenerativeBeamMapModel] = {}  # registered model version
 @asset(group_name="site", kinds={"numpy"},
        description="The discretized region X at the model's grid resolution (paper: 5 m) and its walkable cells, "
                    "from the scene geometry (no measurement, no ground truth): K = number of walkable cells.")
-def site_grid(context: AssetExecutionContext, scene: SionnaScene) -> Output[dict]:
+def site_grid(context: AssetExecutionContext, scene: SionnaScene) -> Output[SiteGrid]:
     from radiomap_assets.domain import raytrace
 
     grid = scene.model_grid()
     geometry = raytrace.scene_geometry(scene.load(), grid)
-    walkable = geometry.walkable
-    centres = grid.cell_centres()[walkable.ravel()]
-    value = {"grid": grid.to_dict(), "walkable": walkable, "cell_centres_m": centres, "scene": scene.spec.scene}
-    return Output(value, metadata={"cells_K": int(walkable.sum()), "grid_shape": list(grid.shape),
-                                   "resolution_m": grid.resolution_m, "walkable_share": float(walkable.mean())})
+    value = SiteGrid.from_walkable(grid, geometry.walkable, scene.spec.scene)
+    return Output(value, metadata={"cells_K": value.num_cells, "grid_shape": list(grid.shape),
+                                   "resolution_m": grid.resolution_m,
+                                   "walkable_share": round(float(value.walkable.mean()), 4)})
 
 
 class TrainingConfig(Config):
@@ -86,7 +86,7 @@ def profile_model_config(profile: Profile, num_entries: int, max_steps: int | No
     return mconfig
 
 
-def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTracker, site_grid: dict, data: list,
+def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTracker, site_grid: SiteGrid, data: list,
                        mconfig, rnn_cell: str, registered_model_name: str, campaigns: list[str], versions: dict,
                        profile_name: str, tags: dict | None = None, coarse_asset: str = "coarse_locations"):
     """Train a GenerativeBeamMapModel on ``data`` (checkpointed, resumable), log it to MLflow (parameters, losses
@@ -96,8 +96,8 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
     from models.beam_map.training import config_fingerprint
 
     torch.manual_seed(mconfig.seed)
-    grid = Grid(**site_grid["grid"])
-    model = GenerativeBeamMapModel(mconfig, torch.from_numpy(site_grid["cell_centres_m"]).float(), grid.resolution_m,
+    grid = site_grid.grid
+    model = GenerativeBeamMapModel(mconfig, torch.from_numpy(site_grid.cell_centres_m).float(), grid.resolution_m,
                                    rnn_cell=rnn_cell)
     n_params = parameter_count(model)
     checkpoint_dir = home_layout().root / "checkpoints" / registered_model_name
@@ -140,18 +140,17 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
         run.log_png(curves, "learning_curves.png")
         run.log_metrics({"train_wall_time_s": result.wall_time_s, "train_samples_per_s": result.samples_per_s})
         with tempfile.TemporaryDirectory() as tmp:
-            files = save_model_files(model, Path(tmp), extra={"campaigns": campaigns, "site_grid": site_grid["grid"]})
+            files = save_model_files(model, Path(tmp),
+                                     extra={"campaigns": campaigns, "site_grid": site_grid.grid.to_dict()})
             registered = run.register_pyfunc_model(
                 BeamMapPyfuncModel(), files, registered_model_name,
                 version_tags={**tags, "data_versions": json.dumps(versions)},
                 pip_requirements=["torch==2.13.0", "numpy", "pandas"])
-    ref = {"registered_model_name": registered_model_name, "model_version": registered.model_version,
-           "model_uri": registered.model_uri, "mlflow_run_id": run.run_id,
-           "tracking_uri": mlflow_tracker.tracking_uri, "campaigns": campaigns, "parameter_count": n_params,
-           "train_wall_time_s": result.wall_time_s, "train_samples_per_s": result.samples_per_s,
-           "steps": result.steps_done, "rnn_cell": rnn_cell, "coarse_asset": coarse_asset, "data_versions": versions,
-           "final_losses": result.history[-1] if result.history else {}}
-    _MODEL_CACHE[f"{ref['tracking_uri']}|{ref['model_uri']}"] = model
+    ref = ModelReference(registered_model_name, str(registered.model_version), registered.model_uri, run.run_id,
+                         mlflow_tracker.tracking_uri, list(campaigns), coarse_asset, versions, rnn_cell, n_params,
+                         result.steps_done, result.wall_time_s, result.samples_per_s,
+                         result.history[-1] if result.history else {})
+    _MODEL_CACHE[f"{ref.tracking_uri}|{ref.model_uri}"] = model
     return ref, result, curves
 
 
@@ -159,8 +158,8 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
        description="Encoder, radio-map codebook and diffusion decoder (paper section III) trained on the selected "
                    "campaigns' masked sparse CSI and production coarse locations (label-free weighted centroid) "
                    "only, logged and registered in MLflow.")
-def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_grid: dict,
-                   mlflow_tracker: MlflowTracker, run_profile: RunProfile) -> Output[dict]:
+def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_grid: SiteGrid,
+                   mlflow_tracker: MlflowTracker, run_profile: RunProfile) -> Output[ModelReference]:
     campaigns = config.campaigns or storage.materialized_campaigns(context.instance, "masked_sparse_csi",
                                                                    "coarse_locations")
     if not campaigns:
@@ -176,20 +175,20 @@ def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_
     ref, result, curves = train_and_register(context, mlflow_tracker, site_grid, data, mconfig, config.rnn_cell,
                                              config.registered_model_name, campaigns, versions, run_profile.name)
     return Output(ref, metadata={
-        "mlflow_run": MetadataValue.text(f"{ref['mlflow_run_id']} ({mlflow_tracker.ui_command()})"),
-        "registered_model": MetadataValue.text(f"{config.registered_model_name} version {ref['model_version']}"),
-        "parameter_count": ref["parameter_count"], "campaigns": MetadataValue.json(campaigns),
+        "mlflow_run": MetadataValue.text(f"{ref.mlflow_run_id} ({mlflow_tracker.ui_command()})"),
+        "registered_model": MetadataValue.text(f"{config.registered_model_name} version {ref.model_version}"),
+        "parameter_count": ref.parameter_count, "campaigns": MetadataValue.json(campaigns),
         "train_wall_time_s": round(result.wall_time_s, 1), "train_samples_per_s": round(result.samples_per_s, 1),
         "steps": result.steps_done, "resumed_from_step": result.resumed_from, "device": result.device,
         "learning_curves": MetadataValue.md(plots.markdown_image(curves, "learning curves")),
     })
 
 
-def load_registered_model(ref: dict) -> GenerativeBeamMapModel:
+def load_registered_model(ref: ModelReference) -> GenerativeBeamMapModel:
     """The model version named in ``ref``, loaded back from the MLflow registry (state dict + description)."""
-    key = f"{ref['tracking_uri']}|{ref['model_uri']}"
+    key = f"{ref.tracking_uri}|{ref.model_uri}"
     if key not in _MODEL_CACHE:
-        local = download_model_artifacts(ref["tracking_uri"], ref["model_uri"])
+        local = download_model_artifacts(ref.tracking_uri, ref.model_uri)
         _MODEL_CACHE[key] = load_model_files(local / "state_dict.pt", local / "model.json")
     return _MODEL_CACHE[key]
 
@@ -202,7 +201,8 @@ def load_registered_model(ref: dict) -> GenerativeBeamMapModel:
        description="Recovered trajectory per campaign: p̂ per sample (eq. (14)) and the most likely grid cell "
                    "(eq. (17)), from the registered model version; also written for analysts as "
                    "$RADIOMAP_HOME/trajectories/<campaign>.parquet (metadata parquet_path).")
-def recovered_trajectories(context: AssetExecutionContext, beam_map_model: dict, masked_sparse_csi: MaskedSparseCSI,
+def recovered_trajectories(context: AssetExecutionContext, beam_map_model: ModelReference,
+                           masked_sparse_csi: MaskedSparseCSI,
                            coarse_locations: pd.DataFrame):
     model = load_registered_model(beam_map_model)
     csi = masked_sparse_csi
@@ -218,9 +218,9 @@ def recovered_trajectories(context: AssetExecutionContext, beam_map_model: dict,
     # not "path": the IO manager writes its pickle's path under that key
     yield Output(df, metadata={"parquet_path": MetadataValue.path(str(parquet)),
                                "samples": len(df), "trajectories": int(df["trajectory_id"].nunique()),
-                               "model": MetadataValue.text(beam_map_model["model_uri"]),
-                               "model_version": MetadataValue.text(str(beam_map_model["model_version"])),
-                               "mlflow_run_id": MetadataValue.text(beam_map_model["mlflow_run_id"]),
+                               "model": MetadataValue.text(beam_map_model.model_uri),
+                               "model_version": MetadataValue.text(str(beam_map_model.model_version)),
+                               "mlflow_run_id": MetadataValue.text(beam_map_model.mlflow_run_id),
                                "mean_second_difference_m": metadata.as_json(
                                    {"recovered": checks.mean_second_difference(df),
                                     "coarse": checks.mean_second_difference(coarse_locations)})})
@@ -241,7 +241,8 @@ class BeamMapConfig(Config):
                    "into the full CSI, several diffusion samples per cell (mean power_dbm, spread power_std_db); "
                    "NaN where no training trajectory went (codebook_visited). One Zarr version per run, listed in "
                    "the map's catalogue.parquet.")
-def beam_maps(context: AssetExecutionContext, config: BeamMapConfig, beam_map_model: dict, site_grid: dict,
+def beam_maps(context: AssetExecutionContext, config: BeamMapConfig, beam_map_model: ModelReference,
+              site_grid: SiteGrid,
               scene: SionnaScene, beam_map_store: BeamMapStore, run_profile: RunProfile):
     model = load_registered_model(beam_map_model)
     t0 = time.perf_counter()
@@ -263,9 +264,9 @@ def beam_maps(context: AssetExecutionContext, config: BeamMapConfig, beam_map_mo
                                                           config.steps, cells=cells, on_progress=progress)
     mean_dbm = denormalize_power(mean_g)  # the decoder works on the normalized g of the measurement module
     decode_s = time.perf_counter() - t0
-    grid = Grid(**site_grid["grid"])
-    walkable = site_grid["walkable"]
-    campaign0 = beam_map_model["campaigns"][0]
+    grid = site_grid.grid
+    walkable = site_grid.walkable
+    campaign0 = beam_map_model.campaigns[0]
     campaign = storage.load_partition("raw_channel_measurements", campaign0)
     bss = [{"bs_id": b["bs_id"], "x_m": b["x_m"], "y_m": b["y_m"], "z_m": b["z_m"],
             "yaw_deg": b.get("yaw_deg", b.get("orientation_yaw_deg", 0.0))} for b in campaign.manifest["base_stations"]]
@@ -280,9 +281,9 @@ def beam_maps(context: AssetExecutionContext, config: BeamMapConfig, beam_map_mo
     # a cell no trajectory visited has no codebook vector of its own: no value, never a copy of another cell's
     power[:, :, ~trained], std[:, :, ~trained] = np.nan, np.nan
     attrs = {"title": "beam map of the generative decoder", "scene": scene.spec.scene, "site": scene.spec.scene,
-             "model_name": beam_map_model["registered_model_name"], "model_version": beam_map_model["model_version"],
-             "mlflow_run_id": beam_map_model["mlflow_run_id"], "mlflow_tracking_uri": beam_map_model["tracking_uri"],
-             "dagster_run_id": context.run_id, "campaigns": ",".join(beam_map_model["campaigns"]),
+             "model_name": beam_map_model.registered_model_name, "model_version": beam_map_model.model_version,
+             "mlflow_run_id": beam_map_model.mlflow_run_id, "mlflow_tracking_uri": beam_map_model.tracking_uri,
+             "dagster_run_id": context.run_id, "campaigns": ",".join(beam_map_model.campaigns),
              "carrier_frequency_hz": float(campaign.manifest["carrier_frequency_hz"]),
              "sampler": config.sampler, "samples_per_cell": config.samples_per_cell, "profile": run_profile.name,
              "codebook_policy": "power_dbm and power_std_db are NaN on walkable cells no training trajectory "
@@ -301,7 +302,7 @@ def beam_maps(context: AssetExecutionContext, config: BeamMapConfig, beam_map_mo
         "catalogue_path": MetadataValue.path(str(beam_map_store.catalogue_path(f"generative_{scene.spec.scene}"))),
         "version": MetadataValue.text(ds.attrs["version"]), "decode_s": round(decode_s, 1),
         "cells": int(walkable.sum()), "visited_cells_share": metadata.significant(visited.mean(), 3),
-        "model": MetadataValue.text(beam_map_model["model_uri"]),
+        "model": MetadataValue.text(beam_map_model.model_uri),
         "bs0_beams": MetadataValue.md(plots.markdown_image(png, "generated beam maps of base station 0"))})
     yield AssetCheckResult(check_name="beam_map_shape_and_nan_pattern", passed=ok_dims and ok_nan,
                            metadata={"dims_ok": ok_dims, "finite_exactly_on_visited_cells": ok_nan})

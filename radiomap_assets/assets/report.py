@@ -12,7 +12,7 @@ from dagster import AssetExecutionContext, MetadataValue, Output, asset
 from radiomap_assets import plots
 from radiomap_assets.assets.baselines import GROUP, experiment_data, truth_of
 from radiomap_assets.assets.simulation import ground_truth_map_name
-from radiomap_assets.domain.grid import Grid
+from radiomap_assets.domain.grid import Grid, SiteGrid
 from radiomap_assets.evaluation import rendering, scoring
 from radiomap_assets.experiments import PAPER, covered_samples
 from radiomap_assets.profiles import home_layout
@@ -22,7 +22,8 @@ from resources import BeamMapStore, MlflowTracker, RunProfile, SionnaScene
 @asset(group_name=GROUP, deps=["beam_maps"], kinds={"markdown", "html", "mlflow"},
        description="The evaluation report of paper section IV: Tables I, II, IV and Figs. 5-8, 11, 12 with our "
                    "numbers beside the paper's, evaluation.json per method, the same metrics in MLflow.")
-def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict, site_grid: dict, coarse_floors: dict,
+def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict, site_grid: SiteGrid,
+                      coarse_floors: dict,
                       skf_baseline: dict, semi_cc_gt_baseline: dict, semi_cc_noisy_baseline: dict,
                       real_world_cc_baseline: dict, cam_baseline: dict, lstm_baseline: dict, proposed_method: dict,
                       proposed_variants: dict,
@@ -39,7 +40,7 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
     # experiments it ran; each section says so where it would stand
     not_run = campaigns.get("not_run", {})
     not_run_methods = scoring.methods_not_run(campaigns["experiments"], runs)
-    centres = site_grid["cell_centres_m"]
+    centres = site_grid.cell_centres_m
     profile = run_profile.get()
 
     # --- inputs: per experiment the test trajectories (what the methods saw), their truth, Table II's coverage

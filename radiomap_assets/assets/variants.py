@@ -24,6 +24,8 @@ from radiomap_assets.assets.baselines import (GROUP, ExperimentConfig, _experime
                                               experiment_data, experiment_model_steps)
 from radiomap_assets.assets.model import (REGISTERED_MODEL, load_registered_model, profile_model_config,
                                           train_and_register)
+from radiomap_assets.domain.grid import SiteGrid
+from radiomap_assets.experiments import MethodRun
 from resources import MlflowTracker, RunProfile
 
 VARIANTS = ("proposed_smoothed", "proposed_tracked")
@@ -35,7 +37,7 @@ VARIANTS = ("proposed_smoothed", "proposed_tracked")
                    "with the coarse input by a Kalman smoother, p̂'s noise from its residual and correlation time). "
                    "Reported beside the faithful row.")
 def proposed_variants(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict,
-                      site_grid: dict, mlflow_tracker: MlflowTracker, proposed_method: dict,
+                      site_grid: SiteGrid, mlflow_tracker: MlflowTracker, proposed_method: dict,
                       run_profile: RunProfile) -> Output[dict]:
     profile = run_profile.get()
     runs: dict[str, dict] = {v: {} for v in VARIANTS}
@@ -56,23 +58,21 @@ def proposed_variants(context: AssetExecutionContext, config: ExperimentConfig, 
                                        coarse_asset=coarse_asset)
         model = load_registered_model(ref)
         xy = [recover_trajectory(model, d.g, d.m)[0] for d in test]
-        runs["proposed_smoothed"][exp] = {"xy": xy, "model_uri": ref["model_uri"],
-                                          "mlflow_run_id": ref["mlflow_run_id"],
-                                          "coarse_asset": coarse_asset, "seconds": time.perf_counter() - t0}
-        context.log.info(f"proposed_smoothed {exp}: {time.perf_counter() - t0:.1f} s ({ref['model_uri']})")
+        runs["proposed_smoothed"][exp] = MethodRun(xy, time.perf_counter() - t0, model_uri=ref.model_uri,
+                                                   mlflow_run_id=ref.mlflow_run_id, coarse_asset=coarse_asset)
+        context.log.info(f"proposed_smoothed {exp}: {time.perf_counter() - t0:.1f} s ({ref.model_uri})")
     for exp in _experiments_for("proposed_tracked", experiment_campaigns):
         if exp not in proposed_method:
             continue  # the faithful model did not run in this experiment: nothing to track
         t0 = time.perf_counter()
         _, test = experiment_data(experiment_campaigns, exp)
         faithful = proposed_method[exp]
-        fused = [track_with_prior(d.t_s, d.coarse_xy, p) for d, p in zip(test, faithful["xy"])]
-        runs["proposed_tracked"][exp] = {
-            "xy": [f[0] for f in fused], "model_uri": faithful["model_uri"],
-            "coarse_asset": coarse_asset_of(experiment_campaigns, exp),
-            "model_variance_m2": [f[1].model_variance_m2 if f[1] else None for f in fused],
-            "seconds": time.perf_counter() - t0}
-    return Output(runs, metadata={**{v: MetadataValue.json({e: round(r["seconds"], 1) for e, r in runs[v].items()})
+        fused = [track_with_prior(d.t_s, d.coarse_xy, p) for d, p in zip(test, faithful.xy)]
+        runs["proposed_tracked"][exp] = MethodRun(
+            [f[0] for f in fused], time.perf_counter() - t0, model_uri=faithful.model_uri,
+            coarse_asset=coarse_asset_of(experiment_campaigns, exp),
+            diagnostics={"model_variance_m2": [f[1].model_variance_m2 if f[1] else None for f in fused]})
+    return Output(runs, metadata={**{v: MetadataValue.json({e: round(r.seconds, 1) for e, r in runs[v].items()})
                                      for v in VARIANTS},
-                                  "models": MetadataValue.json({v: {e: r["model_uri"] for e, r in runs[v].items()}
+                                  "models": MetadataValue.json({v: {e: r.model_uri for e, r in runs[v].items()}
                                                                 for v in VARIANTS})})

@@ -79,3 +79,25 @@ class Grid:
         y = np.asarray(y, dtype=np.float64)
         r = float(x[1] - x[0]) if len(x) > 1 else float(y[1] - y[0])
         return cls(float(x[0] - r / 2), float(y[0] - r / 2), r, len(x), len(y))
+
+
+@dataclass
+class SiteGrid:
+    """The site's model grid (asset ``site_grid``): the discretized region X, its walkable cells and their centres,
+    the K cells of the radio-map codebook. No measurement and no ground truth went into it."""
+
+    grid: Grid
+    walkable: np.ndarray  # (ny, nx) bool
+    cell_centres_m: np.ndarray  # (K, 2) centres of the walkable cells, row-major order
+    scene: str  # the scene it was cut from
+
+    @classmethod
+    def from_walkable(cls, grid: Grid, walkable: np.ndarray, scene: str) -> "SiteGrid":
+        walkable = np.asarray(walkable, dtype=bool)
+        if walkable.shape != grid.shape:
+            raise ValueError(f"walkable mask {walkable.shape} does not match the grid {grid.shape}")
+        return cls(grid, walkable, grid.cell_centres()[walkable.ravel()], scene)
+
+    @property
+    def num_cells(self) -> int:
+        return len(self.cell_centres_m)

@@ -131,7 +131,7 @@ def trajectory_figures(runs: dict, tests: dict, truths: dict) -> dict[str, bytes
             continue
         test, k = tests[exp], 0
         tracks = {"ground truth": truths[exp].xy[k], "coarse input": test[k].coarse_xy}
-        tracks.update({m: runs[m][exp]["xy"][k] for m in PARTICIPANTS[exp] if exp in runs[m]})
+        tracks.update({m: runs[m][exp].xy[k] for m in PARTICIPANTS[exp] if exp in runs[m]})
         star = stop_location(truths[exp].xy[k], test[k].t_s) if exp == "fig6" else None
         pngs[fig] = plots.trajectory_comparison(tracks, f"{TITLES[exp]} ({test[k].trajectory_id})", star=star)
     return pngs

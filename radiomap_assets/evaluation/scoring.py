@@ -15,7 +15,7 @@ import numpy as np
 
 from radiomap_assets.domain.grid import Grid
 from radiomap_assets.domain.measurement import sample_beam_map
-from radiomap_assets.experiments import (FLOORS, FULL_EVALUATION_COMMAND, METHODS, PAPER, PARTICIPANTS,
+from radiomap_assets.experiments import (FLOORS, FULL_EVALUATION_COMMAND, METHODS, PAPER, PARTICIPANTS, MethodRun,
                                          beam_from_map, beam_map_scores, capacity_experiment, evaluation_cells,
                                          headline_ratios, localization_scores, los_to_nlos_window, map_at_cells,
                                          serving_base_station, true_beam_map_at)
@@ -24,11 +24,12 @@ M_OF = {"m1": 1, "table1": 3, "m5": 5}  # experiment -> observed beams per base 
 
 
 def method_runs(baselines: dict[str, dict], coarse_floors: dict, skf_baseline: dict) -> dict[str, dict]:
-    """Every method's run, the floors as runs of their own (same shape: {experiment: {"xy": [...], ...}})."""
+    """Every method's run, the floors and the SKF's forward filter as runs of their own: {method: {experiment:
+    MethodRun}}."""
     runs = dict(baselines)
     runs.update({f: {e: r[f] for e, r in coarse_floors.items() if f in r}
                  for f in FLOORS if f not in ("skf", "skf_causal")})
-    runs["skf_causal"] = {e: {"xy": r["causal_xy"], "seconds": r["causal_seconds"]} for e, r in skf_baseline.items()}
+    runs["skf_causal"] = {e: r.causal for e, r in skf_baseline.items() if r.causal is not None}
     return runs
 
 
@@ -47,7 +48,7 @@ def score_localization(runs: dict, tests: dict, truths: dict, covered: dict) -> 
         scores = {"coarse input": localization_scores(truth, [d.coarse_xy for d in test], cov)}
         for m in FLOORS + tuple(m for m in PARTICIPANTS.get(exp, ()) if m not in FLOORS):  # floors first
             if exp in runs[m]:
-                scores[m] = localization_scores(truth, runs[m][exp]["xy"], cov)
+                scores[m] = localization_scores(truth, runs[m][exp].xy, cov)
         out[exp] = scores
     return out
 
@@ -71,7 +72,7 @@ def score_beam_maps(runs: dict, truths: dict, centres: np.ndarray, gt_power_dbm:
         out[exp] = {"observed_beams_M": m_obs, "cells": int(len(cells))}
         for m in ("skf", "proposed"):
             if exp in runs[m]:
-                pred = map_at_cells(runs[m][exp]["map_cells"], runs[m][exp]["map_g"], cells, centres)
+                pred = map_at_cells(runs[m][exp].map_cells, runs[m][exp].map_g, cells, centres)
                 out[exp][m] = beam_map_scores(pred, true_g, covered)
     return out
 
@@ -84,7 +85,8 @@ class CapacityScore:
     window: tuple[int, int]  # the LOS -> NLOS window Fig. 12 zooms on
 
 
-def score_capacity(runs: dict, cam_run: dict, truth, test: list, centres: np.ndarray, gt_power_dbm: np.ndarray,
+def score_capacity(runs: dict, cam_run: MethodRun, truth, test: list, centres: np.ndarray,
+                   gt_power_dbm: np.ndarray,
                    gt_grid: Grid) -> CapacityScore:
     """Fig. 12: beam-tracking capacity along the uniform trajectory (serving base station = strongest; the beam
     from the proposed model's map, the SKF's map and CAM's sounding)."""
@@ -95,21 +97,21 @@ def score_capacity(runs: dict, cam_run: dict, truth, test: list, centres: np.nda
     choices = {}
     for m in ("proposed", "skf"):
         r = runs[m]["table1"]
-        choices[m] = beam_from_map(map_at_cells(r["map_cells"], r["map_g"], np.concatenate(r["cells"]), centres),
+        choices[m] = beam_from_map(map_at_cells(r.map_cells, r.map_g, np.concatenate(r.cells), centres),
                                    serving, true_dbm.shape[-1])
-    cam_beam = np.concatenate(cam_run["cam_beam"])[np.arange(len(serving)), serving]
-    cap = capacity_experiment(true_dbm, los_serving, serving, choices, cam_beam, cam_run["num_sounded"])
+    cam_beam = np.concatenate(cam_run.cam_beam)[np.arange(len(serving)), serving]
+    cap = capacity_experiment(true_dbm, los_serving, serving, choices, cam_beam, cam_run.num_sounded)
     window = los_to_nlos_window(los_serving, half_width=min(300, len(los_serving) // 2))
     return CapacityScore(cap, los_serving, np.concatenate([d.t_s for d in test]), window)
 
 
-def summarize(results: dict, runs: dict, cam_run: dict) -> None:
+def summarize(results: dict, runs: dict, cam_runs: dict[str, MethodRun]) -> None:
     """Adds the headline ratios, the methods' wall times, the model URIs and one entry per method (design 3.3)."""
     results["ratios"] = headline_ratios(results)
-    timings = {m: {e: round(r["seconds"], 1) for e, r in runs[m].items()} for m in runs}
-    timings["cam"] = {e: round(r["seconds"], 1) for e, r in cam_run.items()}
+    timings = {m: {e: round(r.seconds, 1) for e, r in runs[m].items()} for m in runs}
+    timings["cam"] = {e: round(r.seconds, 1) for e, r in cam_runs.items()}
     results["method_seconds"] = timings
-    results["models"] = {m: {e: r.get("model_uri") for e, r in runs[m].items()} for m in ("proposed", "lstm")}
+    results["models"] = {m: {e: r.model_uri for e, r in runs[m].items()} for m in ("proposed", "lstm")}
     results["methods"] = {m: {e: {**results["localization"].get(e, {}).get(m, {}),
                                   **({"beam_map": results["beam_map"][e][m]}
                                      if m in results["beam_map"].get(e, {}) else {})}
