@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
-from radiomap_assets.assets.simulation import ground_truth_beam_map, ground_truth_map_name, simulated_campaigns
+from radiomap_assets.assets.shared import ground_truth_map_name
 from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.measurement import MaskedSparseCSI
 from resources import BeamMapStore, LandingZone, SionnaScene
@@ -14,7 +14,7 @@ MIN_COVERAGE_ANY_BEAM = 0.3  # share of walkable cells some ray reached, per bas
 POWER_RANGE_DBM = (-200.0, 60.0)
 
 
-@asset_check(asset=ground_truth_beam_map, description="Per base station, the share of walkable cells that some ray "
+@asset_check(asset="ground_truth_beam_map", description="Per base station, the share of walkable cells that some ray "
              "reached (any beam) is at least 30%, and power is finite exactly where a ray reached a walkable cell "
              "(NaN at coverage holes and off walkable cells, never a fake value).")
 def ground_truth_coverage(scene: SionnaScene, beam_map_store: BeamMapStore) -> AssetCheckResult:
@@ -31,7 +31,7 @@ def ground_truth_coverage(scene: SionnaScene, beam_map_store: BeamMapStore) -> A
                                       "walkable_share": round(float(valid.mean()), 4)})
 
 
-@asset_check(asset=ground_truth_beam_map, description="Every base station has both LOS and NLOS walkable cells "
+@asset_check(asset="ground_truth_beam_map", description="Every base station has both LOS and NLOS walkable cells "
              "(between 1% and 95% LOS).")
 def base_stations_see_los_and_nlos(scene: SionnaScene, beam_map_store: BeamMapStore) -> AssetCheckResult:
     ds = beam_map_store.open_latest(ground_truth_map_name(scene))
@@ -40,7 +40,7 @@ def base_stations_see_los_and_nlos(scene: SionnaScene, beam_map_store: BeamMapSt
     return AssetCheckResult(passed=ok, metadata={"los_share": [round(float(v), 3) for v in share]})
 
 
-@asset_check(asset=simulated_campaigns, description="Every simulated campaign passes the landing-zone contract.")
+@asset_check(asset="simulated_campaigns", description="Every simulated campaign passes the landing-zone contract.")
 def simulated_campaigns_follow_contract(landing_zone: LandingZone) -> AssetCheckResult:
     problems, checked = [], 0
     for root in (landing_zone.landing_path, landing_zone.accepted_path):

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     dagster_home = env_setup.configure()
     from dagster import AssetKey, DagsterInstance
 
-    from radiomap_assets.assets.ingestion import campaign_partitions
+    from radiomap_assets.assets.shared import campaign_partitions
     from radiomap_assets.definitions import defs
     from radiomap_assets.profiles import get_profile, home_layout
     from radiomap_assets.sensors import landing_zone_tick

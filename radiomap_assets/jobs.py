@@ -4,7 +4,7 @@ experiments, report): its headline (evaluate_headline, `make demo`) and all of i
 
 from dagster import AssetSelection, define_asset_job
 
-from radiomap_assets.assets.ingestion import campaign_partitions
+from radiomap_assets.assets.shared import campaign_partitions
 from radiomap_assets.experiments import HEADLINE_EXPERIMENTS, HEADLINE_METHODS
 
 simulation_job = define_asset_job("simulate_site", selection=AssetSelection.groups("simulation"),

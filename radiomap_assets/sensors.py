@@ -11,7 +11,7 @@ import json
 
 from dagster import RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
-from radiomap_assets.assets.ingestion import campaign_partitions
+from radiomap_assets.assets.shared import campaign_partitions
 from radiomap_assets.jobs import ingestion_job
 from resources import LandingZone
 

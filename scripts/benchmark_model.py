@@ -38,7 +38,8 @@ def main() -> int:
 
     from models.beam_map.training import decode_beam_map, recover_trajectory, train
     from radiomap_assets import storage
-    from radiomap_assets.assets.model import load_registered_model, load_training_data
+    from radiomap_assets.assets.model_registry import load_registered_model
+    from radiomap_assets.assets.shared import load_training_data
     from radiomap_assets.domain.grid import Grid
     from radiomap_assets.experiments import true_beam_map_at
     from radiomap_assets.domain.metrics import beam_map_errors

@@ -41,7 +41,7 @@ def simulated_site(dagster_instance):
 
 @pytest.fixture(scope="session")
 def ground_truth_path(simulated_site):
-    from radiomap_assets.assets.simulation import ground_truth_map_name
+    from radiomap_assets.assets.shared import ground_truth_map_name
     from radiomap_assets.definitions import defs
 
     return defs.resources["beam_map_store"].latest(ground_truth_map_name(defs.resources["scene"]))
@@ -50,7 +50,7 @@ def ground_truth_path(simulated_site):
 @pytest.fixture(scope="session")
 def ingested_campaigns(simulated_site, dagster_instance):
     """Every landed smoke campaign picked up (the sensor's logic) and ingested once: {campaign_id: run result}."""
-    from radiomap_assets.assets.ingestion import campaign_partitions
+    from radiomap_assets.assets.shared import campaign_partitions
     from radiomap_assets.definitions import defs
     from radiomap_assets.sensors import landing_zone_tick
 

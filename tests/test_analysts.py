@@ -126,7 +126,7 @@ def test_ground_truth_holes_are_nan_with_a_flag_and_the_store_says_its_conventio
     assert "covered" in ds.power_dbm.attrs["ancillary_variables"].split()
     assert "NaN" in ds.attrs["hole_policy"] and ds.attrs["profile"] == "smoke"
     # the pipeline reads the holes at the documented noise floor; analysts see them as stored
-    from radiomap_assets.assets.simulation import ground_truth_map_name
+    from radiomap_assets.assets.shared import ground_truth_map_name
     from radiomap_assets.definitions import defs
 
     name = ground_truth_map_name(defs.resources["scene"])

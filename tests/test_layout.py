@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -18,14 +20,19 @@ def test_imports_run_one_way():
     assert "0 broken" in run.stdout
 
 
-def test_a_wrong_way_import_is_caught(tmp_path):
-    """The contracts bite: a domain module that imports the Dagster layer breaks them (checked on a copy)."""
+@pytest.mark.parametrize("module, wrong_import", [
+    ("radiomap_assets/domain/grid.py", "from radiomap_assets.assets import model as _wrong_way"),  # domain to Dagster
+    ("radiomap_assets/assets/floors.py", "from radiomap_assets.assets import baselines as _wrong_way"),
+])
+def test_a_wrong_way_import_is_caught(tmp_path, module, wrong_import):
+    """The contracts bite: a domain module that imports the Dagster layer, or an asset module that imports another
+    one, breaks them (checked on a copy)."""
     import shutil
     for name in ("radiomap_assets", "models", "resources"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    bad = tmp_path / "radiomap_assets" / "domain" / "grid.py"
-    bad.write_text(bad.read_text() + "\nfrom radiomap_assets.assets import model as _wrong_way  # noqa\n")
+    bad = tmp_path / module
+    bad.write_text(bad.read_text() + f"\n{wrong_import}  # noqa\n")
     cli = Path(sys.executable).parent / "lint-imports"
     run = subprocess.run([str(cli), "--no-cache"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                          env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
@@ -46,7 +53,6 @@ def test_the_code_passes_the_linter():
 def test_every_model_size_comes_from_the_profiles_family_section():
     """One Profile holds every size, with a section per family: the beam-map model's config is the section's sizes
     on top of ModelConfig's defaults (the default profile's), and the assets get the profile as a resource."""
-    import pytest
 
     from models.beam_map.config import ModelConfig, model_config
     from radiomap_assets.profiles import get_profile

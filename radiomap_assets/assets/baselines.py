@@ -15,47 +15,18 @@ import pandas as pd
 import torch
 from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 
-from models.beam_map.training import TrajectoryData, decode_beam_map, recover_trajectory
+from models.beam_map.training import decode_beam_map, recover_trajectory
 from radiomap_assets import storage
-from radiomap_assets.assets.model import (REGISTERED_MODEL, load_registered_model, load_training_data,
-                                          profile_model_config, train_and_register)
-from radiomap_assets.domain import campaign as contract
+from radiomap_assets.assets.experiment_inputs import (GROUP, ExperimentConfig, coarse_asset_of, experiment_data,
+                                                      experiment_model_steps, experiments_for, truth_of)
+from radiomap_assets.assets.model_registry import (REGISTERED_MODEL, load_registered_model, profile_model_config,
+                                                   train_and_register)
 from radiomap_assets.domain.grid import SiteGrid
 from radiomap_assets.domain.model_reference import ModelReference
 from radiomap_assets.domain.simulation import campaign_kind
-from radiomap_assets.assets.evaluation import paper_protocol_coarse_locations
-from radiomap_assets.assets.ingestion import coarse_locations, masked_sparse_csi
-from radiomap_assets.experiments import (COARSE_ASSET, EXPERIMENTS, FULL_EVALUATION_COMMAND, PARTICIPANTS,
-                                         CampaignTruth, MethodRun)
+from radiomap_assets.experiments import COARSE_ASSET, EXPERIMENTS, FULL_EVALUATION_COMMAND, PARTICIPANTS, MethodRun
 from radiomap_assets.profiles import Profile
 from resources import MlflowTracker, RunProfile
-
-GROUP = "evaluation"
-# Table I (paper protocol) and its production twin always train with the profile's full budget, as the model
-# group's model does (on smoke too, since the tests score them); the other experiments' budgets are the profile's
-# beam-map section's (side_experiment_steps, budget_scale)
-FULL_BUDGET_EXPERIMENTS = ("table1", "table1_production")
-
-
-def experiment_model_steps(profile: Profile, exp: str, configured: int | None, num_entries: int) -> int:
-    """Steps of experiment ``exp``'s own models (proposed, its variants, the LSTM): ``configured``
-    (ExperimentConfig.model_steps) when set, else the profile's budget (radiomap_assets.profiles.BeamMapSection)."""
-    if configured:
-        return int(configured)
-    section = profile.beam_map
-    base = profile_model_config(profile, num_entries).max_steps
-    if exp not in FULL_BUDGET_EXPERIMENTS and section.side_experiment_steps:
-        base = section.side_experiment_steps
-    return int(round(base * dict(section.budget_scale).get(exp, 1.0)))
-
-
-class ExperimentConfig(Config):
-    """Budgets of the models the experiments train (None = the profile's)."""
-
-    model_steps: int | None = None  # proposed / LSTM training steps per experiment
-    chart_steps: int | None = None  # channel-charting baselines' steps
-    labelled_samples: int = 500  # Semi-CC-GT's ground-truth labels (paper: 500)
-
 
 class EvaluationSelection(Config):
     """Which experiments (keys of experiments.EXPERIMENTS) and which methods (of experiments.PARTICIPANTS) the
@@ -69,7 +40,7 @@ class EvaluationSelection(Config):
 # ------------------------------------------------------------------------------------------------ inputs
 
 @asset(group_name=GROUP, kinds={"python"},
-       deps=[masked_sparse_csi, coarse_locations, paper_protocol_coarse_locations],
+       deps=["masked_sparse_csi", "coarse_locations", "paper_protocol_coarse_locations"],
        description="Which ingested campaign serves which experiment (by simulated kind), the coarse input of each "
                    "(experiments.EXPERIMENTS: the paper's tables get paper_protocol_coarse_locations, "
                    "table1_production the label-free coarse_locations), and Table II's split of the random "
@@ -142,47 +113,6 @@ def experiment_campaigns(context: AssetExecutionContext, config: EvaluationSelec
                                    "table2_heldout_trajectories": len(split.get("test", []))})
 
 
-def truth_of(cid: str, data: list[TrajectoryData]) -> CampaignTruth:
-    """Ground truth aligned with ``data`` (evaluation and the Semi-CC-GT labels only)."""
-    gt = contract.read_ground_truth(storage.load_partition("raw_channel_measurements", cid))
-    gt = gt.astype({"trajectory_id": str}).sort_values(["trajectory_id", "t_s"])
-    los_cols = [c for c in gt.columns if c.startswith("los_bs_")]
-    xy, los = [], []
-    for d in data:
-        g = gt[gt["trajectory_id"] == d.trajectory_id.split("/", 1)[1]]
-        if len(g) != len(d) or not np.allclose(g["t_s"].to_numpy(), d.t_s):
-            raise ValueError(f"ground truth of {d.trajectory_id} does not match its measurements")
-        xy.append(g[["x_m", "y_m"]].to_numpy())
-        los.append(g[los_cols].to_numpy().astype(bool))
-    return CampaignTruth(xy, los)
-
-
-def coarse_asset_of(campaigns: dict, exp: str) -> str:
-    """The asset whose coarse locations experiment ``exp`` feeds its methods (as recorded by experiment_campaigns)."""
-    return campaigns.get("coarse_asset", {}).get(exp) or COARSE_ASSET[exp]
-
-
-def experiment_data(campaigns: dict, exp: str) -> tuple[list[TrajectoryData], list[TrajectoryData]]:
-    """(training trajectories, test trajectories), their coarse locations from the experiment's coarse asset
-    (``experiments.EXPERIMENTS``). Every experiment but Table II is transductive, as in the paper: a method learns
-    from the unlabeled campaign and recovers that campaign."""
-    cid = campaigns["experiments"][exp]
-    data = load_training_data([cid], coarse_asset_of(campaigns, exp))
-    if exp != "table2":
-        return data, data
-    split = campaigns["table2_split"]
-    test_ids = {f"{cid}/{t}" for t in split["test"]}
-    return [d for d in data if d.trajectory_id not in test_ids], [d for d in data if d.trajectory_id in test_ids]
-
-
-def _experiments_for(method: str, campaigns: dict) -> list[str]:
-    """The experiments ``method`` runs in: those it participates in (PARTICIPANTS), none where the evaluation's
-    selection (``campaigns["methods"]``, None = all) leaves it out."""
-    if campaigns.get("methods") is not None and method not in campaigns["methods"]:
-        return []
-    return [e for e in campaigns["experiments"] if method in PARTICIPANTS.get(e, ())]
-
-
 def _summary(runs: dict) -> dict:
     if not runs:
         return {"not_run": f"no selected experiment: {FULL_EVALUATION_COMMAND} runs the full evaluation"}
@@ -234,7 +164,7 @@ def _chart_runs(context, method: str, campaigns: dict, config: ExperimentConfig,
                                                    variant_config)
 
     runs = {}
-    for exp in _experiments_for(method, campaigns):
+    for exp in experiments_for(method, campaigns):
         train, test = experiment_data(campaigns, exp)
         cid = campaigns["experiments"][exp]
         chart_config, supervision = variant_config(method, config.chart_steps or profile.beam_map.chart_steps)
@@ -304,7 +234,7 @@ def _generative_runs(context, rnn_cell: str, campaigns: dict, config: Experiment
     method = "proposed" if rnn_cell == "gru" else "lstm"
     centres = site_grid.cell_centres_m
     runs = {}
-    for exp in _experiments_for(method, campaigns):
+    for exp in experiments_for(method, campaigns):
         cid = campaigns["experiments"][exp]
         coarse_asset = coarse_asset_of(campaigns, exp)
         train, test = experiment_data(campaigns, exp)

@@ -8,7 +8,7 @@ import pandas as pd
 from dagster import (AssetCheckSpec, AssetExecutionContext, Config, Failure, MetadataValue, Output, asset)
 
 from radiomap_assets import checks, plots
-from radiomap_assets.assets.ingestion import campaign_partitions
+from radiomap_assets.assets.shared import campaign_partitions
 from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.localization import PAPER_OUTDOOR_NOISE_VARIANCE_M2, noisy_ground_truth
 from radiomap_assets.domain.measurement import MaskedSparseCSI

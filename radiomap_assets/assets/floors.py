@@ -12,7 +12,7 @@ import time
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from models.baselines import floors
-from radiomap_assets.assets.baselines import GROUP, experiment_data
+from radiomap_assets.assets.experiment_inputs import GROUP, experiment_data
 from radiomap_assets.experiments import MethodRun
 
 

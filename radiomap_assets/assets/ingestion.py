@@ -5,18 +5,14 @@ asset ``paper_protocol_coarse_locations``."""
 
 import numpy as np
 import pandas as pd
-from dagster import (AssetCheckSpec, AssetExecutionContext, Config, DynamicPartitionsDefinition, Failure,
-                     MetadataValue, Output, asset)
+from dagster import AssetCheckSpec, AssetExecutionContext, Config, Failure, MetadataValue, Output, asset
 
 from radiomap_assets import checks
-
+from radiomap_assets.assets.shared import campaign_partitions
 from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.localization import weighted_centroid
 from radiomap_assets.domain.measurement import MaskedSparseCSI, masked_sparse_csi as build_masked_sparse_csi
 from resources import LandingZone
-
-campaign_partitions = DynamicPartitionsDefinition(name="campaigns")
-
 
 @asset(group_name="ingestion", partitions_def=campaign_partitions, kinds={"pandas"},
        check_specs=[AssetCheckSpec("measurement_power_range", asset="raw_channel_measurements",

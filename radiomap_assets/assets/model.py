@@ -1,37 +1,26 @@
 """Site, model and inference groups: the walkable grid X, the trained generative model (MLflow), recovered
 trajectories per campaign and the generated beam map (Zarr)."""
 
-import json
-import tempfile
 import time
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-import torch
-from dagster import (AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Config, MetadataValue, Output, asset)
+from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Config, MetadataValue, Output, asset
 
-from models.beam_map.config import model_config, with_loss_weights
-from models.beam_map.generative_model import GenerativeBeamMapModel
-from models.beam_map.persistence import BeamMapPyfuncModel, load_model_files, save_model_files
-from models.beam_map.training import (decode_beam_map, parameter_count, recover_trajectory, refine_decoder,
-                             split_trajectories, train)
+from models.beam_map.training import decode_beam_map, recover_trajectory
 from radiomap_assets import checks, metadata, plots, storage
-from radiomap_assets.assets.ingestion import campaign_partitions, coarse_locations, masked_sparse_csi
+from radiomap_assets.assets.model_registry import (REGISTERED_MODEL, load_registered_model, profile_model_config,
+                                                   train_and_register)
+from radiomap_assets.assets.shared import campaign_partitions, load_training_data
 from radiomap_assets.domain.beam_layout import BeamLayout
 from radiomap_assets.domain.beam_map_store import beam_map_dataset, flag_attrs
 from radiomap_assets.domain.grid import SiteGrid
 from radiomap_assets.domain.model_reference import ModelReference
 from radiomap_assets.domain.measurement import MaskedSparseCSI, denormalize_power
 from radiomap_assets.domain.trajectory_store import write_recovered_trajectories
-from radiomap_assets.profiles import Profile, home_layout
+from radiomap_assets.profiles import home_layout
 from resources import BeamMapStore, MlflowTracker, RunProfile, SionnaScene
-from resources.mlflow_tracker import download_model_artifacts
-
-REGISTERED_MODEL = "generative_beam_map"
-_MODEL_CACHE: dict[str, GenerativeBeamMapModel] = {}  # registered model versions already loaded in this process
-
 
 @asset(group_name="site", kinds={"numpy"},
        description="The discretized region X at the model's grid resolution (paper: 5 m) and its walkable cells, "
@@ -59,102 +48,7 @@ class TrainingConfig(Config):
     registered_model_name: str = REGISTERED_MODEL
 
 
-def load_training_data(campaigns: list[str], coarse_asset: str = "coarse_locations"):
-    """Per trajectory of the campaigns: masked sparse CSI, time stamps and the coarse locations of ``coarse_asset``:
-    ``coarse_locations`` (production, label-free weighted centroid; what the model group trains on) or
-    ``paper_protocol_coarse_locations`` (evaluation: ground truth + noise, the paper's tables)."""
-    data = []
-    for cid in campaigns:
-        csi: MaskedSparseCSI = storage.load_partition("masked_sparse_csi", cid)
-        coarse: pd.DataFrame = storage.load_partition(coarse_asset, cid)
-        if len(coarse) != csi.num_samples or not (coarse["t_s"].to_numpy() == csi.t_s).all():
-            raise ValueError(f"{coarse_asset} and masked_sparse_csi of {cid} are not aligned; rematerialize both")
-        data += split_trajectories(csi.trajectory_id, csi.g, csi.m, csi.t_s, coarse[["x_m", "y_m"]].to_numpy(),
-                                   prefix=f"{cid}/")
-    return data
-
-
-def profile_model_config(profile: Profile, num_entries: int, max_steps: int | None = None, loss_weights: str = ""):
-    """The ModelConfig (models.beam_map.config) of the profile's beam-map section, with optional overrides of the
-    step count and loss weights."""
-    section = profile.beam_map
-    mconfig = model_config(num_entries, section.model_overrides(), section.loss_weights)
-    if max_steps:
-        mconfig = type(mconfig).from_dict({**mconfig.to_dict(), "max_steps": max_steps})
-    if loss_weights:
-        mconfig = with_loss_weights(mconfig, loss_weights)
-    return mconfig
-
-
-def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTracker, site_grid: SiteGrid, data: list,
-                       mconfig, rnn_cell: str, registered_model_name: str, campaigns: list[str], versions: dict,
-                       profile_name: str, tags: dict | None = None, coarse_asset: str = "coarse_locations"):
-    """Train a GenerativeBeamMapModel on ``data`` (checkpointed, resumable), log it to MLflow (parameters, losses
-    every 10 steps, learning curves, pyfunc model of state dict + JSON) and register a version tagged with the
-    Dagster run id, the campaigns, the asset its coarse input came from and their data versions. Returns
-    (reference dict, models.nn.fit.FitResult, curves PNG)."""
-    from models.beam_map.training import config_fingerprint
-
-    torch.manual_seed(mconfig.seed)
-    grid = site_grid.grid
-    model = GenerativeBeamMapModel(mconfig, torch.from_numpy(site_grid.cell_centres_m).float(), grid.resolution_m,
-                                   rnn_cell=rnn_cell)
-    n_params = parameter_count(model)
-    checkpoint_dir = home_layout().root / "checkpoints" / registered_model_name
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    checkpoint = checkpoint_dir / f"{rnn_cell}-{config_fingerprint(mconfig, data)}.pt"
-    context.log.info(f"training {registered_model_name} on {len(campaigns)} campaign(s), {len(data)} trajectories, "
-                     f"{sum(len(d) for d in data):,} samples; {n_params:,} parameters; checkpoint {checkpoint}")
-    tags = {"dagster_run_id": context.run_id, "campaigns": ",".join(campaigns), "profile": profile_name,
-            "rnn_cell": rnn_cell, "coarse_asset": coarse_asset, **(tags or {})}
-    with mlflow_tracker.run(f"{registered_model_name}-{context.run_id[:8]}", tags) as run:
-        run.log_params({**mconfig.to_dict(), "parameter_count": n_params, "campaigns": ",".join(campaigns),
-                        "num_cells_K": model.codebook.num_cells})
-        run.log_dict(versions, "data_versions.json")
-        t_last = [time.perf_counter()]
-
-        def on_step(step: int, row: dict) -> None:
-            if step % 10 == 0 or step == mconfig.max_steps:
-                run.log_metrics({k: v for k, v in row.items() if k not in ("step", "seconds")}, step=step)
-            if time.perf_counter() - t_last[0] > 15 or step == mconfig.max_steps:
-                t_last[0] = time.perf_counter()
-                context.log.info(f"{registered_model_name} step {step}/{mconfig.max_steps}: total {row['total']:.3f}, "
-                                 f"L_c {row['L_c']:.2f} m, L_r {row['L_r_diffusion']:.3f}, {row['seconds']:.0f} s")
-
-        result = train(model, data, checkpoint, on_step=on_step)
-        if result.resumed_from:
-            context.log.info(f"resumed from checkpoint at step {result.resumed_from}")
-        if mconfig.decoder_refine_steps:
-            t_refine = time.perf_counter()
-
-            def on_refine(step: int, row: dict) -> None:
-                if step % 10 == 0:
-                    run.log_metrics({"L_r_refine": row["L_r_refine"]}, step=mconfig.max_steps + step)
-
-            refine = refine_decoder(model, data, mconfig.decoder_refine_steps, mconfig.decoder_refine_batch,
-                                    on_step=on_refine)
-            result.wall_time_s += time.perf_counter() - t_refine
-            context.log.info(f"decoder refined for {len(refine)} steps in {time.perf_counter() - t_refine:.0f} s: "
-                             f"L_r {refine[0]['L_r_refine']:.3f} -> {refine[-1]['L_r_refine']:.3f}")
-        curves = plots.learning_curves(result.history)
-        run.log_png(curves, "learning_curves.png")
-        run.log_metrics({"train_wall_time_s": result.wall_time_s, "train_samples_per_s": result.samples_per_s})
-        with tempfile.TemporaryDirectory() as tmp:
-            files = save_model_files(model, Path(tmp),
-                                     extra={"campaigns": campaigns, "site_grid": site_grid.grid.to_dict()})
-            registered = run.register_pyfunc_model(
-                BeamMapPyfuncModel(), files, registered_model_name,
-                version_tags={**tags, "data_versions": json.dumps(versions)},
-                pip_requirements=["torch==2.13.0", "numpy", "pandas"])
-    ref = ModelReference(registered_model_name, str(registered.model_version), registered.model_uri, run.run_id,
-                         mlflow_tracker.tracking_uri, list(campaigns), coarse_asset, versions, rnn_cell, n_params,
-                         result.steps_done, result.wall_time_s, result.samples_per_s,
-                         result.history[-1] if result.history else {})
-    _MODEL_CACHE[f"{ref.tracking_uri}|{ref.model_uri}"] = model
-    return ref, result, curves
-
-
-@asset(group_name="model", deps=[masked_sparse_csi, coarse_locations], kinds={"pytorch", "mlflow"},
+@asset(group_name="model", deps=["masked_sparse_csi", "coarse_locations"], kinds={"pytorch", "mlflow"},
        description="Encoder, radio-map codebook and diffusion decoder (paper section III) trained on the selected "
                    "campaigns' masked sparse CSI and production coarse locations (label-free weighted centroid) "
                    "only, logged and registered in MLflow.")
@@ -182,15 +76,6 @@ def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_
         "steps": result.steps_done, "resumed_from_step": result.resumed_from, "device": result.device,
         "learning_curves": MetadataValue.md(plots.markdown_image(curves, "learning curves")),
     })
-
-
-def load_registered_model(ref: ModelReference) -> GenerativeBeamMapModel:
-    """The model version named in ``ref``, loaded back from the MLflow registry (state dict + description)."""
-    key = f"{ref.tracking_uri}|{ref.model_uri}"
-    if key not in _MODEL_CACHE:
-        local = download_model_artifacts(ref.tracking_uri, ref.model_uri)
-        _MODEL_CACHE[key] = load_model_files(local / "state_dict.pt", local / "model.json")
-    return _MODEL_CACHE[key]
 
 
 @asset(group_name="inference", partitions_def=campaign_partitions, kinds={"pandas"},

@@ -10,8 +10,8 @@ import numpy as np
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from radiomap_assets import plots
-from radiomap_assets.assets.baselines import GROUP, experiment_data, truth_of
-from radiomap_assets.assets.simulation import ground_truth_map_name
+from radiomap_assets.assets.experiment_inputs import GROUP, experiment_data, truth_of
+from radiomap_assets.assets.shared import ground_truth_map_name
 from radiomap_assets.domain.grid import Grid, SiteGrid
 from radiomap_assets.evaluation import rendering, scoring
 from radiomap_assets.experiments import PAPER, covered_samples

@@ -1,25 +1,21 @@
 """Simulation group: the ray-traced ground-truth beam map and the simulated campaigns that land like real ones."""
 
 
+import dataclasses
 import time
 
 import numpy as np
 import pandas as pd
-import dataclasses
-
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
 from radiomap_assets import plots
+from radiomap_assets.assets.shared import ground_truth_map_name
 from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.beam_map_store import beam_map_dataset, flag_attrs
 from radiomap_assets.domain.raytrace import NOISE_FLOOR_DBM
 from radiomap_assets.domain.simulation import simulate_campaigns
 from radiomap_assets.profiles import home_layout
 from resources import BeamMapStore, LandingZone, RunProfile, SionnaScene
-
-
-def ground_truth_map_name(scene: SionnaScene) -> str:
-    return f"ground_truth_{scene.spec.scene.replace('/', '_').replace('.xml', '')}"
 
 
 @asset(group_name="simulation", kinds={"sionna", "zarr"},
@@ -98,7 +94,7 @@ class SimulationConfig(Config):
     kinds: list[str] = []  # empty = the profile's: uniform, complex, random and uniform_m<M> per M of the sweep
 
 
-@asset(group_name="simulation", deps=[ground_truth_beam_map], kinds={"parquet"},
+@asset(group_name="simulation", deps=["ground_truth_beam_map"], kinds={"parquet"},
        description="Simulated campaigns (uniform, complex, random discontinuous trajectories) written into the "
                    "landing zone exactly as a real campaign lands (design 3.1); ground truth in its own file.")
 def simulated_campaigns(context: AssetExecutionContext, config: SimulationConfig, scene: SionnaScene,

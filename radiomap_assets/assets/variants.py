@@ -20,10 +20,10 @@ from dagster import AssetExecutionContext, MetadataValue, Output, asset
 from models.beam_map.tracking import track_with_prior
 from models.beam_map.training import recover_trajectory
 from radiomap_assets import storage
-from radiomap_assets.assets.baselines import (GROUP, ExperimentConfig, _experiments_for, coarse_asset_of,
-                                              experiment_data, experiment_model_steps)
-from radiomap_assets.assets.model import (REGISTERED_MODEL, load_registered_model, profile_model_config,
-                                          train_and_register)
+from radiomap_assets.assets.experiment_inputs import (GROUP, ExperimentConfig, coarse_asset_of, experiment_data,
+                                                      experiment_model_steps, experiments_for)
+from radiomap_assets.assets.model_registry import (REGISTERED_MODEL, load_registered_model, profile_model_config,
+                                                   train_and_register)
 from radiomap_assets.domain.grid import SiteGrid
 from radiomap_assets.experiments import MethodRun
 from resources import MlflowTracker, RunProfile
@@ -41,7 +41,7 @@ def proposed_variants(context: AssetExecutionContext, config: ExperimentConfig, 
                       run_profile: RunProfile) -> Output[dict]:
     profile = run_profile.get()
     runs: dict[str, dict] = {v: {} for v in VARIANTS}
-    for exp in _experiments_for("proposed_smoothed", experiment_campaigns):
+    for exp in experiments_for("proposed_smoothed", experiment_campaigns):
         cid = experiment_campaigns["experiments"][exp]
         coarse_asset = coarse_asset_of(experiment_campaigns, exp)
         train, test = experiment_data(experiment_campaigns, exp)
@@ -61,7 +61,7 @@ def proposed_variants(context: AssetExecutionContext, config: ExperimentConfig, 
         runs["proposed_smoothed"][exp] = MethodRun(xy, time.perf_counter() - t0, model_uri=ref.model_uri,
                                                    mlflow_run_id=ref.mlflow_run_id, coarse_asset=coarse_asset)
         context.log.info(f"proposed_smoothed {exp}: {time.perf_counter() - t0:.1f} s ({ref.model_uri})")
-    for exp in _experiments_for("proposed_tracked", experiment_campaigns):
+    for exp in experiments_for("proposed_tracked", experiment_campaigns):
         if exp not in proposed_method:
             continue  # the faithful model did not run in this experiment: nothing to track
         t0 = time.perf_counter()

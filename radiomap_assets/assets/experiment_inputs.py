@@ -1,0 +1,84 @@
+"""What the evaluation group's asset modules share (no asset is defined here): the experiments' budgets and
+configuration, each experiment's training and test trajectories, and their ground truth (scoring only)."""
+
+from __future__ import annotations
+
+import numpy as np
+from dagster import Config
+
+from models.beam_map.training import TrajectoryData
+from radiomap_assets import storage
+from radiomap_assets.assets.model_registry import profile_model_config
+from radiomap_assets.assets.shared import load_training_data
+from radiomap_assets.domain import campaign as contract
+from radiomap_assets.experiments import COARSE_ASSET, PARTICIPANTS, CampaignTruth
+from radiomap_assets.profiles import Profile
+
+GROUP = "evaluation"
+
+
+# Table I (paper protocol) and its production twin always train with the profile's full budget, as the model
+# group's model does (on smoke too, since the tests score them); the other experiments' budgets are the profile's
+# beam-map section's (side_experiment_steps, budget_scale)
+FULL_BUDGET_EXPERIMENTS = ("table1", "table1_production")
+
+
+def experiment_model_steps(profile: Profile, exp: str, configured: int | None, num_entries: int) -> int:
+    """Steps of experiment ``exp``'s own models (proposed, its variants, the LSTM): ``configured``
+    (ExperimentConfig.model_steps) when set, else the profile's budget (radiomap_assets.profiles.BeamMapSection)."""
+    if configured:
+        return int(configured)
+    section = profile.beam_map
+    base = profile_model_config(profile, num_entries).max_steps
+    if exp not in FULL_BUDGET_EXPERIMENTS and section.side_experiment_steps:
+        base = section.side_experiment_steps
+    return int(round(base * dict(section.budget_scale).get(exp, 1.0)))
+
+
+class ExperimentConfig(Config):
+    """Budgets of the models the experiments train (None = the profile's)."""
+
+    model_steps: int | None = None  # proposed / LSTM training steps per experiment
+    chart_steps: int | None = None  # channel-charting baselines' steps
+    labelled_samples: int = 500  # Semi-CC-GT's ground-truth labels (paper: 500)
+
+
+def truth_of(cid: str, data: list[TrajectoryData]) -> CampaignTruth:
+    """Ground truth aligned with ``data`` (evaluation and the Semi-CC-GT labels only)."""
+    gt = contract.read_ground_truth(storage.load_partition("raw_channel_measurements", cid))
+    gt = gt.astype({"trajectory_id": str}).sort_values(["trajectory_id", "t_s"])
+    los_cols = [c for c in gt.columns if c.startswith("los_bs_")]
+    xy, los = [], []
+    for d in data:
+        g = gt[gt["trajectory_id"] == d.trajectory_id.split("/", 1)[1]]
+        if len(g) != len(d) or not np.allclose(g["t_s"].to_numpy(), d.t_s):
+            raise ValueError(f"ground truth of {d.trajectory_id} does not match its measurements")
+        xy.append(g[["x_m", "y_m"]].to_numpy())
+        los.append(g[los_cols].to_numpy().astype(bool))
+    return CampaignTruth(xy, los)
+
+
+def coarse_asset_of(campaigns: dict, exp: str) -> str:
+    """The asset whose coarse locations experiment ``exp`` feeds its methods (as recorded by experiment_campaigns)."""
+    return campaigns.get("coarse_asset", {}).get(exp) or COARSE_ASSET[exp]
+
+
+def experiment_data(campaigns: dict, exp: str) -> tuple[list[TrajectoryData], list[TrajectoryData]]:
+    """(training trajectories, test trajectories), their coarse locations from the experiment's coarse asset
+    (``experiments.EXPERIMENTS``). Every experiment but Table II is transductive, as in the paper: a method learns
+    from the unlabeled campaign and recovers that campaign."""
+    cid = campaigns["experiments"][exp]
+    data = load_training_data([cid], coarse_asset_of(campaigns, exp))
+    if exp != "table2":
+        return data, data
+    split = campaigns["table2_split"]
+    test_ids = {f"{cid}/{t}" for t in split["test"]}
+    return [d for d in data if d.trajectory_id not in test_ids], [d for d in data if d.trajectory_id in test_ids]
+
+
+def experiments_for(method: str, campaigns: dict) -> list[str]:
+    """The experiments ``method`` runs in: those it participates in (PARTICIPANTS), none where the evaluation's
+    selection (``campaigns["methods"]``, None = all) leaves it out."""
+    if campaigns.get("methods") is not None and method not in campaigns["methods"]:
+        return []
+    return [e for e in campaigns["experiments"] if method in PARTICIPANTS.get(e, ())]

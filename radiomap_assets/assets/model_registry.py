@@ -1,0 +1,115 @@
+"""Training, registering and loading back the generative beam-map model for the assets that need one (the model
+group's ``beam_map_model``, every experiment's own models). Every MLflow call goes through the MLflow resource."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from dagster import AssetExecutionContext
+
+from models.beam_map.config import model_config, with_loss_weights
+from models.beam_map.generative_model import GenerativeBeamMapModel
+from models.beam_map.persistence import BeamMapPyfuncModel, load_model_files, save_model_files
+from models.beam_map.training import parameter_count, refine_decoder, train
+from radiomap_assets import plots
+from radiomap_assets.domain.grid import SiteGrid
+from radiomap_assets.domain.model_reference import ModelReference
+from radiomap_assets.profiles import Profile, home_layout
+from resources import MlflowTracker
+from resources.mlflow_tracker import download_model_artifacts
+
+REGISTERED_MODEL = "generative_beam_map"
+_MODEL_CACHE: dict[str, GenerativeBeamMapModel] = {}  # registered model versions already loaded in this process
+
+
+def profile_model_config(profile: Profile, num_entries: int, max_steps: int | None = None, loss_weights: str = ""):
+    """The ModelConfig (models.beam_map.config) of the profile's beam-map section, with optional overrides of the
+    step count and loss weights."""
+    section = profile.beam_map
+    mconfig = model_config(num_entries, section.model_overrides(), section.loss_weights)
+    if max_steps:
+        mconfig = type(mconfig).from_dict({**mconfig.to_dict(), "max_steps": max_steps})
+    if loss_weights:
+        mconfig = with_loss_weights(mconfig, loss_weights)
+    return mconfig
+
+
+def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTracker, site_grid: SiteGrid, data: list,
+                       mconfig, rnn_cell: str, registered_model_name: str, campaigns: list[str], versions: dict,
+                       profile_name: str, tags: dict | None = None, coarse_asset: str = "coarse_locations"):
+    """Train a GenerativeBeamMapModel on ``data`` (checkpointed, resumable), log it to MLflow (parameters, losses
+    every 10 steps, learning curves, pyfunc model of state dict + JSON) and register a version tagged with the
+    Dagster run id, the campaigns, the asset its coarse input came from and their data versions. Returns
+    (reference dict, models.nn.fit.FitResult, curves PNG)."""
+    from models.beam_map.training import config_fingerprint
+
+    torch.manual_seed(mconfig.seed)
+    grid = site_grid.grid
+    model = GenerativeBeamMapModel(mconfig, torch.from_numpy(site_grid.cell_centres_m).float(), grid.resolution_m,
+                                   rnn_cell=rnn_cell)
+    n_params = parameter_count(model)
+    checkpoint_dir = home_layout().root / "checkpoints" / registered_model_name
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint = checkpoint_dir / f"{rnn_cell}-{config_fingerprint(mconfig, data)}.pt"
+    context.log.info(f"training {registered_model_name} on {len(campaigns)} campaign(s), {len(data)} trajectories, "
+                     f"{sum(len(d) for d in data):,} samples; {n_params:,} parameters; checkpoint {checkpoint}")
+    tags = {"dagster_run_id": context.run_id, "campaigns": ",".join(campaigns), "profile": profile_name,
+            "rnn_cell": rnn_cell, "coarse_asset": coarse_asset, **(tags or {})}
+    with mlflow_tracker.run(f"{registered_model_name}-{context.run_id[:8]}", tags) as run:
+        run.log_params({**mconfig.to_dict(), "parameter_count": n_params, "campaigns": ",".join(campaigns),
+                        "num_cells_K": model.codebook.num_cells})
+        run.log_dict(versions, "data_versions.json")
+        t_last = [time.perf_counter()]
+
+        def on_step(step: int, row: dict) -> None:
+            if step % 10 == 0 or step == mconfig.max_steps:
+                run.log_metrics({k: v for k, v in row.items() if k not in ("step", "seconds")}, step=step)
+            if time.perf_counter() - t_last[0] > 15 or step == mconfig.max_steps:
+                t_last[0] = time.perf_counter()
+                context.log.info(f"{registered_model_name} step {step}/{mconfig.max_steps}: total {row['total']:.3f}, "
+                                 f"L_c {row['L_c']:.2f} m, L_r {row['L_r_diffusion']:.3f}, {row['seconds']:.0f} s")
+
+        result = train(model, data, checkpoint, on_step=on_step)
+        if result.resumed_from:
+            context.log.info(f"resumed from checkpoint at step {result.resumed_from}")
+        if mconfig.decoder_refine_steps:
+            t_refine = time.perf_counter()
+
+            def on_refine(step: int, row: dict) -> None:
+                if step % 10 == 0:
+                    run.log_metrics({"L_r_refine": row["L_r_refine"]}, step=mconfig.max_steps + step)
+
+            refine = refine_decoder(model, data, mconfig.decoder_refine_steps, mconfig.decoder_refine_batch,
+                                    on_step=on_refine)
+            result.wall_time_s += time.perf_counter() - t_refine
+            context.log.info(f"decoder refined for {len(refine)} steps in {time.perf_counter() - t_refine:.0f} s: "
+                             f"L_r {refine[0]['L_r_refine']:.3f} -> {refine[-1]['L_r_refine']:.3f}")
+        curves = plots.learning_curves(result.history)
+        run.log_png(curves, "learning_curves.png")
+        run.log_metrics({"train_wall_time_s": result.wall_time_s, "train_samples_per_s": result.samples_per_s})
+        with tempfile.TemporaryDirectory() as tmp:
+            files = save_model_files(model, Path(tmp),
+                                     extra={"campaigns": campaigns, "site_grid": site_grid.grid.to_dict()})
+            registered = run.register_pyfunc_model(
+                BeamMapPyfuncModel(), files, registered_model_name,
+                version_tags={**tags, "data_versions": json.dumps(versions)},
+                pip_requirements=["torch==2.13.0", "numpy", "pandas"])
+    ref = ModelReference(registered_model_name, str(registered.model_version), registered.model_uri, run.run_id,
+                         mlflow_tracker.tracking_uri, list(campaigns), coarse_asset, versions, rnn_cell, n_params,
+                         result.steps_done, result.wall_time_s, result.samples_per_s,
+                         result.history[-1] if result.history else {})
+    _MODEL_CACHE[f"{ref.tracking_uri}|{ref.model_uri}"] = model
+    return ref, result, curves
+
+
+def load_registered_model(ref: ModelReference) -> GenerativeBeamMapModel:
+    """The model version named in ``ref``, loaded back from the MLflow registry (state dict + description)."""
+    key = f"{ref.tracking_uri}|{ref.model_uri}"
+    if key not in _MODEL_CACHE:
+        local = download_model_artifacts(ref.tracking_uri, ref.model_uri)
+        _MODEL_CACHE[key] = load_model_files(local / "state_dict.pt", local / "model.json")
+    return _MODEL_CACHE[key]
