@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"""
 === outputs
   beam maps (Zarr):    {home.beam_maps}
-                       e.g. xarray.open_zarr('{home.beam_maps}/ground_truth_{profile.scene.scene}/latest.zarr')
+                       e.g. xarray.open_zarr('{home.beam_maps}/ground_truth_{profile.scene.site}/latest.zarr')
   campaigns:           {home.accepted}   (landing zone {home.landing}, quarantine {home.quarantine})
   generated beam map:  {beam_map_path}
   MLflow:              {defs.resources["mlflow_tracker"].ui_command()}   (model {ref.model_uri})

@@ -17,17 +17,12 @@ PROFILE_NAMES = ("smoke", "default", "paper")
 
 @dataclass(frozen=True)
 class SceneSpec:
-    scene: str = "san_francisco"  # a bundled Sionna RT scene name or a path to a Mitsuba XML file
-    # region of interest (x_min, y_min, x_max, y_max) in scene metres; None = whole scene
-    region: tuple[float, float, float, float] | None = (-355.0, -370.0, 355.0, 370.0)
-    num_base_stations: int = 5
-    num_antennas: int = 16  # N_t, horizontal ULA, half-wavelength spacing
-    num_beams: int = 16  # |W|, DFT codebook
-    carrier_frequency_hz: float = 2.8e9
-    tx_power_dbm: float = 40.0
-    bs_height_above_roof_m: float = 4.0
-    ue_height_m: float = 2.0  # measurement surface = terrain + this
-    grid_resolution_m: float = 5.0  # the model's grid (paper: 5 m)
+    """Which site a run simulates (``radiomap_assets.sites``: what is physically there) and the ray tracer's budget
+    for it."""
+
+    site: str = "san_francisco"
+    # a crop of the site's measurement area (x_min, y_min, x_max, y_max) in scene metres; None = the whole area
+    region: tuple[float, float, float, float] | None = None
     ground_truth_resolution_m: float = 2.5  # finer grid used to synthesize measurements
     samples_per_tx: int = 2_000_000  # per (base station, beam) transmitter
     max_depth: int = 3

@@ -10,6 +10,7 @@ from dagster import ConfigurableResource
 from radiomap_assets.domain import raytrace
 from radiomap_assets.domain.grid import Grid
 from radiomap_assets.profiles import SceneSpec
+from radiomap_assets.sites import Site, get_site
 from resources.profile import RunProfile
 
 
@@ -22,8 +23,8 @@ def _load(scene: str, frequency: float, num_antennas: int, scattering_coefficien
 
 
 class SionnaScene(ConfigurableResource):
-    """The ray tracer on the profile's scene (``radiomap_assets.profiles.SceneSpec``: scene, base-station arrays,
-    codebook size, grids and ray-tracing settings, written once there)."""
+    """The ray tracer on the profile's site (``radiomap_assets.sites``: scene, base-station arrays, codebook,
+    carrier, grid) with the profile's budget (``radiomap_assets.profiles.SceneSpec``: crop, rays, depth)."""
 
     run_profile: RunProfile
 
@@ -31,30 +32,39 @@ class SionnaScene(ConfigurableResource):
     def spec(self) -> SceneSpec:
         return self.run_profile.get().scene
 
+    @property
+    def site(self) -> Site:
+        return get_site(self.spec.site)
+
+    @property
+    def region_m(self) -> tuple[float, float, float, float]:
+        """The area simulated: the profile's crop, else the site's measurement area."""
+        return tuple(self.spec.region) if self.spec.region is not None else self.site.region_m
+
     def load(self):
         """The Sionna scene (cached per process; transmitters are added and removed per trace)."""
-        spec = self.spec
-        return _load(spec.scene, spec.carrier_frequency_hz, spec.num_antennas, spec.scattering_coefficient)
+        site = self.site
+        return _load(site.scene, site.carrier_frequency_hz, site.num_antennas, self.spec.scattering_coefficient)
 
     def ground_truth_grid(self) -> Grid:
-        return Grid.covering(tuple(self.spec.region), self.spec.ground_truth_resolution_m)
+        return Grid.covering(self.region_m, self.spec.ground_truth_resolution_m)
 
     def model_grid(self) -> Grid:
-        return Grid.covering(tuple(self.spec.region), self.spec.grid_resolution_m)
+        return Grid.covering(self.region_m, self.site.grid_resolution_m)
 
     def trace(self) -> raytrace.TracedSite:
         """Geometry, base stations, LOS and the ray-traced beam maps on the ground-truth grid."""
-        spec = self.spec
+        spec, site = self.spec, self.site
         scene = self.load()
         grid = self.ground_truth_grid()
         geometry = raytrace.scene_geometry(scene, grid)
-        base_stations = raytrace.place_base_stations(geometry, spec.num_base_stations, spec.bs_height_above_roof_m,
+        base_stations = raytrace.place_base_stations(geometry, site.num_base_stations, site.bs_height_above_roof_m,
                                                      spec.seed)
         path_gain, _ = raytrace.trace_beam_maps(
-            scene, base_stations, spec.num_beams, geometry, spec.ue_height_m, spec.samples_per_tx, spec.max_depth,
+            scene, base_stations, site.num_beams, geometry, site.ue_height_m, spec.samples_per_tx, spec.max_depth,
             spec.diffraction, spec.seed, diffuse_reflection=spec.scattering_coefficient > 0)
         path_gain = raytrace.smooth_monte_carlo(path_gain, geometry.walkable, spec.smoothing_radius_cells)
-        ue_z = geometry.ground_z + spec.ue_height_m
+        ue_z = geometry.ground_z + site.ue_height_m
         points = np.concatenate([grid.cell_centres(), np.nan_to_num(ue_z).reshape(-1, 1)], axis=1)
         bs_xyz = np.array([[b["x_m"], b["y_m"], b["z_m"]] for b in base_stations])
         los = raytrace.line_of_sight(scene, bs_xyz, points).reshape((len(base_stations),) + grid.shape)

@@ -76,7 +76,7 @@ def main() -> int:
     rng = np.random.default_rng(0)
     idx = np.nonzero(visited)[0]
     cells = np.sort(rng.choice(idx, size=min(args.cells, len(idx)), replace=False))
-    gt_store = home.beam_maps / f"ground_truth_{site.scene}" / "latest.zarr"
+    gt_store = home.beam_maps / f"ground_truth_{site.site}" / "latest.zarr"
     gt = xr.open_zarr(gt_store)
     gt_grid = Grid.from_coords(gt.x.values, gt.y.values)
     truth_g, covered = true_beam_map_at(gt.power_dbm.values, gt.covered.values, gt_grid, site.cell_centres_m[cells])

@@ -59,6 +59,7 @@ from models.beam_map.radio_map import student_t_assignment  # noqa: E402
 from models.beam_map import losses  # noqa: E402
 from models.beam_map.training import TrajectoryData, WindowBatch, parameter_count, sample_windows  # noqa: E402
 from radiomap_assets.profiles import get_profile  # noqa: E402
+from radiomap_assets.sites import get_site  # noqa: E402
 
 SIZES = ("smoke", "default")
 COARSE_NOISE_M = 20.0  # per axis
@@ -85,14 +86,14 @@ def synthetic_campaign(profile_name: str, num_trajectories: int = 6, trajectory_
 
     Returns (data, cell_centres_m (K, 2), grid_resolution_m, description)."""
     prof = get_profile(profile_name)
-    sc, cp = prof.scene, prof.campaign
+    sc, cp = get_site(prof.scene.site), prof.campaign
     n_bs, beams, m_obs = sc.num_base_stations, sc.num_beams, cp.observed_beams_per_bs
     rate = cp.measurement_rate_hz
     res = sc.grid_resolution_m
     if region_m is not None:
         x0, y0, x1, y1 = -region_m[0] / 2, -region_m[1] / 2, region_m[0] / 2, region_m[1] / 2
     else:
-        x0, y0, x1, y1 = sc.region
+        x0, y0, x1, y1 = prof.scene.region or sc.region_m
     xs = np.arange(x0 + res / 2, x1, res)
     ys = np.arange(y0 + res / 2, y1, res)
     centres = np.stack(np.meshgrid(xs, ys, indexing="xy"), axis=-1).reshape(-1, 2)

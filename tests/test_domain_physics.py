@@ -113,3 +113,25 @@ def test_beam_layout_is_the_one_entry_rule_the_measurement_model_and_the_model_s
     assert np.nonzero(csi.m[0])[0].tolist() == [layout.entry(1, 2)]
     assert np.isfinite(csi.power_dbm()[0, 1, 2]) and np.isnan(csi.power_dbm()[0]).sum() == 11
     assert CSIFeatureExtractor(12, 4, 8, 2, 1, 16).layout == layout
+
+
+def test_a_site_is_data_and_an_unknown_site_is_refused_with_the_known_ones():
+    """San Francisco as the paper's section IV-A describes it; the profile picks the site, the scene resource reads
+    the site's facts and the profile's crop."""
+    import pytest
+
+    from radiomap_assets.profiles import get_profile
+    from radiomap_assets.sites import get_site
+    from resources import RunProfile, SionnaScene
+
+    sf = get_site("san_francisco")
+    assert (sf.num_base_stations, sf.num_antennas, sf.num_beams, sf.carrier_frequency_hz) == (5, 16, 16, 2.8e9)
+    assert sf.grid_resolution_m == 5.0 and sf.coarse_noise_variance_m2 == 400.0
+    assert sf.region_m[2] - sf.region_m[0] == 710.0 and sf.region_m[3] - sf.region_m[1] == 740.0  # 710 m x 740 m
+    with pytest.raises(ValueError, match="known sites: san_francisco"):
+        get_site("atlantis")
+    assert get_profile("default").scene.site == "san_francisco"
+    default = SionnaScene(run_profile=RunProfile(name="default"))
+    smoke = SionnaScene(run_profile=RunProfile(name="smoke"))
+    assert default.region_m == sf.region_m and smoke.region_m == (-150.0, -150.0, 150.0, 150.0)
+    assert smoke.model_grid().resolution_m == sf.grid_resolution_m

@@ -10,9 +10,10 @@ from dagster import (AssetCheckSpec, AssetExecutionContext, Config, Failure, Met
 from radiomap_assets import checks, plots
 from radiomap_assets.assets.shared import campaign_partitions
 from radiomap_assets.domain import campaign as contract
-from radiomap_assets.domain.localization import PAPER_OUTDOOR_NOISE_VARIANCE_M2, noisy_ground_truth
+from radiomap_assets.domain.localization import noisy_ground_truth
 from radiomap_assets.domain.measurement import MaskedSparseCSI
 from radiomap_assets.domain.metrics import localization_summary
+from radiomap_assets.sites import get_site
 
 PAPER_PROTOCOL_METHOD = "paper_noisy_ground_truth"
 
@@ -45,15 +46,17 @@ def _rounded(d: dict) -> dict:
 
 
 class PaperProtocolConfig(Config):
-    """The paper's coarse input (section IV-A): ground truth plus N(0, ``noise_variance_m2``) per coordinate
-    (400 m^2 outdoor, the paper's indoor 25 m^2), drawn with ``seed``."""
+    """The paper's coarse input (section IV-A): ground truth plus N(0, ``noise_variance_m2``) per coordinate, drawn
+    with ``seed``; None = the protocol of the campaign's site (radiomap_assets.sites: 400 m^2 outdoor, the paper's
+    indoor 25 m^2)."""
 
-    noise_variance_m2: float = PAPER_OUTDOOR_NOISE_VARIANCE_M2
+    noise_variance_m2: float | None = None
     seed: int = 0
 
 
 @asset(group_name="evaluation", partitions_def=campaign_partitions, kinds={"pandas"},
-       description="The paper's coarse-input protocol for its tables: ground truth + N(0, 400 m^2) per coordinate, "
+       description="The paper's coarse-input protocol for its tables: ground truth + N(0, σ²) per coordinate (the "
+                   "campaign's site's: 400 m^2 in San Francisco), "
                    "one row per sample of masked_sparse_csi (same shape as coarse_locations). Reads ground truth: "
                    "an input of the evaluation's experiments only, never of production assets.")
 def paper_protocol_coarse_locations(context: AssetExecutionContext, config: PaperProtocolConfig,
@@ -70,12 +73,18 @@ def paper_protocol_coarse_locations(context: AssetExecutionContext, config: Pape
     if merged[["x_m", "y_m"]].isna().any().any():
         raise Failure(description=f"{contract.GROUND_TRUTH} of {c.campaign_id} lacks positions for "
                                   f"{int(merged['x_m'].isna().sum())} samples")
-    xy = noisy_ground_truth(merged[["x_m", "y_m"]].to_numpy(), config.noise_variance_m2, config.seed)
+    variance = config.noise_variance_m2
+    if variance is None:
+        try:
+            variance = get_site(str(c.manifest.get("site", ""))).coarse_noise_variance_m2
+        except ValueError as err:
+            raise Failure(description=f"campaign {c.campaign_id}: {err}; set noise_variance_m2 in the config") from err
+    xy = noisy_ground_truth(merged[["x_m", "y_m"]].to_numpy(), variance, config.seed)
     df = pd.DataFrame({"trajectory_id": csi.trajectory_id, "t_s": csi.t_s, "x_m": xy[:, 0], "y_m": xy[:, 1]})
     df.attrs["method"] = PAPER_PROTOCOL_METHOD
-    df.attrs["noise_variance_m2"] = config.noise_variance_m2
+    df.attrs["noise_variance_m2"] = variance
     return Output(df, metadata={"method": PAPER_PROTOCOL_METHOD, "samples": len(df),
-                                "noise_variance_m2": config.noise_variance_m2, "seed": config.seed})
+                                "noise_variance_m2": variance, "seed": config.seed})
 
 
 def _coarse_accuracy(campaign: contract.Campaign, coarse: pd.DataFrame) -> Output[dict]:

@@ -30,7 +30,7 @@ def site_grid(context: AssetExecutionContext, scene: SionnaScene) -> Output[Site
 
     grid = scene.model_grid()
     geometry = raytrace.scene_geometry(scene.load(), grid)
-    value = SiteGrid.from_walkable(grid, geometry.walkable, scene.spec.scene)
+    value = SiteGrid.from_walkable(grid, geometry.walkable, scene.site.name)
     return Output(value, metadata={"cells_K": value.num_cells, "grid_shape": list(grid.shape),
                                    "resolution_m": grid.resolution_m,
                                    "walkable_share": round(float(value.walkable.mean()), 4)})
@@ -165,7 +165,7 @@ def beam_maps(context: AssetExecutionContext, config: BeamMapConfig, beam_map_mo
     trained[iy, ix] = visited
     # a cell no trajectory visited has no codebook vector of its own: no value, never a copy of another cell's
     power[:, :, ~trained], std[:, :, ~trained] = np.nan, np.nan
-    attrs = {"title": "beam map of the generative decoder", "scene": scene.spec.scene, "site": scene.spec.scene,
+    attrs = {"title": "beam map of the generative decoder", "scene": scene.site.scene, "site": scene.site.name,
              "model_name": beam_map_model.registered_model_name, "model_version": beam_map_model.model_version,
              "mlflow_run_id": beam_map_model.mlflow_run_id, "mlflow_tracking_uri": beam_map_model.tracking_uri,
              "dagster_run_id": context.run_id, "campaigns": ",".join(beam_map_model.campaigns),
@@ -177,14 +177,14 @@ def beam_maps(context: AssetExecutionContext, config: BeamMapConfig, beam_map_mo
                                   flag_attrs("a training trajectory visited the cell: its codebook vector was trained",
                                              "not_visited visited"))}
     ds = beam_map_dataset(power, grid, bss, walkable, attrs, power_std_db=std, extra=extra)
-    path = beam_map_store.write(ds, f"generative_{scene.spec.scene}")
+    path = beam_map_store.write(ds, f"generative_{scene.site.name}")
     png = plots.beam_maps_of_base_station(ds, 0)
     ok_dims = ds.power_dbm.dims == ("bs", "beam", "y", "x")
     ok_nan = bool((np.isfinite(power) == trained[None, None]).all())
     # not "path": the IO manager writes its pickle's path under that key
     yield Output(str(path), metadata={
         "zarr_path": MetadataValue.path(str(path)),
-        "catalogue_path": MetadataValue.path(str(beam_map_store.catalogue_path(f"generative_{scene.spec.scene}"))),
+        "catalogue_path": MetadataValue.path(str(beam_map_store.catalogue_path(f"generative_{scene.site.name}"))),
         "version": MetadataValue.text(ds.attrs["version"]), "decode_s": round(decode_s, 1),
         "cells": int(walkable.sum()), "visited_cells_share": metadata.significant(visited.mean(), 3),
         "model": MetadataValue.text(beam_map_model.model_uri),

@@ -76,7 +76,7 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
         pngs["fig7_error_vs_m"] = plots.error_versus_measurements(
             {m: v for m, v in sweep.items() if v and m in ("skf", "semi_cc_gt", "proposed")})
     try:
-        gen = beam_map_store.open_latest(f"generative_{scene.spec.scene}").load()
+        gen = beam_map_store.open_latest(f"generative_{scene.site.name}").load()
     except FileNotFoundError:
         gen = None
     if gen is not None and "table1" in truths:
@@ -84,7 +84,7 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
     if capacity is not None:
         pngs["fig12_capacity"] = rendering.capacity_figure(capacity)
     rep = rendering.render(results, pngs, f"Evaluation of the generative beam-map model ({profile.name} profile, "
-                                          f"{scene.spec.scene})", not_run, not_run_methods,
+                                          f"{scene.site.name})", not_run, not_run_methods,
                            set(campaigns["coarse_method"].values()), capacity)
 
     # --- writing: files, MLflow, metadata

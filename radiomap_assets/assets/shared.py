@@ -16,7 +16,7 @@ campaign_partitions = DynamicPartitionsDefinition(name="campaigns")
 
 
 def ground_truth_map_name(scene: SionnaScene) -> str:
-    return f"ground_truth_{scene.spec.scene.replace('/', '_').replace('.xml', '')}"
+    return f"ground_truth_{scene.site.name}"
 
 
 def load_training_data(campaigns: list[str], coarse_asset: str = "coarse_locations") -> list[TrajectoryData]:

@@ -24,23 +24,23 @@ from resources import BeamMapStore, LandingZone, RunProfile, SionnaScene
 def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene, beam_map_store: BeamMapStore,
                           run_profile: RunProfile) -> MaterializeResult:
     t0 = time.perf_counter()
-    spec = scene.spec
-    context.log.info(f"ray tracing {spec.scene}: {spec.num_base_stations} base stations x {spec.num_beams} beams, "
+    spec, site = scene.spec, scene.site
+    context.log.info(f"ray tracing {site.scene}: {site.num_base_stations} base stations x {site.num_beams} beams, "
                      f"{spec.samples_per_tx:,} rays per transmitter, depth {spec.max_depth}")
     traced = scene.trace()
     trace_s = time.perf_counter() - t0
     grid, geometry, bss = traced.grid, traced.geometry, traced.base_stations
     walkable = geometry.walkable
     with np.errstate(divide="ignore", invalid="ignore"):
-        power = spec.tx_power_dbm + 10.0 * np.log10(traced.path_gain)
+        power = site.tx_power_dbm + 10.0 * np.log10(traced.path_gain)
     covered = np.isfinite(power) & walkable[None, None]
     power = np.where(covered, np.maximum(power, NOISE_FLOOR_DBM), np.nan)  # holes: NaN, flagged by covered
     attrs = {
-        "title": "ground-truth beam map (ray traced)", "scene": spec.scene, "site": spec.scene,
-        "carrier_frequency_hz": spec.carrier_frequency_hz, "num_antennas": spec.num_antennas,
-        "codebook": f"dft, {spec.num_beams} beams", "tx_power_dbm": spec.tx_power_dbm,
+        "title": "ground-truth beam map (ray traced)", "scene": site.scene, "site": site.name,
+        "carrier_frequency_hz": site.carrier_frequency_hz, "num_antennas": site.num_antennas,
+        "codebook": f"dft, {site.num_beams} beams", "tx_power_dbm": site.tx_power_dbm,
         "samples_per_tx": spec.samples_per_tx, "max_depth": spec.max_depth,
-        "noise_floor_dbm": NOISE_FLOOR_DBM, "ue_height_m": spec.ue_height_m,
+        "noise_floor_dbm": NOISE_FLOOR_DBM, "ue_height_m": site.ue_height_m,
         "dagster_run_id": context.run_id, "model_name": "sionna-rt RadioMapSolver", "mlflow_run_id": "",
         "campaigns": "", "profile": run_profile.name,
         "hole_policy": f"coverage holes (walkable cells no ray reached): power_dbm = NaN and covered = False; the "
@@ -53,7 +53,7 @@ def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene, be
         "los": (("bs", "y", "x"), traced.los, flag_attrs("line of sight to the base station", "nlos los")),
         "ground_z_m": (("y", "x"), geometry.ground_z.astype(np.float32),
                        {"units": "m", "long_name": "terrain height above the scene's z = 0"}),
-        "ue_z_m": (("y", "x"), (geometry.ground_z + spec.ue_height_m).astype(np.float32),
+        "ue_z_m": (("y", "x"), (geometry.ground_z + site.ue_height_m).astype(np.float32),
                    {"units": "m", "long_name": "user (receiver) height above the scene's z = 0"}),
     }
     ds = beam_map_dataset(power, grid, bss, walkable, attrs, extra=extra)
@@ -104,7 +104,7 @@ def simulated_campaigns(context: AssetExecutionContext, config: SimulationConfig
     ds = beam_map_store.open_latest(ground_truth_map_name(scene)).load()
     overrides = {k: v for k, v in config.model_dump().items() if v is not None and k != "kinds"}
     spec = dataclasses.replace(run_profile.get().campaign, **overrides)
-    campaigns = simulate_campaigns(ds, spec, site=scene.spec.scene, kinds=tuple(config.kinds) or None)
+    campaigns = simulate_campaigns(ds, spec, site=scene.site.name, kinds=tuple(config.kinds) or None)
     landing_zone.ensure()
     rows, overview = [], {}
     for c in campaigns:

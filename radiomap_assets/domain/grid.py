@@ -89,14 +89,14 @@ class SiteGrid:
     grid: Grid
     walkable: np.ndarray  # (ny, nx) bool
     cell_centres_m: np.ndarray  # (K, 2) centres of the walkable cells, row-major order
-    scene: str  # the scene it was cut from
+    site: str  # the site it was cut from (radiomap_assets.sites)
 
     @classmethod
-    def from_walkable(cls, grid: Grid, walkable: np.ndarray, scene: str) -> "SiteGrid":
+    def from_walkable(cls, grid: Grid, walkable: np.ndarray, site: str) -> "SiteGrid":
         walkable = np.asarray(walkable, dtype=bool)
         if walkable.shape != grid.shape:
             raise ValueError(f"walkable mask {walkable.shape} does not match the grid {grid.shape}")
-        return cls(grid, walkable, grid.cell_centres()[walkable.ravel()], scene)
+        return cls(grid, walkable, grid.cell_centres()[walkable.ravel()], site)
 
     @property
     def num_cells(self) -> int:
