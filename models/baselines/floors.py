@@ -106,12 +106,19 @@ def choose_cv_noise(t_s: np.ndarray, coarse_xy: np.ndarray, r_grid_m2: np.ndarra
 def cv_smoother(t_s: np.ndarray, coarse_xy: np.ndarray, noise: CVNoise | None = None,
                 causal: bool = False) -> np.ndarray:
     """Constant-velocity Kalman + RTS smoother (``causal=True``: the forward filter only) on the coarse locations,
-    with the noise levels of ``choose_cv_noise`` (or the given ``noise``)."""
+    with the noise levels of ``choose_cv_noise`` (or the given ``noise``). (L, 2)."""
+    return cv_smoother_posterior(t_s, coarse_xy, noise, causal)[0]
+
+
+def cv_smoother_posterior(t_s: np.ndarray, coarse_xy: np.ndarray, noise: CVNoise | None = None,
+                          causal: bool = False) -> tuple[np.ndarray, np.ndarray, CVNoise]:
+    """``cv_smoother`` with what it knows of its own error: positions (L, 2), their posterior covariance (L, 2, 2)
+    and the noise levels it used (the tracking prior of models.beam_map.tracking weighs p̂ against it)."""
     t, xy = _check(t_s, coarse_xy)
     if noise is None:
         noise = choose_cv_noise(t, xy)
-    out, _ = rts_smoother(xy, t, np.full(len(t), noise.coarse_variance_m2), noise.accel_psd, causal=causal)
-    return out
+    out, cov = rts_smoother(xy, t, np.full(len(t), noise.coarse_variance_m2), noise.accel_psd, causal=causal)
+    return out, cov, noise
 
 
 def coarse_floors(t_s: np.ndarray, coarse_xy: np.ndarray) -> tuple[dict[str, np.ndarray], CVNoise]:

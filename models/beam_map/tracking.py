@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.baselines.floors import CVNoise, choose_cv_noise
+from models.baselines.floors import CVNoise, cv_smoother_posterior
 from models.baselines.kalman import rts_smoother
 
 MIN_MODEL_VARIANCE_M2 = 0.01
@@ -60,9 +60,7 @@ def integrated_autocorrelation_samples(x: np.ndarray, slow_variance: float = 0.0
 
 
 def choose_track_noise(t_s: np.ndarray, coarse_xy: np.ndarray, model_xy: np.ndarray) -> TrackNoise:
-    coarse = choose_cv_noise(t_s, coarse_xy)
-    smoothed, cov = rts_smoother(coarse_xy[:, None, :], t_s, np.full((len(t_s), 1), coarse.coarse_variance_m2),
-                                 coarse.accel_psd)  # (L, 2), (L, 2, 2)
+    smoothed, cov, coarse = cv_smoother_posterior(t_s, coarse_xy)  # the cv_smoother floor: (L, 2), (L, 2, 2)
     residual = model_xy - smoothed
     smoother_var = float(np.mean(cov[:, 0, 0]))
     # on a short track the smoother's own variance can exceed the residual's: p̂'s error is then not identifiable
