@@ -58,7 +58,14 @@ def test_paper_protocol_coarse_locations_are_ground_truth_plus_the_configured_no
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("campaigns", ["with-gt", "no-gt"])
     assets = INGESTION + [evaluation.paper_protocol_coarse_locations, evaluation.paper_protocol_coarse_accuracy]
-    res = materialize(assets, partition_key="with-gt", instance=instance, resources=resources)
+    # the protocol's noise is the campaign's site's (radiomap_assets.sites); this corpus names a site nobody defined
+    unknown = materialize(assets, partition_key="with-gt", instance=instance, resources=resources,
+                          raise_on_error=False)
+    assert not unknown.success
+    failure = next(e for e in unknown.all_events if e.is_step_failure)
+    assert "unknown site 'test_site'; known sites: san_francisco" in failure.step_failure_data.error.message
+    outdoor = {"ops": {"paper_protocol_coarse_locations": {"config": {"noise_variance_m2": 400.0}}}}
+    res = materialize(assets, partition_key="with-gt", instance=instance, resources=resources, run_config=outdoor)
     assert res.success
     protocol = res.output_for_node("paper_protocol_coarse_locations")
     production = res.output_for_node("coarse_locations")
