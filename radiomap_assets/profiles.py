@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from radiomap_assets.sites import get_site
+
 PROFILE_NAMES = ("smoke", "default", "paper")
 
 
@@ -137,7 +139,7 @@ def _paper() -> Profile:
         beam_map=BeamMapSection(token_dim=32, feature_dim=128, rnn_widths=(128, 192, 256), latent_dim=128,
                                 cnn_channels=16, diffusion_steps=1000, unet_channels=64, ddim_steps=50, seq_len=128,
                                 batch_size=32, max_steps=20000, decoder_refine_steps=2000, decoder_refine_batch=1024,
-                                loss_weights="paper_outdoor", chart_steps=5000),
+                                loss_weights=get_site(SceneSpec().site).loss_weights, chart_steps=5000),
     )
 
 

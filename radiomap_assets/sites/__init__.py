@@ -1,6 +1,6 @@
 """Sites as data: one module per site says what is physically there (scene, base stations and their arrays, the
 beam codebook, carrier, the model's grid resolution, the measurement area, the paper's protocol for it). A new site
-is a new module here plus its entry in ``SITES``; a profile picks the site and its simulation budget
+is a new module here plus its entry in ``_registry``; a profile picks the site and its simulation budget
 (``radiomap_assets.profiles.SceneSpec``)."""
 
 from __future__ import annotations
@@ -29,9 +29,6 @@ def _registry() -> dict[str, Site]:
     from radiomap_assets.sites import san_francisco
 
     return {s.name: s for s in (san_francisco.SITE,)}
-
-
-SITE_NAMES = ("san_francisco",)
 
 
 def get_site(name: str) -> Site:
