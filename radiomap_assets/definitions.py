@@ -42,7 +42,7 @@ def beam_map_definitions() -> Definitions:
 
 def resource_definitions(profile: Profile) -> Definitions:
     home = home_layout()
-    run_profile = RunProfile(name=profile.name)
+    run_profile = RunProfile(name=profile.name, site=profile.site)
     return Definitions(
         resources={
             "run_profile": run_profile,

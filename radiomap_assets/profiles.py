@@ -4,17 +4,21 @@ Every size the pipeline uses is a field of :class:`Profile`; nothing else reads 
 ``smoke`` is what the tests run (a crop of San Francisco, the whole graph in a couple of minutes on 2 cores),
 ``default`` is what ``make demo`` runs (the paper's 710 m x 740 m San Francisco area at CPU scale),
 ``paper`` uses the paper's sizes and is meant for a GPU machine.
+
+A profile is built for one site (``radiomap_assets.sites``; ``RADIOMAP_SITE``, default ``san_francisco``): the
+indoor hall has its own ray budget (a 160 m^2 area on a 0.25 m grid) and its own campaigns (robot trajectories).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from radiomap_assets.sites import get_site
 
 PROFILE_NAMES = ("smoke", "default", "paper")
+DEFAULT_SITE = "san_francisco"
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,9 @@ class CampaignSpec:
     # Fig. 7 / Table IV: the uniform trajectory again, observed with M beams per base station for each M here
     # (campaign kinds uniform_m1, uniform_m5; the plain uniform campaign has observed_beams_per_bs)
     observed_beams_sweep: tuple[int, ...] = (1, 5)
+    speed_mps: float = 1.0  # walking speed along the uniform and random trajectories (the indoor robot: 0.5)
+    # the campaign kinds simulated (radiomap_assets.domain.simulation); None = uniform, complex, random and the sweep
+    kinds: tuple[str, ...] | None = None
     seed: int = 11
 
 
@@ -110,6 +117,10 @@ class Profile:
     campaign: CampaignSpec = field(default_factory=CampaignSpec)
     beam_map: BeamMapSection = field(default_factory=BeamMapSection)
 
+    @property
+    def site(self) -> str:
+        return self.scene.site
+
 
 def _smoke() -> Profile:
     return Profile(
@@ -143,14 +154,40 @@ def _paper() -> Profile:
     )
 
 
+def _indoor_hall(name: str) -> Profile:
+    """The indoor hall (paper section IV-C): robot trajectories (0.5 m/s, 5 samples/s) through the L, traced on a
+    0.25 m grid. The paper has 16,778 samples; ``default`` 40 trajectories of 20-60 m (about 16,000 samples),
+    ``smoke`` 8 short ones, ``paper`` 120."""
+    scene = SceneSpec(site="indoor_hall", ground_truth_resolution_m=0.25, samples_per_tx=300_000, max_depth=3,
+                      diffraction=True, scattering_coefficient=0.3, smoothing_radius_cells=1)
+    campaign = CampaignSpec(measurement_rate_hz=5.0, speed_mps=0.5, kinds=("random",), num_random_trajectories=40,
+                            random_length_range_m=(20.0, 60.0), random_region_m=None, heldout_trajectories=4)
+    base = {"smoke": _smoke, "default": _default, "paper": _paper}[name]()
+    loss_weights = base.beam_map.loss_weights if name != "paper" else get_site("indoor_hall").loss_weights
+    beam_map = replace(base.beam_map, loss_weights=loss_weights, budget_scale=())
+    if name == "smoke":
+        scene = replace(scene, samples_per_tx=100_000, max_depth=2)
+        campaign = replace(campaign, num_random_trajectories=8, random_length_range_m=(15.0, 30.0),
+                           heldout_trajectories=2)
+    elif name == "paper":
+        scene = replace(scene, samples_per_tx=2_000_000, max_depth=5)
+        campaign = replace(campaign, num_random_trajectories=120)
+    return Profile(name=name, scene=scene, campaign=campaign, beam_map=beam_map)
+
+
 _FACTORIES = {"smoke": _smoke, "default": _default, "paper": _paper}
 
 
-def get_profile(name: str | None = None) -> Profile:
-    """The profile named by ``name`` or ``$RADIOMAP_PROFILE`` (default ``default``)."""
+def get_profile(name: str | None = None, site: str | None = None) -> Profile:
+    """The profile named by ``name`` or ``$RADIOMAP_PROFILE`` (default ``default``) for the site ``site`` or
+    ``$RADIOMAP_SITE`` (default ``san_francisco``)."""
     name = (name or os.environ.get("RADIOMAP_PROFILE") or "default").strip().lower()
+    site = (site or os.environ.get("RADIOMAP_SITE") or DEFAULT_SITE).strip().lower()
     if name not in _FACTORIES:
         raise ValueError(f"RADIOMAP_PROFILE={name!r} is not one of {', '.join(PROFILE_NAMES)}")
+    get_site(site)  # refuses an unknown site with the list of known ones
+    if site == "indoor_hall":
+        return _indoor_hall(name)
     return _FACTORIES[name]()
 
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from dagster import ConfigurableResource
 
-from radiomap_assets.profiles import PROFILE_NAMES, Profile, get_profile
+from radiomap_assets.profiles import DEFAULT_SITE, PROFILE_NAMES, Profile, get_profile
 
 
 class RunProfile(ConfigurableResource):
-    """The Profile named ``name`` (``radiomap_assets.profiles``: smoke, default, paper): every size of the run, with
-    a section per model family. The code location sets it from ``RADIOMAP_PROFILE`` once."""
+    """The Profile named ``name`` (``radiomap_assets.profiles``: smoke, default, paper) for the site ``site``
+    (``radiomap_assets.sites``): every size of the run, with a section per model family. The code location sets both
+    from ``RADIOMAP_PROFILE`` and ``RADIOMAP_SITE`` once."""
 
     name: str = "default"
+    site: str = DEFAULT_SITE
 
     def get(self) -> Profile:
         if self.name not in PROFILE_NAMES:
             raise ValueError(f"profile {self.name!r} is not one of {', '.join(PROFILE_NAMES)}")
-        return get_profile(self.name)
+        return get_profile(self.name, self.site)

@@ -101,7 +101,12 @@ def write_malformed_corpus(landing: Path) -> dict[str, str]:
     land("bad-id-mismatch", "folder name equals campaign_id", m, good_manifest("some-other-id"))
     man = good_manifest("bad-codebook")
     man["codebook"] = {"type": "random", "num_beams": 16}
-    land("bad-codebook", "codebook is dft with a positive number of beams", m, man)
+    land("bad-codebook", "codebook is one of ('dft', 'dft_2d') with a positive number of beams", m, man)
+    man = good_manifest("bad-codebook-not-the-array")  # a 2 x 4 URA's codebook declared for 16-antenna arrays
+    man["codebook"] = {"type": "dft_2d", "num_beams": 8, "array_rows": 2, "array_cols": 4, "beams_vertical": 2,
+                       "beams_horizontal": 4}
+    land("bad-codebook-not-the-array", "the codebook fits the array (num_antennas = array_rows x array_cols)", m,
+         man)
     folder = landing / "bad-no-measurements"
     folder.mkdir()
     (folder / contract.MANIFEST).write_text(json.dumps(good_manifest("bad-no-measurements")))

@@ -128,10 +128,87 @@ def test_a_site_is_data_and_an_unknown_site_is_refused_with_the_known_ones():
     assert (sf.num_base_stations, sf.num_antennas, sf.num_beams, sf.carrier_frequency_hz) == (5, 16, 16, 2.8e9)
     assert sf.grid_resolution_m == 5.0 and sf.coarse_noise_variance_m2 == 400.0
     assert sf.region_m[2] - sf.region_m[0] == 710.0 and sf.region_m[3] - sf.region_m[1] == 740.0  # 710 m x 740 m
-    with pytest.raises(ValueError, match="known sites: san_francisco"):
+    with pytest.raises(ValueError, match="known sites: indoor_hall, san_francisco"):
         get_site("atlantis")
+    with pytest.raises(ValueError, match="known sites"):
+        get_profile("default", "atlantis")
     assert get_profile("default").scene.site == "san_francisco"
     default = SionnaScene(run_profile=RunProfile(name="default"))
     smoke = SionnaScene(run_profile=RunProfile(name="smoke"))
     assert default.region_m == sf.region_m and smoke.region_m == (-150.0, -150.0, 150.0, 150.0)
     assert smoke.model_grid().resolution_m == sf.grid_resolution_m
+
+
+def test_the_2d_dft_codebook_of_a_ura_is_orthogonal_and_each_beam_steers_at_its_direction():
+    """The indoor hall's 2 x 4 arrays: 8 orthogonal unit-norm beams; beam j = jv * 4 + jh peaks at (u_jh, v_jv);
+    with one row it is the ULA's codebook."""
+    from radiomap_assets.domain.codebook import (planar_beam_angles_deg, planar_beam_directions, planar_dft_codebook,
+                                                 planar_steering_vector)
+
+    w = planar_dft_codebook(2, 4)
+    assert w.shape == (8, 8)
+    np.testing.assert_allclose(w @ w.conj().T, np.eye(8), atol=1e-12)
+    uv = planar_beam_directions(2, 4)
+    np.testing.assert_allclose(uv[:4, 1], -0.5) and np.testing.assert_allclose(uv[4:, 1], 0.5)
+    np.testing.assert_allclose(uv[:4, 0], [-0.75, -0.25, 0.25, 0.75])
+    gains = beam_gains(planar_steering_vector(uv[:, 0], uv[:, 1], 2, 4), w)  # (direction, beam)
+    assert (gains.argmax(axis=1) == np.arange(8)).all()
+    np.testing.assert_allclose(np.diag(gains), 8.0)  # the full array gain at the beam's own direction
+    # a user 30 degrees left of the boresight and level with the array: the horizontal beams either side of u = 0.5,
+    # the two vertical beams (+-30 degrees) alike
+    g = beam_gains(planar_steering_vector(np.sin(np.radians(30.0)), 0.0, 2, 4), w)
+    assert set(np.flatnonzero(np.isclose(g, g.max()))) == {2, 3, 6, 7}
+    azimuth, elevation = planar_beam_angles_deg(2, 4)
+    np.testing.assert_allclose(elevation, np.repeat([-30.0, 30.0], 4))
+    np.testing.assert_allclose(np.sin(np.radians(azimuth)) * np.cos(np.radians(elevation)), uv[:, 0])
+    np.testing.assert_allclose(planar_dft_codebook(1, 16), dft_codebook(16, 16))  # one row: the ULA's
+
+
+def test_the_indoor_hall_is_a_site_of_data_with_the_papers_facts():
+    """Section IV-C: four 2 x 4 arrays at 1.272 GHz, the robot at 0.94 m in an L-shaped area, a 0.5 m grid, the
+    indoor loss weights and 25 m^2 coarse noise; its profile simulates robot trajectories."""
+    from radiomap_assets.profiles import get_profile
+    from radiomap_assets.sites import get_site
+
+    hall = get_site("indoor_hall")
+    assert (hall.num_base_stations, hall.array_shape, hall.num_beams, hall.carrier_frequency_hz) == (4, (2, 4), 8,
+                                                                                                     1.272e9)
+    assert hall.ue_height_m == 0.94 and hall.grid_resolution_m == 0.5 and hall.coarse_noise_variance_m2 == 25.0
+    assert hall.loss_weights == "paper_indoor" and hall.codebook().shape == (8, 8)
+    assert hall.codebook_manifest() == {"type": "dft_2d", "num_beams": 8, "array_rows": 2, "array_cols": 4,
+                                        "beams_vertical": 2, "beams_horizontal": 4}
+    x = np.arange(-12.25, 8.5, 0.5)
+    y = np.arange(-8.25, 9.5, 0.5)
+    area = hall.walkable_mask(x, y)
+    assert area.sum() * 0.25 == 160.0  # the L: 20 m x 5 m and 5 m x 12 m
+    assert not area[np.searchsorted(y, 5.0), np.searchsorted(x, -5.0)]  # the L's missing corner
+    for bs in hall.base_stations:  # transmitters stand outside the L
+        assert not hall.walkable_mask(np.array([bs.x_m]), np.array([bs.y_m]))[0, 0]
+    prof = get_profile("default", "indoor_hall")
+    assert prof.site == "indoor_hall" and prof.campaign.kinds == ("random",) and prof.campaign.speed_mps == 0.5
+    assert get_profile("default").site == "san_francisco"
+
+
+def test_the_hall_scene_is_written_by_code_as_ply_meshes_and_a_mitsuba_xml(tmp_path):
+    """No download: the hall's XML names a concrete floor (the geometry survey finds it by name), a metal roof,
+    walls, machines and shelving, each a closed mesh in a PLY file."""
+    import xml.etree.ElementTree as ET
+
+    from radiomap_assets.sites import indoor_hall
+
+    xml = indoor_hall.build_scene(tmp_path)
+    root = ET.parse(xml).getroot()
+    shapes = {s.get("id"): s for s in root.iter("shape")}
+    assert {"mesh-floor", "mesh-ceiling", "mesh-wall_north", "mesh-machine_1", "mesh-shelving_1"} <= set(shapes)
+    materials = {b.get("id"): b.find("string").get("value") for b in root.iter("bsdf")}
+    assert materials == {"itu_concrete": "concrete", "itu_metal": "metal"}
+    for sid, shape in shapes.items():
+        ply = (tmp_path / shape.find("string").get("value")).read_bytes()
+        header = ply[: ply.index(b"end_header")].decode()
+        assert "binary_little_endian" in header and "element face" in header, sid
+    for _, _, v, f in indoor_hall.hall_meshes():  # every face of a box points outward
+        if len(v) == 8:
+            centre = v.mean(axis=0)
+            tri = v[f]
+            normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+            assert ((normal * (tri.mean(axis=1) - centre)).sum(axis=1) > 0).all()

@@ -63,7 +63,8 @@ def test_paper_protocol_coarse_locations_are_ground_truth_plus_the_configured_no
                           raise_on_error=False)
     assert not unknown.success
     failure = next(e for e in unknown.all_events if e.is_step_failure)
-    assert "unknown site 'test_site'; known sites: san_francisco" in failure.step_failure_data.error.message
+    message = failure.step_failure_data.error.message
+    assert "unknown site 'test_site'; known sites: indoor_hall, san_francisco" in message
     outdoor = {"ops": {"paper_protocol_coarse_locations": {"config": {"noise_variance_m2": 400.0}}}}
     res = materialize(assets, partition_key="with-gt", instance=instance, resources=resources, run_config=outdoor)
     assert res.success

@@ -26,10 +26,8 @@ from resources import BeamMapStore, MlflowTracker, RunProfile, SionnaScene
        description="The discretized region X at the model's grid resolution (paper: 5 m) and its walkable cells, "
                    "from the scene geometry (no measurement, no ground truth): K = number of walkable cells.")
 def site_grid(context: AssetExecutionContext, scene: SionnaScene) -> Output[SiteGrid]:
-    from radiomap_assets.domain import raytrace
-
     grid = scene.model_grid()
-    geometry = raytrace.scene_geometry(scene.load(), grid)
+    geometry = scene.geometry(grid)
     value = SiteGrid.from_walkable(grid, geometry.walkable, scene.site.name)
     return Output(value, metadata={"cells_K": value.num_cells, "grid_shape": list(grid.shape),
                                    "resolution_m": grid.resolution_m,

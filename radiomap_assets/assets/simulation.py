@@ -38,7 +38,10 @@ def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene, be
     attrs = {
         "title": "ground-truth beam map (ray traced)", "scene": site.scene, "site": site.name,
         "carrier_frequency_hz": site.carrier_frequency_hz, "num_antennas": site.num_antennas,
-        "codebook": f"dft, {site.num_beams} beams", "tx_power_dbm": site.tx_power_dbm,
+        "codebook": site.codebook_type, "num_beams": site.num_beams,
+        "array_rows": site.array_shape[0], "array_cols": site.array_shape[1],
+        "beams_vertical": site.codebook_shape[0], "beams_horizontal": site.codebook_shape[1],
+        "tx_power_dbm": site.tx_power_dbm,
         "samples_per_tx": spec.samples_per_tx, "max_depth": spec.max_depth,
         "noise_floor_dbm": NOISE_FLOOR_DBM, "ue_height_m": site.ue_height_m,
         "dagster_run_id": context.run_id, "model_name": "sionna-rt RadioMapSolver", "mlflow_run_id": "",
@@ -104,7 +107,9 @@ def simulated_campaigns(context: AssetExecutionContext, config: SimulationConfig
     ds = beam_map_store.open_latest(ground_truth_map_name(scene)).load()
     overrides = {k: v for k, v in config.model_dump().items() if v is not None and k != "kinds"}
     spec = dataclasses.replace(run_profile.get().campaign, **overrides)
-    campaigns = simulate_campaigns(ds, spec, site=scene.site.name, kinds=tuple(config.kinds) or None)
+    site = scene.site
+    campaigns = simulate_campaigns(ds, spec, site=site.name, kinds=tuple(config.kinds) or None,
+                                   codebook=site.codebook_manifest(), centre_preference=site.path_centre_preference)
     landing_zone.ensure()
     rows, overview = [], {}
     for c in campaigns:

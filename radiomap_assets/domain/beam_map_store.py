@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from radiomap_assets.domain.codebook import beam_azimuth_deg, beam_direction_cosines, beam_steering_deg
+from radiomap_assets.domain.codebook import planar_beam_angles_deg, planar_beam_directions
 from radiomap_assets.domain.grid import Grid
 
 CHUNK_CELLS = 128  # cells per chunk side: at 2.5-5 m that is 320-640 m square, one base station per read
@@ -102,7 +102,13 @@ def beam_map_dataset(power_dbm: np.ndarray, grid: Grid, base_stations: list[dict
         if "x" in dims and "y" in dims:
             a["grid_mapping"] = "crs"
     yaw = np.array([b["yaw_deg"] for b in base_stations], dtype=np.float64)
-    azimuth = beam_azimuth_deg(yaw, n_w)  # (N_b, |W|)
+    # a 2-D DFT codebook (a URA: the indoor hall) says so in attrs: beams_vertical x beams_horizontal = |W|
+    beams_vertical = int(attrs.get("beams_vertical", 1))
+    if n_w % beams_vertical:
+        raise ValueError(f"{n_w} beams do not split into {beams_vertical} vertical beams")
+    uv = planar_beam_directions(beams_vertical, n_w // beams_vertical)  # (|W|, 2)
+    steering_deg, elevation_deg = planar_beam_angles_deg(beams_vertical, n_w // beams_vertical)
+    azimuth = (yaw[:, None] + steering_deg[None, :] + 180.0) % 360.0 - 180.0  # (N_b, |W|)
     bs_ids = np.array([b["bs_id"] for b in base_stations], dtype=np.int64)
     coords = {
         "x": ("x", grid.x_centres.astype(np.float64),
@@ -114,9 +120,16 @@ def beam_map_dataset(power_dbm: np.ndarray, grid: Grid, base_stations: list[dict
         "bs": ("bs", bs_ids, {"units": "1", "long_name": "base station id"}),
         "bs_id": ("bs", bs_ids.copy(), {"units": "1", "long_name": "base station id (as in the campaign manifest)"}),
         "beam": ("beam", np.arange(n_w, dtype=np.int64), {"units": "1", "long_name": "DFT codebook beam index j"}),
-        "beam_direction_cosine": ("beam", beam_direction_cosines(n_w),
-                                  {"units": "1", "long_name": "u_j = sin(steering angle) of DFT beam j"}),
-        "beam_steering_deg": ("beam", beam_steering_deg(n_w),
+        "beam_direction_cosine": ("beam", uv[:, 0],
+                                  {"units": "1", "long_name": "u_j = sin(steering angle) cos(elevation) of DFT beam j "
+                                                            "(horizontal direction cosine)"}),
+        "beam_vertical_direction_cosine": ("beam", uv[:, 1],
+                                           {"units": "1", "long_name": "v_j = sin(elevation) of DFT beam j (0 for a "
+                                                                     "horizontal ULA's codebook)"}),
+        "beam_elevation_deg": ("beam", elevation_deg,
+                               {"units": "degree", "long_name": "elevation beam j steers at, above the array's "
+                                                               "horizontal plane (arcsin v_j)"}),
+        "beam_steering_deg": ("beam", steering_deg,
                               {"units": "degree", "long_name": "steering angle of beam j from the array boresight, "
                                                               "counterclockwise seen from above (arcsin u_j)",
                                "comment": "isotropic elements: the ULA radiates the same beam mirrored about its "

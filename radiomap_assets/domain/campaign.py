@@ -29,6 +29,7 @@ REASON_JSON = "reason.json"
 MEASUREMENT_COLUMNS = {"trajectory_id": "string", "t_s": "float64", "bs_id": "int", "beam_id": "int",
                        "power_dbm": "float32"}
 GROUND_TRUTH_COLUMNS = ("trajectory_id", "t_s", "x_m", "y_m")
+CODEBOOK_TYPES = ("dft", "dft_2d")  # the 1-D DFT of a ULA, the 2-D DFT of a URA (domain.codebook)
 MANIFEST_KEYS = ("campaign_id", "site", "carrier_frequency_hz", "base_stations", "codebook", "measurement_rate_hz")
 BS_KEYS = ("bs_id", "x_m", "y_m", "z_m", "num_antennas")
 
@@ -126,9 +127,21 @@ def read_manifest(folder: Path) -> dict:
     if len(set(ids)) != len(ids):
         _fail(cid, MANIFEST, "base station ids are unique", f"ids {ids}")
     cb = manifest["codebook"]
-    if not isinstance(cb, dict) or cb.get("type") != "dft" or not isinstance(cb.get("num_beams"), int) \
+    if not isinstance(cb, dict) or cb.get("type") not in CODEBOOK_TYPES or not isinstance(cb.get("num_beams"), int) \
             or cb["num_beams"] < 1:
-        _fail(cid, MANIFEST, "codebook is dft with a positive number of beams", f"codebook = {cb}")
+        _fail(cid, MANIFEST, f"codebook is one of {CODEBOOK_TYPES} with a positive number of beams",
+              f"codebook = {cb}")
+    if cb["type"] == "dft_2d":
+        keys = ("array_rows", "array_cols", "beams_vertical", "beams_horizontal")
+        if not all(isinstance(cb.get(k), int) and cb[k] >= 1 for k in keys) \
+                or cb["beams_vertical"] * cb["beams_horizontal"] != cb["num_beams"]:
+            _fail(cid, MANIFEST, f"a dft_2d codebook declares {keys} with beams_vertical x beams_horizontal = "
+                                 f"num_beams", f"codebook = {cb}")
+        for i, bs in enumerate(bss):
+            if bs["num_antennas"] != cb["array_rows"] * cb["array_cols"]:
+                _fail(cid, MANIFEST, "the codebook fits the array (num_antennas = array_rows x array_cols)",
+                      f"base_stations[{i}] has {bs['num_antennas']} antennas, the codebook's array "
+                      f"{cb['array_rows']}x{cb['array_cols']}")
     return manifest
 
 

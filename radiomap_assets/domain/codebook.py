@@ -38,16 +38,50 @@ def beam_gains(channel: np.ndarray, codebook: np.ndarray) -> np.ndarray:
     return np.abs(np.asarray(channel) @ codebook.T) ** 2
 
 
-def beam_steering_deg(num_beams: int) -> np.ndarray:
-    """Steering angle of every beam from the array boresight in the horizontal plane, arcsin(u_j) in degrees,
-    positive counterclockwise seen from above (toward the array's element axis, element n at +n lambda/2), shape
-    (|W|,). A horizontal ULA of isotropic elements radiates the same beam mirrored about its axis too
-    (180 - angle): these are the front-half-plane directions."""
-    return np.degrees(np.arcsin(beam_direction_cosines(num_beams)))
+# --- the 2-D DFT codebook of a uniform rectangular array (URA), the indoor hall's 2 x 4 arrays (issue 12) ----------
+#
+# Element order is Sionna RT's PlanarArray order: column-major, n = c * rows + r, with column c at +c lambda/2 along
+# the array's horizontal axis and row r = 0 at the top (height (rows - 1 - r) lambda/2). Beam j = jv * |W_h| + jh
+# points at the horizontal direction cosine u_jh (beam_direction_cosines(|W_h|)) and the vertical direction cosine
+# v_jv = sin(elevation) (beam_direction_cosines(|W_v|)); for a direction at azimuth phi and elevation theta from
+# the boresight, u = sin(phi) cos(theta) and v = sin(theta). With rows = 1 and |W_v| = 1 this is dft_codebook.
 
 
-def beam_azimuth_deg(yaw_deg: np.ndarray | float, num_beams: int) -> np.ndarray:
-    """Azimuth of every beam of arrays with boresight azimuth ``yaw_deg`` (counterclockwise from +x), in the same
-    convention, wrapped to [-180, 180): shape (..., |W|)."""
-    az = np.asarray(yaw_deg, dtype=np.float64)[..., None] + beam_steering_deg(num_beams)
-    return (az + 180.0) % 360.0 - 180.0
+def planar_steering_vector(u: np.ndarray | float, v: np.ndarray | float, rows: int, cols: int) -> np.ndarray:
+    """a(u, v) of a half-wavelength rows x cols URA in Sionna's element order, shape (..., rows * cols)."""
+    u = np.asarray(u, dtype=np.float64)[..., None]
+    v = np.asarray(v, dtype=np.float64)[..., None]
+    n = np.arange(rows * cols)
+    c, r = n // rows, n % rows
+    return np.exp(1j * np.pi * (c * u + (rows - 1 - r) * v))
+
+
+def planar_beam_directions(beams_vertical: int, beams_horizontal: int) -> np.ndarray:
+    """(u_j, v_j) of every beam j = jv * |W_h| + jh of the 2-D DFT codebook, shape (|W|, 2)."""
+    u = beam_direction_cosines(beams_horizontal)
+    v = beam_direction_cosines(beams_vertical) if beams_vertical > 1 else np.zeros(1)
+    vv, uu = np.meshgrid(v, u, indexing="ij")
+    return np.stack([uu.ravel(), vv.ravel()], axis=1)
+
+
+def planar_dft_codebook(rows: int, cols: int, beams_vertical: int | None = None,
+                        beams_horizontal: int | None = None) -> np.ndarray:
+    """W of a rows x cols URA as (|W|, rows * cols), |W| = beams_vertical * beams_horizontal (default rows x cols:
+    orthogonal beams); row j is the unit-norm w_j = conj(a(u_j, v_j)) / sqrt(N) (eq. (2))."""
+    beams_vertical = rows if beams_vertical is None else beams_vertical
+    beams_horizontal = cols if beams_horizontal is None else beams_horizontal
+    if min(rows, cols, beams_vertical, beams_horizontal) < 1:
+        raise ValueError(f"array {rows}x{cols} and codebook {beams_vertical}x{beams_horizontal} must be >= 1")
+    if rows == 1 and beams_vertical > 1:
+        raise ValueError("a single-row array cannot steer vertically: use beams_vertical = 1")
+    uv = planar_beam_directions(beams_vertical, beams_horizontal)
+    return np.conj(planar_steering_vector(uv[:, 0], uv[:, 1], rows, cols)) / np.sqrt(rows * cols)
+
+
+def planar_beam_angles_deg(beams_vertical: int, beams_horizontal: int) -> tuple[np.ndarray, np.ndarray]:
+    """(steering azimuth from the boresight, elevation) of every beam in degrees, each (|W|,): elevation =
+    arcsin(v_j), azimuth = arcsin(u_j / cos(elevation)) (clipped where the beam lies outside the visible region)."""
+    uv = planar_beam_directions(beams_vertical, beams_horizontal)
+    elevation = np.arcsin(np.clip(uv[:, 1], -1.0, 1.0))
+    azimuth = np.arcsin(np.clip(uv[:, 0] / np.maximum(np.cos(elevation), 1e-9), -1.0, 1.0))
+    return np.degrees(azimuth), np.degrees(elevation)

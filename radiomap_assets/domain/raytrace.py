@@ -12,10 +12,11 @@ What is computed, and the choices made where the paper is silent:
   *walkable* (a user can stand there: streets, open ground) where the first hit is the ground; it is a
   *rooftop* where the first hit is at least ``MIN_BUILDING_HEIGHT_M`` above the ground.
 - Base stations stand ``bs_height_above_roof_m`` above real rooftops chosen near evenly spread targets, each
-  a 16-element horizontal ULA with boresight toward the centre of the region.
-- One ``RadioMapSolver`` run with one co-located transmitter per (base station, beam), each with its DFT
-  precoding vector (``codebook.dft_codebook``), over the lifted ground mesh: path gain per triangle for all
-  N_b * |W| transmitters at once.
+  array's boresight toward the centre of the region; a site with fixed transmitters (the indoor hall) declares them.
+- One ``RadioMapSolver`` run with one co-located transmitter per (base station, beam), each with its precoding
+  vector (the site's DFT codebook, ``domain.codebook``: 1-D for a ULA, 2-D for a URA), over the lifted ground
+  mesh: path gain per triangle for all N_b * |W| transmitters at once.
+- Indoors the geometry survey casts its rays from under the ceiling and the site declares where users may be.
 - The measurement surface is built grid-aligned (``grid_surface_mesh``): one horizontal square of two triangles
   per walkable cell at ground + ``ue_height_m``, so a cell's path gain is the mean of its two triangles and no
   ray is spent under buildings. A cell that no ray reached for a transmitter is a *coverage hole*: it gets
@@ -35,13 +36,12 @@ from pathlib import Path
 import numpy as np
 
 from radiomap_assets.domain.beam_layout import BeamLayout
-from radiomap_assets.domain.codebook import dft_codebook
 from radiomap_assets.domain.grid import Grid
 
 NOISE_FLOOR_DBM = -120.0  # value given to coverage holes and the lower clip of every synthesized measurement
 MIN_BUILDING_HEIGHT_M = 6.0
 WALKABLE_TOLERANCE_M = 0.5
-GROUND_NAME_PATTERN = re.compile(r"terrain|ground|floor|plane", re.IGNORECASE)
+GROUND_NAME_PATTERN = re.compile(r"(?i)terrain|ground|floor|plane")
 
 
 def configure_drjit_llvm() -> None:
@@ -76,14 +76,17 @@ def bundled_scene_path(name: str) -> str:
     return str(path)
 
 
-def load_scene(name: str, carrier_frequency_hz: float, num_antennas: int):
-    """The Sionna scene with a horizontal half-wavelength ULA at the BSs and a single antenna at the users."""
+def load_scene(name: str, carrier_frequency_hz: float, array_shape: tuple[int, int]):
+    """The Sionna scene with a half-wavelength ``array_shape`` = (rows, columns) array at the BSs ((1, N): a
+    horizontal ULA) and a single antenna at the users."""
     _mitsuba()
     import sionna.rt as rt
 
-    scene = rt.load_scene(bundled_scene_path(name))
+    # shapes of one material are merged for speed, except the ground, which the geometry survey looks up by name
+    scene = rt.load_scene(bundled_scene_path(name), merge_shapes_exclude_regex=GROUND_NAME_PATTERN.pattern)
     scene.frequency = carrier_frequency_hz
-    scene.tx_array = rt.PlanarArray(num_rows=1, num_cols=num_antennas, vertical_spacing=0.5,
+    rows, cols = array_shape
+    scene.tx_array = rt.PlanarArray(num_rows=int(rows), num_cols=int(cols), vertical_spacing=0.5,
                                     horizontal_spacing=0.5, pattern="iso", polarization="V")
     scene.rx_array = rt.PlanarArray(num_rows=1, num_cols=1, pattern="iso", polarization="V")
     return scene
@@ -176,13 +179,18 @@ class TracedSite:
     los: np.ndarray  # (N_b, ny, nx) bool line of sight, False off the walkable cells
 
 
-def scene_geometry(scene, grid: Grid) -> SceneGeometry:
-    """Classify every cell centre of ``grid`` by two downward ray casts (full scene, ground only)."""
+def scene_geometry(scene, grid: Grid, survey_height_m: float | None = None,
+                   walkable_area: np.ndarray | None = None) -> SceneGeometry:
+    """Classify every cell centre of ``grid`` by two downward ray casts (full scene, ground only).
+
+    ``survey_height_m``: the height the rays start from (under a ceiling indoors; None = above the whole scene).
+    ``walkable_area`` (ny, nx) bool: where users may be, declared by the site (the indoor hall's L); a cell is
+    walkable only inside it (None = wherever the ground is open)."""
     mi = _mitsuba()
     ground = scene.objects[ground_object_name(scene)].mi_mesh
     v, f = mesh_arrays(ground)
     ground_only = mi.load_dict({"type": "scene", "ground": make_mesh("ground_copy", v, f)})
-    z_top = float(scene.mi_scene.bbox().max.z) + 50.0
+    z_top = float(scene.mi_scene.bbox().max.z) + 50.0 if survey_height_m is None else float(survey_height_m)
     xy = grid.cell_centres()
     hit_all, z_all, _ = _cast_down(scene.mi_scene, xy, z_top)
     hit_ground, z_ground, _ = _cast_down(ground_only, xy, z_top)
@@ -190,8 +198,12 @@ def scene_geometry(scene, grid: Grid) -> SceneGeometry:
     walkable = hit_all & hit_ground & (np.abs(height) < WALKABLE_TOLERANCE_M)
     rooftop = hit_all & hit_ground & (height >= MIN_BUILDING_HEIGHT_M)
     shape = grid.shape
-    return SceneGeometry(grid, z_ground.reshape(shape), z_all.reshape(shape), walkable.reshape(shape),
-                         rooftop.reshape(shape))
+    walkable = walkable.reshape(shape)
+    if walkable_area is not None:
+        if walkable_area.shape != shape:
+            raise ValueError(f"walkable area {walkable_area.shape} does not match the grid {shape}")
+        walkable &= walkable_area
+    return SceneGeometry(grid, z_ground.reshape(shape), z_all.reshape(shape), walkable, rooftop.reshape(shape))
 
 
 def place_base_stations(geometry: SceneGeometry, num_base_stations: int, height_above_roof_m: float,
@@ -246,11 +258,12 @@ def line_of_sight(scene, bs_positions: np.ndarray, points: np.ndarray) -> np.nda
     return out
 
 
-def trace_beam_maps(scene, base_stations: list[dict], num_beams: int, geometry: "SceneGeometry", ue_height_m: float,
-                    samples_per_tx: int, max_depth: int, diffraction: bool, seed: int,
+def trace_beam_maps(scene, base_stations: list[dict], codebook: np.ndarray, geometry: "SceneGeometry",
+                    ue_height_m: float, samples_per_tx: int, max_depth: int, diffraction: bool, seed: int,
                     diffuse_reflection: bool = False):
-    """One RadioMapSolver run: one co-located transmitter per (base station, beam) with its DFT precoding vector,
-    over the grid-aligned user surface of the walkable cells.
+    """One RadioMapSolver run: one co-located transmitter per (base station, beam) with its precoding vector (row j
+    of ``codebook``, (|W|, N_t) in the scene's tx_array element order: ``Site.codebook``), over the grid-aligned
+    user surface of the walkable cells.
 
     Returns (path_gain (N_b, |W|, ny, nx) linear with NaN where no ray reached the cell or the cell is not
     walkable, covered (N_b, |W|, ny, nx) bool).
@@ -260,7 +273,9 @@ def trace_beam_maps(scene, base_stations: list[dict], num_beams: int, geometry: 
 
     for name in list(scene.transmitters):
         scene.remove(name)
-    codebook = dft_codebook(scene.tx_array.num_ant, num_beams)  # (|W|, N)
+    num_beams, num_ant = codebook.shape  # (|W|, N)
+    if num_ant != scene.tx_array.num_ant:
+        raise ValueError(f"codebook for {num_ant} antennas, the scene's arrays have {scene.tx_array.num_ant}")
     for bs in base_stations:
         for j in range(num_beams):
             scene.add(rt.Transmitter(name=f"bs{bs['bs_id']}_beam{j}",

@@ -32,6 +32,8 @@ _CAMPAIGN_ID = re.compile(r"^(?P<site>.+)-(?P<kind>uniform|complex|random|unifor
 
 
 def default_kinds(spec: CampaignSpec) -> tuple[str, ...]:
+    if spec.kinds is not None:
+        return tuple(spec.kinds)
     return CAMPAIGN_KINDS + tuple(f"{SWEEP_PREFIX}{m}" for m in spec.observed_beams_sweep)
 
 
@@ -72,8 +74,11 @@ def _ground_truth_frame(traj: tr.Trajectory, grid: Grid, los: np.ndarray, ue_z: 
 
 
 def simulate_campaigns(beam_map: xr.Dataset, spec: CampaignSpec, site: str,
-                       kinds: tuple[str, ...] | None = None) -> list[SimulatedCampaign]:
-    """Campaigns from a ground-truth beam map Dataset (needs power_dbm, valid, los, ue_z_m and bs coordinates)."""
+                       kinds: tuple[str, ...] | None = None, codebook: dict | None = None,
+                       centre_preference: float = tr.CENTRE_PREFERENCE) -> list[SimulatedCampaign]:
+    """Campaigns from a ground-truth beam map Dataset (needs power_dbm, valid, los, ue_z_m and bs coordinates).
+    ``codebook``: the manifest's codebook entry (``Site.codebook_manifest``; None = the 1-D DFT of the map's beams);
+    ``centre_preference``: how paths keep to the middle of streets (``trajectories.StreetGraph``)."""
     grid = Grid.from_coords(beam_map.x.values, beam_map.y.values)
     power = beam_map.power_dbm.values.astype(np.float64)
     power = np.where(np.isnan(power), NOISE_FLOOR_DBM, power)  # holes and invalid cells read as the noise floor
@@ -82,7 +87,10 @@ def simulate_campaigns(beam_map: xr.Dataset, spec: CampaignSpec, site: str,
     ue_z = beam_map.ue_z_m.values
     base_stations = base_stations_from_map(beam_map)
     bs_ids = [b["bs_id"] for b in base_stations]
-    graph = tr.StreetGraph(grid, walkable)
+    graph = tr.StreetGraph(grid, walkable, centre_preference)
+    codebook = dict(codebook or {"type": "dft", "num_beams": int(beam_map.sizes["beam"])})
+    if codebook["num_beams"] != beam_map.sizes["beam"]:
+        raise ValueError(f"codebook of {codebook['num_beams']} beams for a beam map of {beam_map.sizes['beam']}")
     version = hashlib.sha1(json.dumps({"map": beam_map.attrs.get("version", ""), "spec": asdict(spec)},
                                       sort_keys=True).encode()).hexdigest()[:8]
     out = []
@@ -93,12 +101,14 @@ def simulate_campaigns(beam_map: xr.Dataset, spec: CampaignSpec, site: str,
         rng = np.random.default_rng([spec.seed, CAMPAIGN_KINDS.index(stream) if stream in CAMPAIGN_KINDS else 99])
         observed = observed_beams_per_bs(kind, spec)
         if kind == "uniform" or sweep:
-            trajs = [tr.uniform_trajectory(graph, spec.uniform_length_m, spec.measurement_rate_hz, rng, "uniform_0")]
+            trajs = [tr.uniform_trajectory(graph, spec.uniform_length_m, spec.measurement_rate_hz, rng, "uniform_0",
+                                           speed_mps=spec.speed_mps)]
         elif kind == "complex":
             trajs = [tr.complex_trajectory(graph, spec.complex_length_m, spec.measurement_rate_hz, rng, "complex_0")]
         elif kind == "random":
             trajs = tr.random_trajectories(graph, spec.num_random_trajectories, spec.random_length_range_m,
-                                           spec.measurement_rate_hz, rng, region_m=spec.random_region_m)
+                                           spec.measurement_rate_hz, rng, speed_mps=spec.speed_mps,
+                                           region_m=spec.random_region_m)
         else:
             raise ValueError(f"unknown campaign kind {kind!r}; expected one of {CAMPAIGN_KINDS} or {SWEEP_PREFIX}<M>")
         rows, truth = [], []
@@ -110,9 +120,10 @@ def simulate_campaigns(beam_map: xr.Dataset, spec: CampaignSpec, site: str,
         cid = f"{site.replace('_', '-')}-{kind}-{version}"
         manifest = {
             "campaign_id": cid, "site": site, "carrier_frequency_hz": float(beam_map.attrs["carrier_frequency_hz"]),
-            "base_stations": [{**b, "num_antennas": int(beam_map.attrs["num_antennas"]), "array": "ULA",
+            "base_stations": [{**b, "num_antennas": int(beam_map.attrs["num_antennas"]),
+                               "array": "ULA" if codebook["type"] == "dft" else "URA",
                                "orientation_yaw_deg": b["yaw_deg"]} for b in base_stations],
-            "codebook": {"type": "dft", "num_beams": int(beam_map.sizes["beam"])},
+            "codebook": codebook,
             "measurement_rate_hz": spec.measurement_rate_hz,
             "notes": (f"simulated {kind} campaign from ground-truth beam map {beam_map.attrs.get('version', '?')}; "
                       f"M={observed} beams per base station per sample, noise "

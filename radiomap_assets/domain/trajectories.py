@@ -34,9 +34,10 @@ class Trajectory:
 
 
 class StreetGraph:
-    """Shortest paths between walkable cells of ``grid``."""
+    """Shortest paths between walkable cells of ``grid``. ``centre_preference`` (the cost's CENTRE_PREFERENCE):
+    how strongly paths keep to the middle of streets; 0 = straight shortest paths (a robot on an open floor)."""
 
-    def __init__(self, grid: Grid, walkable: np.ndarray):
+    def __init__(self, grid: Grid, walkable: np.ndarray, centre_preference: float = CENTRE_PREFERENCE):
         if walkable.shape != grid.shape:
             raise ValueError(f"walkable mask {walkable.shape} does not match grid {grid.shape}")
         if not walkable.any():
@@ -47,7 +48,7 @@ class StreetGraph:
         ny, nx = grid.shape
         idx = np.arange(ny * nx).reshape(ny, nx)
         rows, cols, costs = [], [], []
-        penalty = 1.0 + CENTRE_PREFERENCE / (1.0 + self.clearance_m)
+        penalty = 1.0 + centre_preference / (1.0 + self.clearance_m)
         for dy, dx in [(0, 1), (1, 0), (1, 1), (1, -1)]:
             a = (slice(0, ny - dy), slice(max(0, -dx), nx - max(0, dx)))
             b = (slice(dy, ny), slice(max(0, dx), nx - max(0, -dx) if dx < 0 else nx))

@@ -9,13 +9,13 @@ SITE = Site(
     scene="san_francisco",
     region_m=(-355.0, -370.0, 355.0, 370.0),
     num_base_stations=5,
-    num_antennas=16,
-    num_beams=16,
+    array_shape=(1, 16),  # 16-element horizontal ULA
+    codebook_shape=(1, 16),  # 16-beam DFT codebook
     carrier_frequency_hz=2.8e9,
     tx_power_dbm=40.0,
-    bs_height_above_roof_m=4.0,
     ue_height_m=2.0,
     grid_resolution_m=5.0,  # paper: 5 m
     coarse_noise_variance_m2=PAPER_OUTDOOR_NOISE_VARIANCE_M2,  # 400 m^2
     loss_weights="paper_outdoor",  # λ_c = 0.01, λ_t = 1, λ_d = 50
+    bs_height_above_roof_m=4.0,
 )
