@@ -3,54 +3,57 @@
 
 import numpy as np
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
+from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
-from radiomap_assets.assets.shared import ground_truth_map_name
 from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.measurement import MaskedSparseCSI
-from resources import BeamMapStore, LandingZone, SionnaScene
+from resources import LandingZone
 
 MIN_COVERAGE_ANY_BEAM = 0.3  # share of walkable cells some ray reached, per base station
 POWER_RANGE_DBM = (-200.0, 60.0)
 
 
-@asset_check(asset="ground_truth_beam_map", description="Per base station, the share of walkable cells that some ray "
-             "reached (any beam) is at least 30%, and power is finite exactly where a ray reached a walkable cell "
-             "(NaN at coverage holes and off walkable cells, never a fake value).")
-def ground_truth_coverage(scene: SionnaScene, beam_map_store: BeamMapStore) -> AssetCheckResult:
-    ds = beam_map_store.open_latest(ground_truth_map_name(scene), holes_at_noise_floor=False)
+GROUND_TRUTH_COVERAGE = ("Per base station, the share of walkable cells that some ray reached (any beam) is at "
+                         "least 30%, and power is finite exactly where a ray reached a walkable cell (NaN at coverage "
+                         "holes and off walkable cells, never a fake value).")
+LOS_AND_NLOS = "Every base station has both LOS and NLOS walkable cells (between 1% and 95% LOS)."
+
+
+def ground_truth_coverage(ds) -> AssetCheckResult:
+    """``ds``: the stored ground-truth beam map (holes as stored: NaN)."""
     valid = ds.valid.values
     covered = ds.covered.values
     any_beam = covered.any(axis=1)[:, valid].mean(axis=1)
     power = ds.power_dbm.values
     nan_ok = bool((np.isfinite(power) == (covered & valid[None, None])).all())
     ok = bool((any_beam >= MIN_COVERAGE_ANY_BEAM).all()) and nan_ok
-    return AssetCheckResult(passed=ok, severity=AssetCheckSeverity.WARN if nan_ok else AssetCheckSeverity.ERROR,
+    return AssetCheckResult(check_name="ground_truth_coverage", passed=ok,
+                            severity=AssetCheckSeverity.WARN if nan_ok else AssetCheckSeverity.ERROR,
                             metadata={"coverage_any_beam": [round(float(v), 3) for v in any_beam],
                                       "finite_exactly_where_covered": nan_ok,
                                       "walkable_share": round(float(valid.mean()), 4)})
 
 
-@asset_check(asset="ground_truth_beam_map", description="Every base station has both LOS and NLOS walkable cells "
-             "(between 1% and 95% LOS).")
-def base_stations_see_los_and_nlos(scene: SionnaScene, beam_map_store: BeamMapStore) -> AssetCheckResult:
-    ds = beam_map_store.open_latest(ground_truth_map_name(scene))
+def base_stations_see_los_and_nlos(ds) -> AssetCheckResult:
     share = ds.los.values[:, ds.valid.values].mean(axis=1)
     ok = bool(((share > 0.01) & (share < 0.95)).all())
-    return AssetCheckResult(passed=ok, metadata={"los_share": [round(float(v), 3) for v in share]})
+    return AssetCheckResult(check_name="base_stations_see_los_and_nlos", passed=ok,
+                            metadata={"los_share": [round(float(v), 3) for v in share]})
 
 
-@asset_check(asset="simulated_campaigns", description="Every simulated campaign passes the landing-zone contract.")
-def simulated_campaigns_follow_contract(landing_zone: LandingZone) -> AssetCheckResult:
+def simulated_campaigns_follow_contract(landing_zone: LandingZone, campaign_ids: list[str]) -> AssetCheckResult:
     problems, checked = [], 0
-    for root in (landing_zone.landing_path, landing_zone.accepted_path):
-        for folder in sorted(p for p in root.glob("*") if (p / contract.MANIFEST).exists()):
+    for cid in campaign_ids:
+        for root in (landing_zone.landing_path, landing_zone.accepted_path):
+            folder = root / cid
+            if not (folder / contract.MANIFEST).exists():
+                continue
             checked += 1
             try:
                 contract.load_campaign(folder)
             except contract.CampaignValidationError as e:
                 problems.append(str(e))
-    return AssetCheckResult(passed=not problems and checked > 0,
+    return AssetCheckResult(check_name="simulated_campaigns_follow_contract", passed=not problems and checked > 0,
                             metadata={"campaigns_checked": checked, "problems": problems[:10]})
 
 
@@ -122,5 +125,3 @@ def coarse_locations_in_range(locations: pd.DataFrame, campaign: contract.Campai
     return AssetCheckResult(check_name="coarse_locations_in_range", passed=finite and float(dist.max()) < 1000.0,
                             metadata={"finite": finite, "max_distance_to_nearest_bs_m": float(dist.max())})
 
-
-ALL_CHECKS = [ground_truth_coverage, base_stations_see_los_and_nlos, simulated_campaigns_follow_contract]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dagster import Definitions, FilesystemIOManager, in_process_executor, load_assets_from_modules
 
-from radiomap_assets import checks, env_setup
+from radiomap_assets import env_setup
 from radiomap_assets.assets import (baselines, evaluation, floors, ingestion, model, report, simulation,
                                     variants)
 from radiomap_assets.jobs import (beam_map_job, evaluation_job, headline_evaluation_job, inference_job, ingestion_job,
@@ -31,7 +31,7 @@ def assets_defined_in(modules: list) -> list:
 
 
 def common_definitions() -> Definitions:
-    return Definitions(assets=assets_defined_in([simulation, ingestion]), asset_checks=checks.ALL_CHECKS,
+    return Definitions(assets=assets_defined_in([simulation, ingestion]),
                        jobs=[simulation_job, ingestion_job, paper_protocol_job], sensors=[landing_zone_sensor])
 
 
@@ -42,7 +42,7 @@ def beam_map_definitions() -> Definitions:
 
 def resource_definitions(profile: Profile) -> Definitions:
     home = home_layout()
-    run_profile = RunProfile(name=profile.name, site=profile.site)
+    run_profile = RunProfile(name=profile.name)
     return Definitions(
         resources={
             "run_profile": run_profile,

@@ -44,35 +44,71 @@ def _asset_times(instance, result, timings: dict, prefix: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from radiomap_assets.sites import site_names
+
     parser = argparse.ArgumentParser(prog="python -m radiomap_assets.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--paper", action="store_true",
                         help="the full evaluation of every table and figure (job evaluate, `make paper`) instead of "
                              "the headline (job evaluate_headline)")
-    paper = parser.parse_args(argv).paper
+    parser.add_argument("--site", action="append", choices=site_names(),
+                        help="run this site only (repeatable); default: every site "
+                             f"({', '.join(site_names())})")
+    args = parser.parse_args(argv)
+    paper, sites = args.paper, args.site or list(site_names())
     start = time.perf_counter()
     dagster_home = env_setup.configure()
-    from dagster import AssetKey, DagsterInstance
+    from dagster import DagsterInstance
 
-    from radiomap_assets.assets.shared import campaign_partitions
     from radiomap_assets.definitions import defs
     from radiomap_assets.profiles import get_profile, home_layout
-    from radiomap_assets.sensors import landing_zone_tick
-    from radiomap_assets.domain.simulation import campaign_kind
-    from radiomap_assets.storage import load_partition, materialized_campaigns, partition_path as storage_path
 
     profile = get_profile()
     home = home_layout()
-    print(f"profile {profile.name}, outputs under {home.root}, Dagster home {dagster_home}")
+    print(f"profile {profile.name}, sites {', '.join(sites)}, outputs under {home.root}, Dagster home {dagster_home}")
     instance = DagsterInstance.get()
     timings: dict[str, float] = {}
+    summaries = {site: _run_site(defs, instance, site, paper, timings) for site in sites}
 
-    t0 = _step("simulation: ray-traced ground-truth beam map and simulated campaigns")
-    result = defs.resolve_job_def("simulate_site").execute_in_process(instance=instance, raise_on_error=True,
-                                                                      run_config=_quiet())
-    _asset_times(instance, result, timings, "simulate_site: ")
-    _done(timings, "simulation (total)", t0)
+    timings["total"] = time.perf_counter() - start
+    print("\n=== wall time per step (job: asset = a step of that job)")
+    for k, v in timings.items():
+        print(f"  {k:<72s} {v:8.1f} s")
+    (home.reports).mkdir(parents=True, exist_ok=True)
+    (home.reports / f"{'paper' if paper else 'demo'}_summary.json").write_text(json.dumps({
+        "profile": profile.name, "sites": summaries, "timings_s": timings}, indent=2, default=str))
+    print(f"""
+=== outputs
+  beam maps (Zarr):    {home.beam_maps}
+                       e.g. xarray.open_zarr('{home.beam_maps}/ground_truth_{sites[0]}/latest.zarr')
+  campaigns:           {home.accepted}   (landing zone {home.landing}, quarantine {home.quarantine})
+  MLflow:              {defs.resources["mlflow_tracker"].ui_command()}
+  plots and summaries: {home.reports}""")
+    for site, summary in summaries.items():
+        if summary.get("evaluation_report"):
+            print(f"  {site}: report {summary['evaluation_report']['path']}, model {summary['model']}, generated "
+                  f"beam map {summary['beam_map']}")
+    print(f"  web UI:              make ui   (or: DAGSTER_HOME={dagster_home} .venv/bin/dagster dev -w "
+          "workspace.yaml), then http://127.0.0.1:3000\n")
+    return 0 if all(s.get("evaluation_report") for s in summaries.values()) else 1
 
-    t0 = _step("landing zone: new campaigns (the sensor's logic)")
+
+def _run_site(defs, instance, site: str, paper: bool, timings: dict) -> dict:
+    """The production graph and the evaluation of one site (its partition of every site-level asset)."""
+    from dagster import AssetKey
+
+    from radiomap_assets.assets.shared import campaign_partitions, campaign_site
+    from radiomap_assets.domain.simulation import campaign_kind
+    from radiomap_assets.experiments import FULL_EVALUATION_COMMAND, PAPER
+    from radiomap_assets.sensors import landing_zone_tick
+    from radiomap_assets.storage import load_partition, materialized_campaigns, partition_path as storage_path
+
+    t0 = _step(f"[{site}] simulation: ray-traced ground-truth beam map and simulated campaigns")
+    result = defs.resolve_job_def("simulate_site").execute_in_process(instance=instance, partition_key=site,
+                                                                      raise_on_error=True, run_config=_quiet())
+    _asset_times(instance, result, timings, f"[{site}] simulate_site: ")
+    _done(timings, f"[{site}] simulation (total)", t0)
+
+    t0 = _step(f"[{site}] landing zone: new campaigns (the sensor's logic)")
     landing_zone = defs.resources["landing_zone"]
     known = set(instance.get_dynamic_partitions(campaign_partitions.name))
     new, quarantined, _ = landing_zone_tick(landing_zone, None, known)
@@ -80,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  quarantined {cid}: {reason}")
     if new:
         instance.add_dynamic_partitions(campaign_partitions.name, new)
-    print(f"  new: {new or 'none'}; already ingested: {sorted(known) or 'none'}")
-    _done(timings, "landing zone scan", t0)
+    print(f"  new: {new or 'none'}; already known: {len(known)} campaign(s)")
+    _done(timings, f"[{site}] landing zone scan", t0)
 
     job = defs.resolve_job_def("ingest_campaign")
     accuracy = {}
@@ -103,12 +139,14 @@ def main(argv: list[str] | None = None) -> int:
                                                           AssetKey("coarse_location_accuracy")])
             accuracy[cid] = {"weighted_centroid": res.output_for_node("coarse_location_accuracy")}
             _done(timings, f"recompute coarse_locations {cid}", t0)
+    site_campaigns = [c for c in materialized_campaigns(instance, "raw_channel_measurements", "coarse_locations")
+                      if campaign_site(c) == site]
 
-    # the paper's protocol for its tables (section IV-A): coarse input = ground truth + N(0, 400 m^2), an evaluation
-    # asset of its own, for the simulated campaigns (they have ground truth) that do not have it yet
+    # the paper's protocol for its tables (section IV-A, C): coarse input = ground truth + N(0, 400 m^2) outdoors,
+    # N(0, 25 m^2) indoors, an evaluation asset of its own, for the simulated campaigns (they have ground truth)
     protocol_job = defs.resolve_job_def("paper_protocol")
     have_protocol = set(materialized_campaigns(instance, "paper_protocol_coarse_locations"))
-    for cid in materialized_campaigns(instance, "raw_channel_measurements", "coarse_locations"):
+    for cid in site_campaigns:
         if cid in have_protocol or campaign_kind(cid) is None:
             continue
         if load_partition("raw_channel_measurements", cid).ground_truth_path is None:
@@ -124,24 +162,25 @@ def main(argv: list[str] | None = None) -> int:
         if production:
             print(f"  coarse_locations (production, weighted centroid): mean {production['mean_error_m']:.1f} m, "
                   f"95th pct {production['p95_error_m']:.1f} m")
-        print(f"  paper_protocol_coarse_locations (ground truth + noise, 400 m^2): mean {acc['mean_error_m']:.1f} m, "
+        print(f"  paper_protocol_coarse_locations (ground truth + noise): mean {acc['mean_error_m']:.1f} m, "
               f"95th pct {acc['p95_error_m']:.1f} m")
         _done(timings, f"paper protocol {cid}", t0)
 
-    ingested = materialized_campaigns(instance, "masked_sparse_csi", "coarse_locations")
+    ingested = [c for c in materialized_campaigns(instance, "masked_sparse_csi", "coarse_locations")
+                if c in site_campaigns]
     if not ingested:
-        print("no ingested campaign: nothing to train on")
-        return 1
-    # The model group's model: trained on the uniform trajectory's sparse CSI and production coarse locations (no
-    # labels), it recovers that trajectory (experiment table1_production); the evaluation trains Table I's model on
-    # the paper's protocol itself. Without a uniform campaign, train on everything ingested.
+        print(f"[{site}] no ingested campaign: nothing to train on")
+        return {}
+    # The model group's model: San Francisco's is trained on the uniform trajectory's sparse CSI and production
+    # coarse locations (no labels) and recovers that trajectory (experiment table1_production); the evaluation trains
+    # the paper-protocol models itself. Without a uniform campaign (the indoor hall), on everything of the site.
     selected = [c for c in ingested if campaign_kind(c) == "uniform"] or ingested
-    t0 = _step(f"model: training on {', '.join(selected)} (progress every 15 s)")
+    t0 = _step(f"[{site}] model: training on {', '.join(selected)} (progress every 15 s)")
     train_cfg = {"ops": {"beam_map_model": {"config": {"campaigns": selected}}}}
-    res = defs.resolve_job_def("train_model").execute_in_process(instance=instance, raise_on_error=True,
-                                                                 run_config=_quiet(train_cfg))
+    res = defs.resolve_job_def("train_model").execute_in_process(instance=instance, partition_key=site,
+                                                                 raise_on_error=True, run_config=_quiet(train_cfg))
     ref = res.output_for_node("beam_map_model")
-    _done(timings, "train beam_map_model", t0)
+    _done(timings, f"[{site}] train beam_map_model", t0)
     print(f"  registered {ref.model_uri} (MLflow run {ref.mlflow_run_id}), "
           f"{ref.parameter_count:,} parameters, "
           f"{ref.steps} steps, {ref.train_samples_per_s:.0f} samples/s")
@@ -159,24 +198,25 @@ def main(argv: list[str] | None = None) -> int:
                   f"{out['recovered']['p95_error_m']:.2f} m  |  coarse input ({out['coarse_method']}): mean "
                   f"{out['coarse']['mean_error_m']:.2f} m, 95th pct {out['coarse']['p95_error_m']:.2f} m")
 
-    t0 = _step("inference: generated beam map (Zarr)")
-    res = defs.resolve_job_def("generate_beam_map").execute_in_process(instance=instance, raise_on_error=True,
-                                                                       run_config=_quiet())
+    t0 = _step(f"[{site}] inference: generated beam map (Zarr)")
+    res = defs.resolve_job_def("generate_beam_map").execute_in_process(instance=instance, partition_key=site,
+                                                                       raise_on_error=True, run_config=_quiet())
     beam_map_path = res.output_for_node("beam_maps")
     print(f"  wrote {beam_map_path}")
-    _done(timings, "generate beam_maps", t0)
+    _done(timings, f"[{site}] generate beam_maps", t0)
 
-    from radiomap_assets.experiments import FULL_EVALUATION_COMMAND, PAPER
-
-    # make demo: the headline (Table I on both coarse inputs, floors, SKF, proposed + variants); make paper: all
+    # make demo: the headline (Table I on both coarse inputs / Table III, floors, SKF, proposed + variants);
+    # make paper: all
     job_name, what = (("evaluate", "every table and figure of paper section IV (baselines, experiments), report")
                       if paper else ("evaluate_headline", "headline: Table I on the paper's protocol and on the "
-                                     "production input, floors, SKF, proposed and its variants, report"))
-    t0 = _step(f"evaluation ({job_name}): {what}")
-    res = defs.resolve_job_def(job_name).execute_in_process(instance=instance, raise_on_error=True, run_config=_quiet())
+                                     "production input (San Francisco) or Table III (indoor hall), floors, SKF, "
+                                     "proposed and its variants, report"))
+    t0 = _step(f"[{site}] evaluation ({job_name}): {what}")
+    res = defs.resolve_job_def(job_name).execute_in_process(instance=instance, partition_key=site,
+                                                            raise_on_error=True, run_config=_quiet())
     report = res.output_for_node("evaluation_report")
-    _asset_times(instance, res, timings, f"{job_name}: ")
-    _done(timings, f"{job_name} (total)", t0)
+    _asset_times(instance, res, timings, f"[{site}] {job_name}: ")
+    _done(timings, f"[{site}] {job_name} (total)", t0)
     not_run = res.output_for_node("experiment_campaigns").get("not_run", {})
     print("  ratios (ours | paper):")
     for k, v in report["ratios"].items():
@@ -185,28 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     if not_run:
         print(f"  not run: {', '.join(sorted(not_run))} (the report says so where they stand); "
               f"{FULL_EVALUATION_COMMAND} runs every table and figure")
-
-    timings["total"] = time.perf_counter() - start
-    print("\n=== wall time per step (job: asset = a step of that job)")
-    for k, v in timings.items():
-        print(f"  {k:<60s} {v:8.1f} s")
-    (home.reports).mkdir(parents=True, exist_ok=True)
-    (home.reports / f"{'paper' if paper else 'demo'}_summary.json").write_text(json.dumps({
-        "profile": profile.name, "evaluation_job": job_name, "timings_s": timings, "coarse_location_accuracy": accuracy,
-        "model": ref, "recovered_trajectory_accuracy": recovered, "beam_map": str(beam_map_path),
-        "evaluation_report": report}, indent=2, default=str))
-    print(f"""
-=== outputs
-  beam maps (Zarr):    {home.beam_maps}
-                       e.g. xarray.open_zarr('{home.beam_maps}/ground_truth_{profile.scene.site}/latest.zarr')
-  campaigns:           {home.accepted}   (landing zone {home.landing}, quarantine {home.quarantine})
-  generated beam map:  {beam_map_path}
-  MLflow:              {defs.resources["mlflow_tracker"].ui_command()}   (model {ref.model_uri})
-  plots and summaries: {home.reports}
-  evaluation report:   {report["path"]}   (machine-readable: {report["json"]})
-  web UI:              make ui   (or: DAGSTER_HOME={dagster_home} .venv/bin/dagster dev -w workspace.yaml), then http://127.0.0.1:3000
-""")
-    return 0
+    return {"evaluation_job": job_name, "coarse_location_accuracy": accuracy, "model": ref.model_uri,
+            "recovered_trajectory_accuracy": recovered, "beam_map": str(beam_map_path), "evaluation_report": report}
 
 
 if __name__ == "__main__":

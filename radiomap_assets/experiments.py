@@ -4,16 +4,22 @@ Methods see only a campaign's model inputs (``models.beam_map.training.Trajector
 coarse locations) and the site's cell centres; the one exception is the ``semi_cc_gt`` baseline, whose definition
 is 500 ground-truth labels. Ground truth (``CampaignTruth``) enters only the scoring functions here.
 
-Experiments (keys of ``evaluation.json``), all on the San Francisco site. Each names its campaign kind and its
-coarse input (``EXPERIMENTS``): the paper's tables use the paper's protocol, ``paper_protocol_coarse_locations``
-(ground truth + N(0, 400 m^2), an evaluation asset); ``table1_production`` uses what a landed campaign gets, the
-label-free weighted centroid of ``coarse_locations``.
+Experiments (keys of ``evaluation.json``), each of one site. Each names its campaign kind and its coarse input
+(``EXPERIMENTS``): the paper's tables use the paper's protocol, ``paper_protocol_coarse_locations`` (ground truth +
+N(0, 400 m^2) outdoors, 25 m^2 indoors, an evaluation asset); ``table1_production`` uses what a landed campaign
+gets, the label-free weighted centroid of ``coarse_locations``. San Francisco (section IV-A, B):
 - ``table1``: uniform trajectory, M = 3 observed beams per base station (Table I, and M = 3 of Fig. 7 / Table IV);
 - ``table1_production``: the same campaign with the production coarse input (the number a real user sees);
 - ``fig6``: the complex trajectory (stop, accelerate to 10 m/s, hold, decelerate);
 - ``m1``, ``m5``: the uniform trajectory observed with M = 1 and M = 5 beams (Fig. 7, Table IV);
 - ``table2``: models trained on the random discontinuous trajectories minus a held-out set, scored on it;
 - ``fig12``: beam tracking capacity along the uniform trajectory (perfect CSI, proposed, SKF, CAM).
+
+The indoor hall (section IV-C):
+- ``table3``: the robot trajectories through the L (Table III; every method learns from the unlabeled campaign and
+  recovers it, as Table I);
+- ``fig10_20`` ... ``fig10_60``: the same with only a share of the trajectory samples (20 % to 60 %, whole
+  trajectories, Fig. 10).
 """
 
 from __future__ import annotations
@@ -34,8 +40,11 @@ PRODUCTION_COARSE = "coarse_locations"  # ingestion group: label-free weighted c
 class Experiment(NamedTuple):
     kind: str  # simulated campaign kind it runs on (radiomap_assets.domain.simulation.campaign_kind)
     coarse_asset: str  # the asset whose coarse locations every method of the experiment gets as input
+    site: str = "san_francisco"  # the site whose campaign it runs on (radiomap_assets.sites)
+    sample_share: float = 1.0  # share of the campaign's samples used (whole trajectories, in order; Fig. 10)
 
 
+FIG10_SHARES = (0.2, 0.3, 0.4, 0.5, 0.6)  # Fig. 10: share of the indoor trajectory samples
 EXPERIMENTS = {
     "table1": Experiment("uniform", PAPER_PROTOCOL_COARSE),
     "table1_production": Experiment("uniform", PRODUCTION_COARSE),
@@ -43,8 +52,14 @@ EXPERIMENTS = {
     "m1": Experiment("uniform_m1", PAPER_PROTOCOL_COARSE),
     "m5": Experiment("uniform_m5", PAPER_PROTOCOL_COARSE),
     "table2": Experiment("random", PAPER_PROTOCOL_COARSE),
+    "table3": Experiment("random", PAPER_PROTOCOL_COARSE, "indoor_hall"),
+    **{f"fig10_{round(100 * r)}": Experiment("random", PAPER_PROTOCOL_COARSE, "indoor_hall", r) for r in FIG10_SHARES},
 }
 EXPERIMENT_KIND = {e: x.kind for e, x in EXPERIMENTS.items()}
+
+
+def experiments_of_site(site: str) -> list[str]:
+    return [e for e, x in EXPERIMENTS.items() if x.site == site]
 COARSE_ASSET = {e: x.coarse_asset for e, x in EXPERIMENTS.items()}
 METHODS = ("skf", "semi_cc_gt", "semi_cc_noisy", "real_world_cc", "cam", "lstm", "proposed")
 # which method runs in which experiment (the paper's tables and figures)
@@ -56,6 +71,8 @@ PARTICIPANTS = {
     "m1": ("skf", "semi_cc_gt", "proposed"),
     "m5": ("skf", "semi_cc_gt", "proposed"),
     "table2": ("semi_cc_gt", "lstm", "proposed", "proposed_tracked"),
+    "table3": ("skf", "semi_cc_noisy", "real_world_cc", "proposed", "proposed_tracked"),
+    **{f"fig10_{round(100 * r)}": ("skf", "semi_cc_noisy", "real_world_cc", "proposed") for r in FIG10_SHARES},
 }
 # The headline evaluation (`make demo`, job evaluate_headline): Table I on the paper's protocol and on the production
 # input, with the floors (coarse_floors, the SKF twice), CAM, the proposed model and its declared variant
@@ -63,8 +80,9 @@ PARTICIPANTS = {
 # experiments (Fig. 6, M = 1 / 5 of Fig. 7 and Table IV, Table II) train one proposed model each and the channel
 # charts (Semi-CC-GT / Noisy, Real-world CC) and the LSTM train models of their own: they are the full evaluation's
 # (job evaluate, FULL_EVALUATION_COMMAND), and the report says so where they would stand.
-HEADLINE_EXPERIMENTS = ("table1", "table1_production")
-HEADLINE_METHODS = ("skf", "proposed", "proposed_tracked")  # of PARTICIPANTS (floors, CAM: always)
+HEADLINE_EXPERIMENTS = ("table1", "table1_production", "table3")
+# of PARTICIPANTS (floors, CAM: always); "<experiment>/<method>" for one experiment only: Table III's channel charts
+HEADLINE_METHODS = ("skf", "proposed", "proposed_tracked", "table3/semi_cc_noisy", "table3/real_world_cc")
 FULL_EVALUATION_COMMAND = "make paper"  # = python -m radiomap_assets.demo --paper: job evaluate, every table and figure
 SNR_DB = np.array([-15.0, -11.0, -7.0, -3.0, 0.0, 3.0, 6.0, 10.0])  # Fig. 12 (b), (c); the paper quotes -11 and 6
 
@@ -75,11 +93,15 @@ PAPER = {
                "proposed": (0.995, 0.995, 4.90, 9.92)},  # TW, CT, mean m, 95th m
     "table2": {"semi_cc_gt": (0.992, 0.992, 7.64, 19.61), "lstm": (0.991, 0.989, 10.27, 28.77),
                "proposed": (0.995, 0.995, 4.81, 8.59)},
+    "table3": {"skf": (0.847, 0.886, 1.56, 3.19), "semi_cc_noisy": (0.975, 0.983, 0.76, 1.63),
+               "real_world_cc": (0.969, 0.988, 0.99, 2.28), "proposed": (0.991, 0.992, 0.49, 1.08)},
     "table4": {"skf": {1: (0.013, 0.068), 3: (0.012, 0.067), 5: (0.012, 0.067)},
                "proposed": {1: (0.0062, 0.050), 3: (0.0056, 0.047), 5: (0.0049, 0.044)}},  # NMSE, RMSE
     "ratios": {"table1_proposed_over_skf_mean_error": 0.68, "table1_proposed_over_semi_cc_gt_mean_error": 0.72,
                "table2_proposed_over_lstm_mean_error": 0.47, "table4_m1_proposed_over_skf_nmse": 0.48,
-               "fig12_los_capacity_share_of_perfect": 0.98, "fig12_nlos_capacity_gain_over_skf_high_snr": 0.20},
+               "fig12_los_capacity_share_of_perfect": 0.98, "fig12_nlos_capacity_gain_over_skf_high_snr": 0.20,
+               "table3_proposed_over_skf_mean_error": 0.31, "table3_proposed_over_semi_cc_noisy_mean_error": 0.65,
+               "table3_proposed_over_real_world_cc_mean_error": 0.50},
 }
 
 
@@ -288,6 +310,9 @@ def headline_ratios(results: dict) -> dict:
     def ratio(a, b):
         return None if a is None or b is None or b == 0 else float(a / b)
 
+    if results.get("site", "san_francisco") == "indoor_hall":  # Table III's ratios (section IV-C)
+        return {f"table3_proposed_over_{m}_mean_error": ratio(loc("table3", "proposed"), loc("table3", m))
+                for m in ("skf", "semi_cc_noisy", "real_world_cc")}
     t4 = results.get("beam_map", {})
     cap = results.get("capacity", {})
     out = {

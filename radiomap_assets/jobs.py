@@ -4,11 +4,13 @@ experiments, report): its headline (evaluate_headline, `make demo`) and all of i
 
 from dagster import AssetSelection, define_asset_job
 
-from radiomap_assets.assets.shared import campaign_partitions
+from radiomap_assets.assets.shared import campaign_partitions, site_partitions
 from radiomap_assets.experiments import HEADLINE_EXPERIMENTS, HEADLINE_METHODS
 
 simulation_job = define_asset_job("simulate_site", selection=AssetSelection.groups("simulation"),
-                                  description="Ray trace the ground-truth beam map and land simulated campaigns.")
+                                  partitions_def=site_partitions,
+                                  description="Ray trace one site's ground-truth beam map and land its simulated "
+                                              "campaigns (partition = site).")
 ingestion_job = define_asset_job("ingest_campaign", selection=AssetSelection.groups("ingestion")
                                  | AssetSelection.assets("coarse_location_accuracy"),
                                  partitions_def=campaign_partitions,
@@ -20,14 +22,15 @@ paper_protocol_job = define_asset_job(
     description="The paper's coarse-input protocol for one simulated campaign (ground truth + N(0, 400 m^2)) and its "
                 "error: the coarse input of the evaluation's paper experiments, never of production assets.")
 training_job = define_asset_job(
-    "train_model", selection=AssetSelection.assets("site_grid", "beam_map_model"),
-    description="Train the generative model on the ingested campaigns; register it in MLflow.")
+    "train_model", selection=AssetSelection.assets("site_grid", "beam_map_model"), partitions_def=site_partitions,
+    description="Train one site's generative model on its ingested campaigns; register it in MLflow.")
 inference_job = define_asset_job(
     "recover_trajectories", partitions_def=campaign_partitions,
     selection=AssetSelection.assets("recovered_trajectories", "recovered_trajectory_accuracy"),
     description="Recover one campaign's trajectories with the latest model and score them.")
 beam_map_job = define_asset_job("generate_beam_map", selection=AssetSelection.assets("beam_maps"),
-                                description="Decode the radio-map codebook into a Zarr beam map.")
+                                partitions_def=site_partitions,
+                                description="Decode one site's radio-map codebook into a Zarr beam map.")
 # the evaluation group's method assets and report: both evaluation jobs run all of them; the headline one selects
 # (config of experiment_campaigns) which experiments and methods compute, the others return {} and the report
 # marks them as not run
@@ -36,12 +39,12 @@ EVALUATION_ASSETS = AssetSelection.assets("experiment_campaigns", "coarse_floors
                                           "cam_baseline", "lstm_baseline", "proposed_method", "proposed_variants",
                                           "evaluation_report")
 evaluation_job = define_asset_job(
-    "evaluate", selection=EVALUATION_ASSETS,
+    "evaluate", selection=EVALUATION_ASSETS, partitions_def=site_partitions,
     description="Run every method of paper section IV and the coarse-input floors on the experiments' campaigns and "
                 "write the report (needs ingested campaigns, a trained beam_map_model and a generated beam map). "
                 "`make paper`.")
 headline_evaluation_job = define_asset_job(
-    "evaluate_headline", selection=EVALUATION_ASSETS,
+    "evaluate_headline", selection=EVALUATION_ASSETS, partitions_def=site_partitions,
     config={"ops": {"experiment_campaigns": {"config": {"experiments": list(HEADLINE_EXPERIMENTS),
                                                          "methods": list(HEADLINE_METHODS)}}}},
     description="The headline of the evaluation (`make demo`): Table I on the paper's protocol and on the production "

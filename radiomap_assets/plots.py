@@ -150,14 +150,16 @@ def trajectory_comparison(tracks: dict[str, np.ndarray], title: str, star: np.nd
     return to_png(fig)
 
 
-def error_versus_measurements(errors: dict[str, dict[int, float]]) -> bytes:
-    """Fig. 7: mean localization error against the number M of observed beams per base station."""
+def error_versus_measurements(errors: dict[str, dict[int, float]],
+                              xlabel: str = "observed beams per base station M") -> bytes:
+    """Mean localization error against a swept quantity: Fig. 7 (the number M of observed beams per base station),
+    Fig. 10 (the share of the trajectory samples, ``xlabel`` says which)."""
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for name, by_m in errors.items():
         ms = sorted(by_m)
         color, _, lw = _style(name)
         ax.plot(ms, [by_m[m] for m in ms], "o-", color=color, lw=lw, label=name)
-    ax.set_xlabel("observed beams per base station M")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("mean localization error [m]")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

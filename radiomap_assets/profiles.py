@@ -5,8 +5,9 @@ Every size the pipeline uses is a field of :class:`Profile`; nothing else reads 
 ``default`` is what ``make demo`` runs (the paper's 710 m x 740 m San Francisco area at CPU scale),
 ``paper`` uses the paper's sizes and is meant for a GPU machine.
 
-A profile is built for one site (``radiomap_assets.sites``; ``RADIOMAP_SITE``, default ``san_francisco``): the
-indoor hall has its own ray budget (a 160 m^2 area on a 0.25 m grid) and its own campaigns (robot trajectories).
+A profile is built for one site (``radiomap_assets.sites``, default ``san_francisco``; every site is a partition of
+the site-level assets, which ask for their partition's profile): the indoor hall has its own ray budget (a 160 m^2
+area on a 0.25 m grid) and its own campaigns (robot trajectories).
 """
 
 from __future__ import annotations
@@ -179,10 +180,10 @@ _FACTORIES = {"smoke": _smoke, "default": _default, "paper": _paper}
 
 
 def get_profile(name: str | None = None, site: str | None = None) -> Profile:
-    """The profile named by ``name`` or ``$RADIOMAP_PROFILE`` (default ``default``) for the site ``site`` or
-    ``$RADIOMAP_SITE`` (default ``san_francisco``)."""
+    """The profile named by ``name`` or ``$RADIOMAP_PROFILE`` (default ``default``) for the site ``site`` (default
+    ``san_francisco``)."""
     name = (name or os.environ.get("RADIOMAP_PROFILE") or "default").strip().lower()
-    site = (site or os.environ.get("RADIOMAP_SITE") or DEFAULT_SITE).strip().lower()
+    site = (site or DEFAULT_SITE).strip().lower()
     if name not in _FACTORIES:
         raise ValueError(f"RADIOMAP_PROFILE={name!r} is not one of {', '.join(PROFILE_NAMES)}")
     get_site(site)  # refuses an unknown site with the list of known ones

@@ -28,11 +28,12 @@ def load_partition(asset_name: str, partition: str):
         return pickle.load(f)
 
 
-def load_asset(asset_name: str):
-    """The stored value of an unpartitioned asset (e.g. ``beam_map_model``, ``site_grid``)."""
-    path = home_layout().storage / asset_name
+def load_site_asset(asset_name: str, site: str):
+    """The stored value of a site-partitioned asset (e.g. ``beam_map_model``, ``site_grid``) for ``site``."""
+    path = partition_path(asset_name, site)
     if not path.is_file():
-        raise FileNotFoundError(f"{asset_name} has no stored value under {path.parent}: materialize it first")
+        raise FileNotFoundError(f"{asset_name} has no stored value for site {site!r} ({path}): materialize its "
+                                f"{site} partition first")
     with open(path, "rb") as f:
         return pickle.load(f)
 

@@ -9,11 +9,15 @@ from radiomap_assets.profiles import DEFAULT_SITE, PROFILE_NAMES, Profile, get_p
 
 class RunProfile(ConfigurableResource):
     """The Profile named ``name`` (``radiomap_assets.profiles``: smoke, default, paper) for the site ``site``
-    (``radiomap_assets.sites``): every size of the run, with a section per model family. The code location sets both
-    from ``RADIOMAP_PROFILE`` and ``RADIOMAP_SITE`` once."""
+    (``radiomap_assets.sites``): every size of the run, with a section per model family. The code location sets the
+    profile from ``RADIOMAP_PROFILE`` once; an asset of a site partition asks for its site with ``at``."""
 
     name: str = "default"
     site: str = DEFAULT_SITE
+
+    def at(self, site: str) -> "RunProfile":
+        """The same profile for ``site`` (an asset of a site partition runs with its partition's site)."""
+        return RunProfile(name=self.name, site=site)
 
     def get(self) -> Profile:
         if self.name not in PROFILE_NAMES:

@@ -28,6 +28,10 @@ class SionnaScene(ConfigurableResource):
 
     run_profile: RunProfile
 
+    def at(self, site: str) -> "SionnaScene":
+        """The ray tracer on ``site`` with the same profile (an asset of a site partition uses its partition's)."""
+        return SionnaScene(run_profile=self.run_profile.at(site))
+
     @property
     def spec(self) -> SceneSpec:
         return self.run_profile.get().scene

@@ -47,7 +47,7 @@ def main() -> int:
 
     home = home_layout()
     try:
-        ref = storage.load_asset("beam_map_model")
+        ref = storage.load_site_asset("beam_map_model", get_profile().site)
     except FileNotFoundError:
         print(f"no trained model under {home.root}: run `make demo` first", file=sys.stderr)
         return 1
@@ -71,7 +71,7 @@ def main() -> int:
     results["inference_steps_per_s"] = steps / (time.perf_counter() - t0)
 
     # beam maps on visited cells: DDIM vs DDPM, both against the ray-traced truth
-    site = storage.load_asset("site_grid")
+    site = storage.load_site_asset("site_grid", get_profile().site)
     visited = model.codebook.visited().numpy()
     rng = np.random.default_rng(0)
     idx = np.nonzero(visited)[0]

@@ -12,6 +12,7 @@ os.environ["RADIOMAP_HOME"] = str(_HOME)
 os.environ["DAGSTER_HOME"] = str(_HOME / "dagster_home")
 os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
 os.environ["MPLBACKEND"] = "Agg"
+SITE = "san_francisco"  # the graph tests' site (its smoke crop); the indoor hall has tests of its own
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +35,7 @@ def simulated_site(dagster_instance):
     """The smoke site materialized once through the simulation job: ground-truth beam map + landed campaigns."""
     from radiomap_assets.definitions import defs
 
-    result = defs.resolve_job_def("simulate_site").execute_in_process(instance=dagster_instance)
+    result = defs.resolve_job_def("simulate_site").execute_in_process(instance=dagster_instance, partition_key=SITE)
     assert result.success
     return result
 
@@ -44,7 +45,7 @@ def ground_truth_path(simulated_site):
     from radiomap_assets.assets.shared import ground_truth_map_name
     from radiomap_assets.definitions import defs
 
-    return defs.resources["beam_map_store"].latest(ground_truth_map_name(defs.resources["scene"]))
+    return defs.resources["beam_map_store"].latest(ground_truth_map_name(SITE))
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +71,8 @@ def trained_model(ingested_campaigns, dagster_instance):
 
     uniform = next(c for c in ingested_campaigns if "-uniform-" in c)
     cfg = {"ops": {"beam_map_model": {"config": {"campaigns": [uniform]}}}}
-    result = defs.resolve_job_def("train_model").execute_in_process(instance=dagster_instance, run_config=cfg)
+    result = defs.resolve_job_def("train_model").execute_in_process(instance=dagster_instance, run_config=cfg,
+                                                                    partition_key=SITE)
     assert result.success
     return uniform, result
 

@@ -18,12 +18,14 @@ import xarray as xr
 
 from radiomap_assets.domain import beam_map_store as store
 from radiomap_assets.domain.codebook import beam_direction_cosines
+from tests.conftest import SITE
 from radiomap_assets.domain.grid import Grid
 from radiomap_assets.metadata import significant
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCK_PROJECT = """
 import sys
+from tests.conftest import SITE
 class Block:
     def find_spec(self, name, path=None, target=None):
         if name.split('.')[0] in {'radiomap_assets', 'models', 'resources', 'sionna', 'mitsuba', 'drjit', 'dagster',
@@ -129,7 +131,7 @@ def test_ground_truth_holes_are_nan_with_a_flag_and_the_store_says_its_conventio
     from radiomap_assets.assets.shared import ground_truth_map_name
     from radiomap_assets.definitions import defs
 
-    name = ground_truth_map_name(defs.resources["scene"])
+    name = ground_truth_map_name(SITE)
     filled = defs.resources["beam_map_store"].open_latest(name).power_dbm.values
     assert (filled[holes] == ds.attrs["noise_floor_dbm"]).all() and np.isnan(filled[:, :, ~valid]).all()
     # catalogue and materialization metadata
@@ -191,7 +193,8 @@ def analyst_outputs(trained_model, dagster_instance):
     from radiomap_assets.definitions import defs
 
     beam = defs.resolve_job_def("generate_beam_map").execute_in_process(
-        instance=dagster_instance, run_config={"ops": {"beam_maps": {"config": {"samples_per_cell": 1}}}})
+        instance=dagster_instance, partition_key=SITE,
+        run_config={"ops": {"beam_maps": {"config": {"samples_per_cell": 1}}}})
     assert beam.success
     rec = defs.resolve_job_def("recover_trajectories").execute_in_process(instance=dagster_instance,
                                                                           partition_key=trained_model[0])

@@ -8,6 +8,7 @@ import pytest
 
 from radiomap_assets.domain.metrics import (beam_tracking_capacity, capacity_bits_per_hz, localization_summary,
                                             trustworthiness_continuity)
+from tests.conftest import SITE
 
 METHOD_KEYS = {"skf", "semi_cc_gt", "semi_cc_noisy", "real_world_cc", "cam", "lstm", "proposed"}
 
@@ -102,18 +103,19 @@ def evaluation(request, trained_model, ingested_campaigns, dagster_instance, rad
 
     evaluate = defs.resolve_job_def("evaluate")
     if not materialized_campaigns(dagster_instance, "paper_protocol_coarse_locations"):
-        early = evaluate.execute_in_process(instance=dagster_instance, raise_on_error=False,
+        early = evaluate.execute_in_process(instance=dagster_instance, raise_on_error=False, partition_key=SITE,
                                             asset_selection=[AssetKey("experiment_campaigns")])
         assert not early.success
         message = next(e for e in early.all_events if e.is_step_failure).step_failure_data.error.to_string()
         assert "paper_protocol_coarse_locations" in message and "paper_protocol" in message, message
     assert all(r.success for r in request.getfixturevalue("paper_protocol_inputs").values())
     assert defs.resolve_job_def("generate_beam_map").execute_in_process(
-        instance=dagster_instance, run_config={"ops": {"beam_maps": {"config": {"samples_per_cell": 2}}}}).success
-    result = evaluate.execute_in_process(instance=dagster_instance)
+        instance=dagster_instance, partition_key=SITE,
+        run_config={"ops": {"beam_maps": {"config": {"samples_per_cell": 2}}}}).success
+    result = evaluate.execute_in_process(instance=dagster_instance, partition_key=SITE)
     assert result.success
     report = result.output_for_node("evaluation_report")
-    return report, json.loads((radiomap_home / "reports" / "evaluation.json").read_text()), result
+    return report, json.loads((radiomap_home / "reports" / SITE / "evaluation.json").read_text()), result
 
 
 def test_evaluation_json_has_every_method_and_experiment(evaluation):
@@ -196,14 +198,14 @@ def test_report_is_written_as_markdown_and_html_and_logged_to_mlflow(evaluation,
     import mlflow
 
     report, results, result = evaluation
-    md = (radiomap_home / "reports" / "evaluation.md").read_text()
-    page = (radiomap_home / "reports" / "evaluation.html").read_text()
+    md = (radiomap_home / "reports" / SITE / "evaluation.md").read_text()
+    page = (radiomap_home / "reports" / SITE / "evaluation.html").read_text()
     for text in ("Table I", "Table II", "Table IV", "Fig. 7", "Fig. 11", "Fig. 12"):
         assert text in md and text in page
     assert page.count("data:image/png;base64,") >= 5
     for line in md.splitlines():
         if line.startswith("!["):
-            assert (radiomap_home / "reports" / line.split("(")[1].rstrip(")")).exists()
+            assert (radiomap_home / "reports" / SITE / line.split("(")[1].rstrip(")")).exists()
     run = mlflow.get_run(report["mlflow_run_id"])
     assert run.data.metrics["table1.proposed.mean_error_m"] == pytest.approx(
         results["localization"]["table1"]["proposed"]["mean_error_m"])
@@ -218,11 +220,12 @@ def headline(evaluation, dagster_instance, radiomap_home):
     results of the experiments and methods it leaves out are there to be (wrongly) shown."""
     from radiomap_assets.definitions import defs
 
-    result = defs.resolve_job_def("evaluate_headline").execute_in_process(instance=dagster_instance)
+    result = defs.resolve_job_def("evaluate_headline").execute_in_process(instance=dagster_instance,
+                                                                          partition_key=SITE)
     assert result.success
-    md = (radiomap_home / "reports" / "evaluation.md").read_text()
+    md = (radiomap_home / "reports" / SITE / "evaluation.md").read_text()
     sections = {part.split("\n", 1)[0]: part for part in md.split("\n## ")[1:]}  # heading -> its text
-    return json.loads((radiomap_home / "reports" / "evaluation.json").read_text()), sections, result
+    return json.loads((radiomap_home / "reports" / SITE / "evaluation.json").read_text()), sections, result
 
 
 def test_headline_evaluation_runs_table1_with_floors_and_marks_the_rest_as_not_run(headline):

@@ -119,7 +119,7 @@ def test_the_paper_protocol_is_an_evaluation_asset_that_the_experiments_declare(
     assert COARSE_ASSET["table1_production"] == "coarse_locations"
     assert EXPERIMENTS["table1_production"].kind == EXPERIMENTS["table1"].kind == "uniform"
     assert {e for e, a in COARSE_ASSET.items() if a == "paper_protocol_coarse_locations"} == {
-        "table1", "fig6", "m1", "m5", "table2"}
+        "table1", "fig6", "m1", "m5", "table2", "table3", "fig10_20", "fig10_30", "fig10_40", "fig10_50", "fig10_60"}
     assert {"skf", "proposed"} <= set(PARTICIPANTS["table1_production"])
     check_keys = {k.name for k in graph.get(AssetKey("recovered_trajectory_accuracy")).check_keys}
     assert check_keys == {"recovered_closer_than_coarse_input"}

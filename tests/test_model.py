@@ -18,6 +18,7 @@ from models.beam_map.generative_model import GenerativeBeamMapModel
 from models.beam_map.radio_map import RadioMapCodebook, student_t_assignment
 from models.beam_map.temporal_encoder import truncated_bidirectional
 from models.beam_map.training import TrajectoryData, train
+from tests.conftest import SITE
 
 
 # ---- losses and modules on hand-computed cases -------------------------------------------------------------
@@ -276,7 +277,8 @@ def test_generated_beam_map_opens_with_plain_xarray_and_carries_the_design_attri
     from radiomap_assets.definitions import defs
 
     res = defs.resolve_job_def("generate_beam_map").execute_in_process(
-        instance=dagster_instance, run_config={"ops": {"beam_maps": {"config": {"samples_per_cell": 2}}}})
+        instance=dagster_instance, partition_key=SITE,
+        run_config={"ops": {"beam_maps": {"config": {"samples_per_cell": 2}}}})
     assert res.success
     path = res.output_for_node("beam_maps")
     code = textwrap.dedent(f"""

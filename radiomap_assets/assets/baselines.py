@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
+from dagster import AllPartitionMapping, AssetDep, AssetExecutionContext, Config, MetadataValue, Output, asset
 
 from models.beam_map.training import decode_beam_map, recover_trajectory
 from radiomap_assets import storage
@@ -23,8 +23,10 @@ from radiomap_assets.assets.model_registry import (REGISTERED_MODEL, load_regist
                                                    train_and_register)
 from radiomap_assets.domain.grid import SiteGrid
 from radiomap_assets.domain.model_reference import ModelReference
+from radiomap_assets.assets.shared import campaign_site, site_partitions
 from radiomap_assets.domain.simulation import campaign_kind
-from radiomap_assets.experiments import COARSE_ASSET, EXPERIMENTS, FULL_EVALUATION_COMMAND, PARTICIPANTS, MethodRun
+from radiomap_assets.experiments import (COARSE_ASSET, EXPERIMENTS, FULL_EVALUATION_COMMAND, PARTICIPANTS, MethodRun,
+                                         experiments_of_site)
 from radiomap_assets.profiles import Profile
 from resources import MlflowTracker, RunProfile
 
@@ -39,35 +41,40 @@ class EvaluationSelection(Config):
 
 # ------------------------------------------------------------------------------------------------ inputs
 
-@asset(group_name=GROUP, kinds={"python"},
-       deps=["masked_sparse_csi", "coarse_locations", "paper_protocol_coarse_locations"],
+@asset(group_name=GROUP, kinds={"python"}, partitions_def=site_partitions,
+       deps=[AssetDep(a, partition_mapping=AllPartitionMapping())
+             for a in ("masked_sparse_csi", "coarse_locations", "paper_protocol_coarse_locations")],
        description="Which ingested campaign serves which experiment (by simulated kind), the coarse input of each "
                    "(experiments.EXPERIMENTS: the paper's tables get paper_protocol_coarse_locations, "
                    "table1_production the label-free coarse_locations), and Table II's split of the random "
                    "trajectories into train / held out.")
 def experiment_campaigns(context: AssetExecutionContext, config: EvaluationSelection,
                          run_profile: RunProfile) -> Output[dict]:
+    site = context.partition_key
+    run_profile = run_profile.at(site)
     known_methods = sorted({m for p in PARTICIPANTS.values() for m in p})
+    methods_named = {m.split("/", 1)[-1] for m in config.methods or ()}
     unknown = (sorted(set(config.experiments or ()) - set(EXPERIMENTS))
-               + sorted(set(config.methods or ()) - set(known_methods)))
+               + sorted(methods_named - set(known_methods)))
     if unknown:
         raise ValueError(f"unknown experiment(s) or method(s) {unknown}: experiments are {sorted(EXPERIMENTS)}, "
-                         f"methods {known_methods}")
-    selected = list(EXPERIMENTS) if config.experiments is None else list(config.experiments)
+                         f"methods {known_methods} (a method of one experiment only: '<experiment>/<method>')")
+    of_site = experiments_of_site(site)
+    selected = [e for e in (of_site if config.experiments is None else config.experiments) if e in of_site]
     ingested = storage.materialized_campaigns(context.instance, "masked_sparse_csi", "coarse_locations",
                                               "raw_channel_measurements")
     by_kind: dict[str, str] = {}
     for cid in ingested:  # several campaigns of one kind: the most recently accepted one
         kind = campaign_kind(cid)
-        if kind is None:
+        if kind is None or campaign_site(cid) != site:  # only this site's campaigns serve its experiments
             continue
         if kind not in by_kind or (storage.partition_path("masked_sparse_csi", cid).stat().st_mtime
                                    > storage.partition_path("masked_sparse_csi", by_kind[kind]).stat().st_mtime):
             by_kind[kind] = cid
     experiments = {exp: by_kind[x.kind] for exp, x in EXPERIMENTS.items() if x.kind in by_kind and exp in selected}
     if not experiments or ("table1" in selected and "table1" not in experiments):
-        raise ValueError(f"no ingested campaign for experiment(s) {selected} (Table I needs the uniform one) among "
-                         f"{ingested}: run simulate_site and ingest_campaign first")
+        raise ValueError(f"no ingested campaign of site {site!r} for experiment(s) {selected} (Table I needs the "
+                         f"uniform one) among {ingested}: run simulate_site and ingest_campaign first")
     missing_truth = sorted({cid for cid in experiments.values()
                             if storage.load_partition("raw_channel_measurements", cid).ground_truth_path is None})
     if missing_truth:
@@ -99,8 +106,8 @@ def experiment_campaigns(context: AssetExecutionContext, config: EvaluationSelec
     # what the report marks as not run, and why (the methods: None = every participant of each experiment)
     not_run = {exp: (f"not selected, {FULL_EVALUATION_COMMAND} runs it" if exp not in selected
                      else f"no ingested {EXPERIMENTS[exp].kind} campaign")
-               for exp in EXPERIMENTS if exp not in experiments}
-    value = {"experiments": experiments, "coarse_asset": coarse_asset, "coarse_method": methods,
+               for exp in of_site if exp not in experiments}
+    value = {"site": site, "experiments": experiments, "coarse_asset": coarse_asset, "coarse_method": methods,
              "data_versions": versions, "table2_split": split, "not_run": not_run,
              "methods": list(config.methods) if config.methods is not None else None}
     table = pd.DataFrame([{"experiment": e, "campaign": c, "coarse input": coarse_asset[e],
@@ -133,7 +140,7 @@ def _corridor_cells(xy: list[np.ndarray], cell_centres: np.ndarray, radius_m: fl
 
 # ------------------------------------------------------------------------------------------------ methods
 
-@asset(group_name=GROUP, kinds={"numpy"},
+@asset(group_name=GROUP, kinds={"numpy"}, partitions_def=site_partitions,
        description="SKF baseline (ref. [26]): Kalman smoother on the coarse locations, constant-velocity model, fused "
                    "with a grid radio-map likelihood of the sparse CSI; the map is re-estimated from the smoother's "
                    "own estimates (EM). No labels. Its radio map is the Table IV baseline. Runs on every experiment "
@@ -189,10 +196,11 @@ def _chart_runs(context, method: str, campaigns: dict, config: ExperimentConfig,
 def _chart_asset(method: str, description: str):
     """One asset per channel-charting variant; they differ only in the variant (models.baselines.channel_charting)."""
 
-    @asset(name=f"{method}_baseline", group_name=GROUP, kinds={"pytorch"}, description=description)
+    @asset(name=f"{method}_baseline", group_name=GROUP, kinds={"pytorch"}, partitions_def=site_partitions,
+           description=description)
     def _baseline(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict,
                   run_profile: RunProfile) -> Output[dict]:
-        runs = _chart_runs(context, method, experiment_campaigns, config, run_profile.get())
+        runs = _chart_runs(context, method, experiment_campaigns, config, run_profile.at(context.partition_key).get())
         return Output(runs, metadata=_summary(runs))
 
     return _baseline
@@ -206,7 +214,7 @@ real_world_cc_baseline = _chart_asset(
     "real_world_cc", "Real-world channel chart (ref. [25]): base-station positions as the only weak supervision.")
 
 
-@asset(group_name=GROUP, kinds={"numpy"},
+@asset(group_name=GROUP, kinds={"numpy"}, partitions_def=site_partitions,
        description="CAM-aided CSI tracking (ref. [30]): channel angle map from the sparse CSI at the coarse "
                    "locations; the report sounds N_t/2 beams around its angle and serves the strongest (Fig. 12).")
 def cam_baseline(context: AssetExecutionContext, experiment_campaigns: dict, site_grid: SiteGrid) -> Output[dict]:
@@ -267,7 +275,7 @@ def _generative_runs(context, rnn_cell: str, campaigns: dict, config: Experiment
     return runs
 
 
-@asset(group_name=GROUP, kinds={"pytorch", "mlflow"},
+@asset(group_name=GROUP, kinds={"pytorch", "mlflow"}, partitions_def=site_partitions,
        description="The proposed model per experiment: the model group's version where it was trained on exactly "
                    "that campaign and coarse input (table1_production: production coarse_locations), else a model "
                    "trained the same way on the experiment's campaign and coarse input (registered in MLflow); "
@@ -276,17 +284,17 @@ def proposed_method(context: AssetExecutionContext, config: ExperimentConfig, ex
                     site_grid: SiteGrid, beam_map_model: ModelReference, mlflow_tracker: MlflowTracker,
                     run_profile: RunProfile) -> Output[dict]:
     runs = _generative_runs(context, "gru", experiment_campaigns, config, site_grid, mlflow_tracker, beam_map_model,
-                            run_profile.get())
+                            run_profile.at(context.partition_key).get())
     return Output(runs, metadata={**_summary(runs), "models": MetadataValue.json(
         {e: r.model_uri for e, r in runs.items()})})
 
 
-@asset(group_name=GROUP, kinds={"pytorch", "mlflow"},
+@asset(group_name=GROUP, kinds={"pytorch", "mlflow"}, partitions_def=site_partitions,
        description="LSTM baseline of Table II: the proposed model with each hybrid RNN-CNN block replaced by a plain "
                    "causal LSTM layer, everything else equal; trained on the random trajectories, scored held out.")
 def lstm_baseline(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict,
                   site_grid: SiteGrid, mlflow_tracker: MlflowTracker, run_profile: RunProfile) -> Output[dict]:
     runs = _generative_runs(context, "lstm", experiment_campaigns, config, site_grid, mlflow_tracker, None,
-                            run_profile.get())
+                            run_profile.at(context.partition_key).get())
     return Output(runs, metadata={**_summary(runs), "models": MetadataValue.json(
         {e: r.model_uri for e, r in runs.items()})})

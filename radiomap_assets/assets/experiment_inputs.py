@@ -11,7 +11,7 @@ from radiomap_assets import storage
 from radiomap_assets.assets.model_registry import profile_model_config
 from radiomap_assets.assets.shared import load_training_data
 from radiomap_assets.domain import campaign as contract
-from radiomap_assets.experiments import COARSE_ASSET, PARTICIPANTS, CampaignTruth
+from radiomap_assets.experiments import COARSE_ASSET, EXPERIMENTS, PARTICIPANTS, CampaignTruth
 from radiomap_assets.profiles import Profile
 
 GROUP = "evaluation"
@@ -66,9 +66,13 @@ def coarse_asset_of(campaigns: dict, exp: str) -> str:
 def experiment_data(campaigns: dict, exp: str) -> tuple[list[TrajectoryData], list[TrajectoryData]]:
     """(training trajectories, test trajectories), their coarse locations from the experiment's coarse asset
     (``experiments.EXPERIMENTS``). Every experiment but Table II is transductive, as in the paper: a method learns
-    from the unlabeled campaign and recovers that campaign."""
+    from the unlabeled campaign and recovers that campaign; Fig. 10's experiments use only the first whole
+    trajectories that hold their share of the samples (``Experiment.sample_share``)."""
     cid = campaigns["experiments"][exp]
     data = load_training_data([cid], coarse_asset_of(campaigns, exp))
+    share = EXPERIMENTS[exp].sample_share if exp in EXPERIMENTS else 1.0
+    if share < 1.0:
+        data = first_share_of_samples(data, share)
     if exp != "table2":
         return data, data
     split = campaigns["table2_split"]
@@ -76,9 +80,22 @@ def experiment_data(campaigns: dict, exp: str) -> tuple[list[TrajectoryData], li
     return [d for d in data if d.trajectory_id not in test_ids], [d for d in data if d.trajectory_id in test_ids]
 
 
+def first_share_of_samples(data: list[TrajectoryData], share: float) -> list[TrajectoryData]:
+    """The first whole trajectories of ``data`` that hold ``share`` of its samples (at least one trajectory)."""
+    total = sum(len(d) for d in data)
+    out, n = [], 0
+    for d in data:
+        if out and n + len(d) / 2 > share * total:  # the trajectory that crosses the share goes in if mostly inside
+            break
+        out.append(d)
+        n += len(d)
+    return out
+
+
 def experiments_for(method: str, campaigns: dict) -> list[str]:
     """The experiments ``method`` runs in: those it participates in (PARTICIPANTS), none where the evaluation's
-    selection (``campaigns["methods"]``, None = all) leaves it out."""
-    if campaigns.get("methods") is not None and method not in campaigns["methods"]:
-        return []
-    return [e for e in campaigns["experiments"] if method in PARTICIPANTS.get(e, ())]
+    selection (``campaigns["methods"]``, None = all; "<experiment>/<method>" selects it in one experiment) leaves it
+    out."""
+    chosen = campaigns.get("methods")
+    return [e for e in campaigns["experiments"] if method in PARTICIPANTS.get(e, ())
+            and (chosen is None or method in chosen or f"{e}/{method}" in chosen)]

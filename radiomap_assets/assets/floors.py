@@ -13,10 +13,11 @@ from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from models.baselines import floors
 from radiomap_assets.assets.experiment_inputs import GROUP, experiment_data
+from radiomap_assets.assets.shared import site_partitions
 from radiomap_assets.experiments import MethodRun
 
 
-@asset(group_name=GROUP, kinds={"numpy"},
+@asset(group_name=GROUP, kinds={"numpy"}, partitions_def=site_partitions,
        description="Floors from the coarse input alone, per experiment (test trajectories): centred 1 s and 10 s "
                    "moving averages and a constant-velocity Kalman/RTS smoother whose noise levels are chosen by "
                    "the innovation likelihood. No radio map, no labels: a method must beat them.")

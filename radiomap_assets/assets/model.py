@@ -6,13 +6,15 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Config, MetadataValue, Output, asset
+from dagster import (AllPartitionMapping, AssetCheckResult, AssetCheckSpec, AssetDep, AssetExecutionContext, Config,
+                     MetadataValue, Output, asset)
 
 from models.beam_map.training import decode_beam_map, recover_trajectory
 from radiomap_assets import checks, metadata, plots, storage
 from radiomap_assets.assets.model_registry import (REGISTERED_MODEL, load_registered_model, profile_model_config,
                                                    train_and_register)
-from radiomap_assets.assets.shared import campaign_partitions, load_training_data
+from radiomap_assets.assets.shared import (campaign_partitions, campaign_site, campaigns_of_site, generative_map_name,
+                                           load_training_data, site_partitions)
 from radiomap_assets.domain.beam_layout import BeamLayout
 from radiomap_assets.domain.beam_map_store import beam_map_dataset, flag_attrs
 from radiomap_assets.domain.grid import SiteGrid
@@ -22,10 +24,12 @@ from radiomap_assets.domain.trajectory_store import write_recovered_trajectories
 from radiomap_assets.profiles import home_layout
 from resources import BeamMapStore, MlflowTracker, RunProfile, SionnaScene
 
-@asset(group_name="site", kinds={"numpy"},
-       description="The discretized region X at the model's grid resolution (paper: 5 m) and its walkable cells, "
-                   "from the scene geometry (no measurement, no ground truth): K = number of walkable cells.")
+@asset(group_name="site", partitions_def=site_partitions, kinds={"numpy"},
+       description="The discretized region X at the site's model grid resolution (paper: 5 m outdoors, 0.5 m "
+                   "indoors) and its walkable cells, from the scene geometry (no measurement, no ground truth): K = "
+                   "number of walkable cells.")
 def site_grid(context: AssetExecutionContext, scene: SionnaScene) -> Output[SiteGrid]:
+    scene = scene.at(context.partition_key)
     grid = scene.model_grid()
     geometry = scene.geometry(grid)
     value = SiteGrid.from_walkable(grid, geometry.walkable, scene.site.name)
@@ -35,27 +39,38 @@ def site_grid(context: AssetExecutionContext, scene: SionnaScene) -> Output[Site
 
 
 class TrainingConfig(Config):
-    """``campaigns``: campaign partitions to train on (empty = every campaign with ingested CSI and coarse
-    locations). ``max_steps``: override of the profile's step count. ``rnn_cell``: gru (proposed) or lstm.
-    ``loss_weights``: override of the profile's (λ_c, λ_t, λ_d) preset, one of models.beam_map.config.LOSS_WEIGHTS."""
+    """``campaigns``: campaign partitions to train on (empty = every campaign of the partition's site with ingested
+    CSI and coarse locations). ``max_steps``: override of the profile's step count. ``rnn_cell``: gru (proposed) or
+    lstm. ``loss_weights``: override of the profile's (λ_c, λ_t, λ_d) preset, one of
+    models.beam_map.config.LOSS_WEIGHTS. ``registered_model_name``: "" = generative_beam_map_<site>."""
 
     campaigns: list[str] = []
     max_steps: int | None = None
     loss_weights: str = ""  # "" = the profile's; else paper_outdoor, paper_indoor or cpu_budget
     rnn_cell: Literal["gru", "lstm"] = "gru"
-    registered_model_name: str = REGISTERED_MODEL
+    registered_model_name: str = ""
 
 
-@asset(group_name="model", deps=["masked_sparse_csi", "coarse_locations"], kinds={"pytorch", "mlflow"},
-       description="Encoder, radio-map codebook and diffusion decoder (paper section III) trained on the selected "
-                   "campaigns' masked sparse CSI and production coarse locations (label-free weighted centroid) "
-                   "only, logged and registered in MLflow.")
+@asset(group_name="model", partitions_def=site_partitions,
+       deps=[AssetDep("masked_sparse_csi", partition_mapping=AllPartitionMapping()),
+             AssetDep("coarse_locations", partition_mapping=AllPartitionMapping())],
+       kinds={"pytorch", "mlflow"},
+       description="Encoder, radio-map codebook and diffusion decoder (paper section III) of one site, trained on "
+                   "the site's selected campaigns' masked sparse CSI and production coarse locations (label-free "
+                   "weighted centroid) only, logged and registered in MLflow as generative_beam_map_<site>.")
 def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_grid: SiteGrid,
                    mlflow_tracker: MlflowTracker, run_profile: RunProfile) -> Output[ModelReference]:
-    campaigns = config.campaigns or storage.materialized_campaigns(context.instance, "masked_sparse_csi",
-                                                                   "coarse_locations")
+    site = context.partition_key
+    run_profile = run_profile.at(site)
+    ingested = storage.materialized_campaigns(context.instance, "masked_sparse_csi", "coarse_locations")
+    campaigns = config.campaigns or campaigns_of_site(ingested, site)
     if not campaigns:
-        raise ValueError("no campaign has masked_sparse_csi and coarse_locations materialized: ingest one first")
+        raise ValueError(f"no campaign of site {site!r} has masked_sparse_csi and coarse_locations materialized: "
+                         f"ingest one first")
+    foreign = sorted(c for c in campaigns if c in ingested and campaign_site(c) != site)
+    if foreign:
+        raise ValueError(f"campaign(s) {foreign} belong to another site than {site!r}: a site's model trains on its "
+                         f"own campaigns only")
     missing = [c for c in campaigns if not storage.partition_path("masked_sparse_csi", c).exists()]
     if missing:
         raise ValueError(f"campaign(s) {missing} have no ingested masked_sparse_csi; known: "
@@ -64,11 +79,12 @@ def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_
     versions = {c: {a: storage.content_version(a, c) for a in ("masked_sparse_csi", "coarse_locations")}
                 for c in campaigns}
     mconfig = profile_model_config(run_profile.get(), data[0].g.shape[1], config.max_steps, config.loss_weights)
+    name = config.registered_model_name or f"{REGISTERED_MODEL}_{site}"
     ref, result, curves = train_and_register(context, mlflow_tracker, site_grid, data, mconfig, config.rnn_cell,
-                                             config.registered_model_name, campaigns, versions, run_profile.name)
+                                             name, campaigns, versions, run_profile.name)
     return Output(ref, metadata={
         "mlflow_run": MetadataValue.text(f"{ref.mlflow_run_id} ({mlflow_tracker.ui_command()})"),
-        "registered_model": MetadataValue.text(f"{config.registered_model_name} version {ref.model_version}"),
+        "registered_model": MetadataValue.text(f"{name} version {ref.model_version}"), "site": site,
         "parameter_count": ref.parameter_count, "campaigns": MetadataValue.json(campaigns),
         "train_wall_time_s": round(result.wall_time_s, 1), "train_samples_per_s": round(result.samples_per_s, 1),
         "steps": result.steps_done, "resumed_from_step": result.resumed_from, "device": result.device,
@@ -77,16 +93,19 @@ def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_
 
 
 @asset(group_name="inference", partitions_def=campaign_partitions, kinds={"pandas"},
+       deps=[AssetDep("beam_map_model", partition_mapping=AllPartitionMapping())],
        check_specs=[AssetCheckSpec("recovered_smoother_than_coarse_input", asset="recovered_trajectories",
                                    description="label-free: says nothing about accuracy. Mean |second difference| "
                                                "of the recovered trajectory is below its coarse input's (accuracy: "
                                                "recovered_closer_than_coarse_input on recovered_trajectory_accuracy)")],
        description="Recovered trajectory per campaign: p̂ per sample (eq. (14)) and the most likely grid cell "
-                   "(eq. (17)), from the registered model version; also written for analysts as "
+                   "(eq. (17)), from the registered model version of the campaign's site (beam_map_model's "
+                   "partition of that site); also written for analysts as "
                    "$RADIOMAP_HOME/trajectories/<campaign>.parquet (metadata parquet_path).")
-def recovered_trajectories(context: AssetExecutionContext, beam_map_model: ModelReference,
-                           masked_sparse_csi: MaskedSparseCSI,
+def recovered_trajectories(context: AssetExecutionContext, masked_sparse_csi: MaskedSparseCSI,
                            coarse_locations: pd.DataFrame):
+    site = campaign_site(context.partition_key)
+    beam_map_model: ModelReference = storage.load_site_asset("beam_map_model", site)
     model = load_registered_model(beam_map_model)
     csi = masked_sparse_csi
     parts = []
@@ -101,7 +120,7 @@ def recovered_trajectories(context: AssetExecutionContext, beam_map_model: Model
     # not "path": the IO manager writes its pickle's path under that key
     yield Output(df, metadata={"parquet_path": MetadataValue.path(str(parquet)),
                                "samples": len(df), "trajectories": int(df["trajectory_id"].nunique()),
-                               "model": MetadataValue.text(beam_map_model.model_uri),
+                               "model": MetadataValue.text(beam_map_model.model_uri), "site": site,
                                "model_version": MetadataValue.text(str(beam_map_model.model_version)),
                                "mlflow_run_id": MetadataValue.text(beam_map_model.mlflow_run_id),
                                "mean_second_difference_m": metadata.as_json(
@@ -116,7 +135,7 @@ class BeamMapConfig(Config):
     steps: int | None = None  # DDIM steps (None = the model's ddim_steps)
 
 
-@asset(group_name="inference", kinds={"zarr"},
+@asset(group_name="inference", partitions_def=site_partitions, kinds={"zarr"},
        check_specs=[AssetCheckSpec("beam_map_shape_and_nan_pattern", asset="beam_maps",
                                    description="dims (bs, beam, y, x); finite exactly on the walkable cells "
                                                "a training trajectory visited (codebook_visited)")],
@@ -127,6 +146,7 @@ class BeamMapConfig(Config):
 def beam_maps(context: AssetExecutionContext, config: BeamMapConfig, beam_map_model: ModelReference,
               site_grid: SiteGrid,
               scene: SionnaScene, beam_map_store: BeamMapStore, run_profile: RunProfile):
+    scene = scene.at(context.partition_key)
     model = load_registered_model(beam_map_model)
     t0 = time.perf_counter()
     last = [t0]
@@ -169,20 +189,22 @@ def beam_maps(context: AssetExecutionContext, config: BeamMapConfig, beam_map_mo
              "dagster_run_id": context.run_id, "campaigns": ",".join(beam_map_model.campaigns),
              "carrier_frequency_hz": float(campaign.manifest["carrier_frequency_hz"]),
              "sampler": config.sampler, "samples_per_cell": config.samples_per_cell, "profile": run_profile.name,
+             "codebook": scene.site.codebook_type, "beams_vertical": scene.site.codebook_shape[0],
+             "beams_horizontal": scene.site.codebook_shape[1],
              "codebook_policy": "power_dbm and power_std_db are NaN on walkable cells no training trajectory "
                                 "visited (codebook_visited = False): the model learned no codebook vector there"}
     extra = {"codebook_visited": (("y", "x"), trained,
                                   flag_attrs("a training trajectory visited the cell: its codebook vector was trained",
                                              "not_visited visited"))}
     ds = beam_map_dataset(power, grid, bss, walkable, attrs, power_std_db=std, extra=extra)
-    path = beam_map_store.write(ds, f"generative_{scene.site.name}")
+    path = beam_map_store.write(ds, generative_map_name(scene.site.name))
     png = plots.beam_maps_of_base_station(ds, 0)
     ok_dims = ds.power_dbm.dims == ("bs", "beam", "y", "x")
     ok_nan = bool((np.isfinite(power) == trained[None, None]).all())
     # not "path": the IO manager writes its pickle's path under that key
     yield Output(str(path), metadata={
         "zarr_path": MetadataValue.path(str(path)),
-        "catalogue_path": MetadataValue.path(str(beam_map_store.catalogue_path(f"generative_{scene.site.name}"))),
+        "catalogue_path": MetadataValue.path(str(beam_map_store.catalogue_path(generative_map_name(scene.site.name)))),
         "version": MetadataValue.text(ds.attrs["version"]), "decode_s": round(decode_s, 1),
         "cells": int(walkable.sum()), "visited_cells_share": metadata.significant(visited.mean(), 3),
         "model": MetadataValue.text(beam_map_model.model_uri),

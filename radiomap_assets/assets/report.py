@@ -11,7 +11,7 @@ from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from radiomap_assets import plots
 from radiomap_assets.assets.experiment_inputs import GROUP, experiment_data, truth_of
-from radiomap_assets.assets.shared import ground_truth_map_name
+from radiomap_assets.assets.shared import generative_map_name, ground_truth_map_name, site_partitions
 from radiomap_assets.domain.grid import Grid, SiteGrid
 from radiomap_assets.evaluation import rendering, scoring
 from radiomap_assets.experiments import PAPER, covered_samples
@@ -19,9 +19,10 @@ from radiomap_assets.profiles import home_layout
 from resources import BeamMapStore, MlflowTracker, RunProfile, SionnaScene
 
 
-@asset(group_name=GROUP, deps=["beam_maps"], kinds={"markdown", "html", "mlflow"},
-       description="The evaluation report of paper section IV: Tables I, II, IV and Figs. 5-8, 11, 12 with our "
-                   "numbers beside the paper's, evaluation.json per method, the same metrics in MLflow.")
+@asset(group_name=GROUP, deps=["beam_maps"], kinds={"markdown", "html", "mlflow"}, partitions_def=site_partitions,
+       description="The evaluation report of paper section IV for one site (San Francisco: Tables I, II, IV and Figs. "
+                   "5-8, 11, 12; the indoor hall: Table III and Fig. 10) with our numbers beside the paper's, "
+                   "evaluation.json per method, the same metrics in MLflow; under reports/<site>/.")
 def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict, site_grid: SiteGrid,
                       coarse_floors: dict,
                       skf_baseline: dict, semi_cc_gt_baseline: dict, semi_cc_noisy_baseline: dict,
@@ -30,6 +31,8 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
                       scene: SionnaScene, beam_map_store: BeamMapStore, mlflow_tracker: MlflowTracker,
                       run_profile: RunProfile) -> Output[dict]:
     t0 = time.perf_counter()
+    site = context.partition_key
+    scene, run_profile = scene.at(site), run_profile.at(site)
     runs = scoring.method_runs(
         {"skf": skf_baseline, "semi_cc_gt": semi_cc_gt_baseline, "semi_cc_noisy": semi_cc_noisy_baseline,
          "real_world_cc": real_world_cc_baseline, "lstm": lstm_baseline, "proposed": proposed_method,
@@ -50,15 +53,18 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
         tests[exp], truths[exp] = test, truth_of(cid, test)
         if exp == "table2":  # error split by samples whose true position the training trajectories visited
             covered[exp] = covered_samples(truths[exp].xy, truth_of(cid, train).xy)
-    gt = beam_map_store.open_latest(ground_truth_map_name(scene)).load()
+    gt = beam_map_store.open_latest(ground_truth_map_name(site)).load()
     gt_grid = Grid.from_coords(gt.x.values, gt.y.values)
 
     # --- scoring
-    results = scoring.new_results(profile.name, campaigns["experiments"], not_run, not_run_methods)
+    results = scoring.new_results(profile.name, campaigns["experiments"], not_run, not_run_methods, site)
     results["localization"] = scoring.score_localization(runs, tests, truths, covered)
     sweep = scoring.error_versus_beams(results["localization"])
     if any(len(v) > 1 for v in sweep.values()):
         results["fig7_mean_error_m"] = {m: {str(k): v for k, v in d.items()} for m, d in sweep.items()}
+    by_share = scoring.error_versus_sample_share(results["localization"])
+    if any(len(v) > 1 for v in by_share.values()):
+        results["fig10_mean_error_m"] = {m: {str(k): v for k, v in d.items()} for m, d in by_share.items()}
     results["beam_map"] = scoring.score_beam_maps(runs, truths, centres, gt.power_dbm.values, gt.covered.values,
                                                   gt_grid)
     capacity = None
@@ -75,8 +81,12 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
     if "fig7_mean_error_m" in results:  # the paper's curves; the floors are in the table
         pngs["fig7_error_vs_m"] = plots.error_versus_measurements(
             {m: v for m, v in sweep.items() if v and m in ("skf", "semi_cc_gt", "proposed")})
+    if "fig10_mean_error_m" in results:  # the paper's curves; the floors are in the table
+        pngs["fig10_error_vs_sample_share"] = plots.error_versus_measurements(
+            {m: v for m, v in by_share.items() if v and m in ("skf", "semi_cc_noisy", "real_world_cc", "proposed")},
+            xlabel="share of the trajectory samples used [%]")
     try:
-        gen = beam_map_store.open_latest(f"generative_{scene.site.name}").load()
+        gen = beam_map_store.open_latest(generative_map_name(site)).load()
     except FileNotFoundError:
         gen = None
     if gen is not None and "table1" in truths:
@@ -88,7 +98,7 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
                            set(campaigns["coarse_method"].values()), capacity)
 
     # --- writing: files, MLflow, metadata
-    out_dir = home_layout().reports
+    out_dir = home_layout().reports / site
     img_dir = out_dir / "evaluation_figures"
     img_dir.mkdir(parents=True, exist_ok=True)
     for name, png in pngs.items():
@@ -97,7 +107,7 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
     (out_dir / "evaluation.html").write_text(rep.html())
     (out_dir / "evaluation.json").write_text(json.dumps(results, indent=2, default=_json_default))
     with mlflow_tracker.run(f"evaluation-{context.run_id[:8]}",
-                            {"dagster_run_id": context.run_id, "profile": profile.name}) as run:
+                            {"dagster_run_id": context.run_id, "profile": profile.name, "site": site}) as run:
         run.log_metrics(scoring.flat_metrics(results))
         run.log_files([out_dir / f for f in ("evaluation.json", "evaluation.md", "evaluation.html")],
                       img_dir, "evaluation_figures")
@@ -109,7 +119,7 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
             "mlflow_run": MetadataValue.text(f"{run.run_id} ({mlflow_tracker.ui_command()})"),
             "ratios": MetadataValue.json({k: rendering.rounded(v) for k, v in ratios.items()}),
             "not_run": MetadataValue.json(results["not_run"])}
-    for exp in ("table1", "table2"):
+    for exp in ("table1", "table2", "table3"):
         if exp in results["localization"]:
             table = rendering.localization_table(results["localization"][exp], PAPER.get(exp))
             meta[exp] = MetadataValue.md(table.to_markdown(index=False))

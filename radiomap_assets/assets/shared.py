@@ -1,22 +1,41 @@
-"""What several asset modules share (no asset is defined here): the campaign partitions, the names of stored
-beam maps, the model inputs read back from the ingestion assets. Asset modules import from here and from the
+"""What several asset modules share (no asset is defined here): the campaign and site partitions, the names of
+stored beam maps, the model inputs read back from the ingestion assets. Asset modules import from here and from the
 plain packages, never from each other (tests/test_layout.py and the import-linter contracts check it)."""
 
 from __future__ import annotations
 
 import pandas as pd
-from dagster import DynamicPartitionsDefinition
+from dagster import DynamicPartitionsDefinition, StaticPartitionsDefinition
 
 from models.beam_map.training import TrajectoryData, split_trajectories
 from radiomap_assets import storage
 from radiomap_assets.domain.measurement import MaskedSparseCSI
-from resources import SionnaScene
+from radiomap_assets.sites import get_site, site_names
 
 campaign_partitions = DynamicPartitionsDefinition(name="campaigns")
+# one partition per site (radiomap_assets.sites): the site's simulation, grid, model, beam map and evaluation. A
+# campaign (its own dynamic partition) declares its site in its manifest and feeds only that site's partitions
+site_partitions = StaticPartitionsDefinition(list(site_names()))
 
 
-def ground_truth_map_name(scene: SionnaScene) -> str:
-    return f"ground_truth_{scene.site.name}"
+def ground_truth_map_name(site: str) -> str:
+    return f"ground_truth_{site}"
+
+
+def generative_map_name(site: str) -> str:
+    return f"generative_{site}"
+
+
+def campaign_site(campaign_id: str) -> str:
+    """The site an ingested campaign declares (its manifest), checked against the known sites."""
+    site = str(storage.load_partition("raw_channel_measurements", campaign_id).manifest.get("site", ""))
+    get_site(site)
+    return site
+
+
+def campaigns_of_site(campaigns: list[str], site: str) -> list[str]:
+    """The campaigns among ``campaigns`` that declare ``site``."""
+    return [c for c in campaigns if campaign_site(c) == site]
 
 
 def load_training_data(campaigns: list[str], coarse_asset: str = "coarse_locations") -> list[TrajectoryData]:

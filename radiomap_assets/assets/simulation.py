@@ -6,10 +6,10 @@ import time
 
 import numpy as np
 import pandas as pd
-from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from dagster import AssetCheckSpec, AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
-from radiomap_assets import plots
-from radiomap_assets.assets.shared import ground_truth_map_name
+from radiomap_assets import checks, plots
+from radiomap_assets.assets.shared import ground_truth_map_name, site_partitions
 from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.beam_map_store import beam_map_dataset, flag_attrs
 from radiomap_assets.domain.raytrace import NOISE_FLOOR_DBM
@@ -18,12 +18,17 @@ from radiomap_assets.profiles import home_layout
 from resources import BeamMapStore, LandingZone, RunProfile, SionnaScene
 
 
-@asset(group_name="simulation", kinds={"sionna", "zarr"},
-       description="Ray-traced beam maps of every (base station, DFT beam) on the ground-truth grid, with the "
-                   "walkable mask, LOS flags and coverage flags (design 3.2). One RadioMapSolver run.")
+@asset(group_name="simulation", partitions_def=site_partitions, kinds={"sionna", "zarr"},
+       check_specs=[AssetCheckSpec("ground_truth_coverage", asset="ground_truth_beam_map",
+                                   description=checks.GROUND_TRUTH_COVERAGE),
+                    AssetCheckSpec("base_stations_see_los_and_nlos", asset="ground_truth_beam_map",
+                                   description=checks.LOS_AND_NLOS)],
+       description="Ray-traced beam maps of every (base station, DFT beam) on the site's ground-truth grid, with the "
+                   "walkable mask, LOS flags and coverage flags (design 3.2). One RadioMapSolver run per site.")
 def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene, beam_map_store: BeamMapStore,
-                          run_profile: RunProfile) -> MaterializeResult:
+                          run_profile: RunProfile):
     t0 = time.perf_counter()
+    scene, run_profile = scene.at(context.partition_key), run_profile.at(context.partition_key)
     spec, site = scene.spec, scene.site
     context.log.info(f"ray tracing {site.scene}: {site.num_base_stations} base stations x {site.num_beams} beams, "
                      f"{spec.samples_per_tx:,} rays per transmitter, depth {spec.max_depth}")
@@ -43,7 +48,7 @@ def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene, be
         "beams_vertical": site.codebook_shape[0], "beams_horizontal": site.codebook_shape[1],
         "tx_power_dbm": site.tx_power_dbm,
         "samples_per_tx": spec.samples_per_tx, "max_depth": spec.max_depth,
-        "noise_floor_dbm": NOISE_FLOOR_DBM, "ue_height_m": site.ue_height_m,
+        "noise_floor_dbm": NOISE_FLOOR_DBM, "ue_height_m": site.ue_height_m, "diffraction": int(spec.diffraction),
         "dagster_run_id": context.run_id, "model_name": "sionna-rt RadioMapSolver", "mlflow_run_id": "",
         "campaigns": "", "profile": run_profile.name,
         "hole_policy": f"coverage holes (walkable cells no ray reached): power_dbm = NaN and covered = False; the "
@@ -60,7 +65,7 @@ def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene, be
                    {"units": "m", "long_name": "user (receiver) height above the scene's z = 0"}),
     }
     ds = beam_map_dataset(power, grid, bss, walkable, attrs, extra=extra)
-    path = beam_map_store.write(ds, ground_truth_map_name(scene))
+    path = beam_map_store.write(ds, ground_truth_map_name(site.name))
     total_s = time.perf_counter() - t0
     coverage = covered[:, :, walkable].mean(axis=(1, 2))
     any_beam = covered.any(axis=1)[:, walkable].mean(axis=1)
@@ -70,13 +75,14 @@ def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene, be
                           "coverage_per_beam": coverage.round(3), "coverage_any_beam": any_beam.round(3),
                           "los_share_of_walkable": los_share.round(3)})
     png = plots.beam_maps_of_base_station(ds, 0)
-    png_path = home_layout().reports / "ground_truth_bs0_beams.png"
+    png_path = home_layout().reports / site.name / "ground_truth_bs0_beams.png"
     png_path.parent.mkdir(parents=True, exist_ok=True)
     png_path.write_bytes(png)
-    context.log.info(f"wrote {path} in {total_s:.1f} s (ray tracing {trace_s:.1f} s)")
-    return MaterializeResult(metadata={
+    context.log.info(f"wrote {path} in {total_s:.1f} s (ray tracing {trace_s:.1f} s); walkable cells some ray "
+                     f"reached per base station: {', '.join(f'{v:.1%}' for v in any_beam)}")
+    yield MaterializeResult(metadata={
         "zarr_path": MetadataValue.path(str(path)),
-        "catalogue_path": MetadataValue.path(str(beam_map_store.catalogue_path(ground_truth_map_name(scene)))),
+        "catalogue_path": MetadataValue.path(str(beam_map_store.catalogue_path(ground_truth_map_name(site.name)))),
         "open_with": MetadataValue.md(f"```python\nimport xarray as xr\nds = xr.open_zarr('{path}')\n```"),
         "grid": MetadataValue.json({**grid.to_dict(), "walkable_share": round(float(walkable.mean()), 4)}),
         "base_stations": MetadataValue.md(table.to_markdown(index=False)),
@@ -85,6 +91,9 @@ def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene, be
         "bs0_beams": MetadataValue.md(plots.markdown_image(png, "beam maps of base station 0")),
         "bs0_beams_png": MetadataValue.path(str(png_path)),
     })
+    stored = beam_map_store.open_latest(ground_truth_map_name(site.name), holes_at_noise_floor=False)
+    yield checks.ground_truth_coverage(stored)
+    yield checks.base_stations_see_los_and_nlos(stored)
 
 
 class SimulationConfig(Config):
@@ -97,14 +106,17 @@ class SimulationConfig(Config):
     kinds: list[str] = []  # empty = the profile's: uniform, complex, random and uniform_m<M> per M of the sweep
 
 
-@asset(group_name="simulation", deps=["ground_truth_beam_map"], kinds={"parquet"},
-       description="Simulated campaigns (uniform, complex, random discontinuous trajectories) written into the "
-                   "landing zone exactly as a real campaign lands (design 3.1); ground truth in its own file.")
+@asset(group_name="simulation", partitions_def=site_partitions, deps=["ground_truth_beam_map"], kinds={"parquet"},
+       check_specs=[AssetCheckSpec("simulated_campaigns_follow_contract", asset="simulated_campaigns",
+                                   description="Every campaign this run simulated passes the landing-zone contract.")],
+       description="Simulated campaigns of the site (San Francisco: uniform, complex, random discontinuous "
+                   "trajectories; the indoor hall: robot trajectories) written into the landing zone exactly as a "
+                   "real campaign lands (design 3.1); ground truth in its own file.")
 def simulated_campaigns(context: AssetExecutionContext, config: SimulationConfig, scene: SionnaScene,
-                        beam_map_store: BeamMapStore, landing_zone: LandingZone,
-                        run_profile: RunProfile) -> MaterializeResult:
+                        beam_map_store: BeamMapStore, landing_zone: LandingZone, run_profile: RunProfile):
     t0 = time.perf_counter()
-    ds = beam_map_store.open_latest(ground_truth_map_name(scene)).load()
+    scene, run_profile = scene.at(context.partition_key), run_profile.at(context.partition_key)
+    ds = beam_map_store.open_latest(ground_truth_map_name(scene.site.name)).load()
     overrides = {k: v for k, v in config.model_dump().items() if v is not None and k != "kinds"}
     spec = dataclasses.replace(run_profile.get().campaign, **overrides)
     site = scene.site
@@ -130,11 +142,13 @@ def simulated_campaigns(context: AssetExecutionContext, config: SimulationConfig
                          f"({rows[-1]['status']})")
     table = pd.DataFrame(rows)
     png = plots.site_overview(ds, overview)
-    png_path = home_layout().reports / "site_overview.png"
+    png_path = home_layout().reports / site.name / "site_overview.png"
+    png_path.parent.mkdir(parents=True, exist_ok=True)
     png_path.write_bytes(png)
-    return MaterializeResult(metadata={
+    yield MaterializeResult(metadata={
         "campaigns": MetadataValue.md(table.to_markdown(index=False)),
         "landing_zone": MetadataValue.path(str(landing_zone.landing_path)),
         "overview": MetadataValue.md(plots.markdown_image(png, "site overview")),
         "wall_time_s": round(time.perf_counter() - t0, 1),
     })
+    yield checks.simulated_campaigns_follow_contract(landing_zone, [c.campaign_id for c in campaigns])

@@ -24,6 +24,7 @@ from radiomap_assets.assets.experiment_inputs import (GROUP, ExperimentConfig, c
                                                       experiment_model_steps, experiments_for)
 from radiomap_assets.assets.model_registry import (REGISTERED_MODEL, load_registered_model, profile_model_config,
                                                    train_and_register)
+from radiomap_assets.assets.shared import site_partitions
 from radiomap_assets.domain.grid import SiteGrid
 from radiomap_assets.experiments import MethodRun
 from resources import MlflowTracker, RunProfile
@@ -31,7 +32,7 @@ from resources import MlflowTracker, RunProfile
 VARIANTS = ("proposed_smoothed", "proposed_tracked")
 
 
-@asset(group_name=GROUP, kinds={"pytorch", "mlflow"},
+@asset(group_name=GROUP, kinds={"pytorch", "mlflow"}, partitions_def=site_partitions,
        description="Declared variants of the proposed model (not in the paper): proposed_smoothed (L_c against the "
                    "cv-smoothed coarse input, registered in MLflow) and proposed_tracked (the faithful model's p̂ fused "
                    "with the coarse input by a Kalman smoother, p̂'s noise from its residual and correlation time). "
@@ -39,7 +40,7 @@ VARIANTS = ("proposed_smoothed", "proposed_tracked")
 def proposed_variants(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict,
                       site_grid: SiteGrid, mlflow_tracker: MlflowTracker, proposed_method: dict,
                       run_profile: RunProfile) -> Output[dict]:
-    profile = run_profile.get()
+    profile = run_profile.at(context.partition_key).get()
     runs: dict[str, dict] = {v: {} for v in VARIANTS}
     for exp in experiments_for("proposed_smoothed", experiment_campaigns):
         cid = experiment_campaigns["experiments"][exp]

@@ -29,9 +29,12 @@ TITLES = {"table1": "Table I: uniform trajectory (1 m/s, 10 Hz), M = 3",
           "m1": "Uniform trajectory, M = 1", "m5": "Uniform trajectory, M = 5",
           "table2": "Table II: generalization to held-out discontinuous trajectories",
           "table1_production": "Table I with the production coarse input (label-free weighted centroid, what a "
-                               "landed campaign gets)"}
+                               "landed campaign gets)",
+          "table3": "Table III: indoor hall, robot trajectories through the L (paper protocol: truth + N(0, 25 m^2))"}
 TRAJECTORY_FIGURES = {"table1": "fig5_uniform_trajectory", "fig6": "fig6_complex_trajectory", "table2": "fig8_heldout",
-                      "table1_production": "fig5_uniform_trajectory_production_input"}
+                      "table1_production": "fig5_uniform_trajectory_production_input",
+                      "table3": "fig9_indoor_trajectory"}
+FIG10 = "Fig. 10: indoor positioning error against the share of trajectory samples used"
 FIG11 = "Fig. 11: beam maps of base station 1 along the main road"
 FIG12 = "Fig. 12: beam tracking capacity (serving base station = strongest; beam from each method)"
 
@@ -166,8 +169,10 @@ def render(results: dict, pngs: dict[str, bytes], title: str, not_run: dict, not
            coarse_methods: set, capacity: CapacityScore | None) -> Report:
     """The whole report from the scored results and the figures."""
     rep = Report(title)
-    rep.text(f"Campaigns: {json.dumps(results['campaigns'])}. Coarse input: {coarse_methods}"
-             " (paper protocol: ground truth + N(0, 400 m^2)). Paper numbers from section IV for comparison; the "
+    variance = "25" if results.get("site") == "indoor_hall" else "400"
+    rep.text(f"Site {results.get('site', 'san_francisco')}. Campaigns: {json.dumps(results['campaigns'])}. Coarse "
+             f"input: {coarse_methods} (paper protocol: ground truth + N(0, {variance} m^2)). Paper numbers from "
+             "section IV for comparison; the "
              "paper trains on a GPU with its own ray tracer, our default profile trains each model for a CPU budget.")
     if not_run or not_run_methods:
         rep.text(f"Partial evaluation (the headline of make demo): experiments run {sorted(results['campaigns'])}; "
@@ -206,7 +211,7 @@ def render(results: dict, pngs: dict[str, bytes], title: str, not_run: dict, not
 
 def _localization_sections(rep: Report, results: dict, pngs: dict, not_run: dict, not_run_methods: dict) -> None:
     localization = results["localization"]
-    for exp in ("table1", "table1_production", "table2", "fig6"):
+    for exp in ("table1", "table1_production", "table2", "fig6", "table3"):
         if exp not in localization:
             if exp in not_run:
                 rep.heading(TITLES[exp])
@@ -233,6 +238,20 @@ def _localization_sections(rep: Report, results: dict, pngs: dict, not_run: dict
     elif any(e in not_run for e in M_OF):
         rep.heading("Fig. 7: localization error against the number of observed beams M")
         rep.text(not_run_line("Fig. 7", {e: not_run[e] for e in M_OF if e in not_run}))
+    shares = results.get("fig10_mean_error_m")
+    fig10_not_run = {e: r for e, r in not_run.items() if e.startswith("fig10_")}
+    if shares:
+        rep.heading(FIG10)
+        rep.image(pngs["fig10_error_vs_sample_share"], "fig10_error_vs_sample_share")
+        cols = sorted({int(k) for v in shares.values() for k in v})
+        rep.table(pd.DataFrame([{"scheme": TABLE_NAMES[m], **{f"{k} % mean [m]": rounded(v.get(str(k)), 2)
+                                                              for k in cols}}
+                                for m, v in shares.items() if v]))
+        rep.text("Each share: the first whole robot trajectories holding that share of the campaign's samples; every "
+                 "method learns from them and recovers them. " + FLOOR_NOTE)
+    elif fig10_not_run:
+        rep.heading(FIG10)
+        rep.text(not_run_line("Fig. 10", fig10_not_run))
 
 
 def _beam_map_section(rep: Report, results: dict, not_run: dict) -> None:

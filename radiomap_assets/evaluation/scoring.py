@@ -60,6 +60,14 @@ def error_versus_beams(localization: dict) -> dict[str, dict[int, float]]:
             for m in ("coarse input", *FLOORS, "semi_cc_gt", "proposed")}
 
 
+def error_versus_sample_share(localization: dict) -> dict[str, dict[int, float]]:
+    """Fig. 10: mean error per share of the indoor trajectory samples (percent) for the coarse input, the floors
+    and Table III's methods."""
+    shares = {e: int(e.split("_")[1]) for e in localization if e.startswith("fig10_")}
+    return {m: {shares[e]: localization[e][m]["mean_error_m"] for e in shares if m in localization[e]}
+            for m in ("coarse input", *FLOORS, "semi_cc_noisy", "real_world_cc", "proposed")}
+
+
 def score_beam_maps(runs: dict, truths: dict, centres: np.ndarray, gt_power_dbm: np.ndarray,
                     gt_covered: np.ndarray, gt_grid: Grid) -> dict:
     """Table IV: NMSE / RMSE of the SKF's and the proposed model's maps at the cells of the uniform trajectory."""
@@ -117,12 +125,14 @@ def summarize(results: dict, runs: dict, cam_runs: dict[str, MethodRun]) -> None
                                      if m in results["beam_map"].get(e, {}) else {})}
                               for e in results["localization"] if m in results["localization"][e]}
                           for m in dict.fromkeys(FLOORS + METHODS) if m != "cam"}
-    results["methods"]["cam"] = {"table1": {"capacity": results["capacity"].get("cam")}}
+    if "cam" in results["capacity"]:
+        results["methods"]["cam"] = {"table1": {"capacity": results["capacity"]["cam"]}}
 
 
-def new_results(profile_name: str, experiments: dict, not_run: dict, not_run_methods: dict) -> dict:
-    return {"profile": profile_name, "campaigns": experiments, "localization": {}, "beam_map": {}, "capacity": {},
-            "paper": PAPER, "not_run": {"experiments": not_run, "methods": {e: list(m) for e, m in
+def new_results(profile_name: str, experiments: dict, not_run: dict, not_run_methods: dict,
+                site: str = "san_francisco") -> dict:
+    return {"profile": profile_name, "site": site, "campaigns": experiments, "localization": {}, "beam_map": {},
+            "capacity": {}, "paper": PAPER, "not_run": {"experiments": not_run, "methods": {e: list(m) for e, m in
                                                                              not_run_methods.items()},
                                         "command": FULL_EVALUATION_COMMAND}}
 
