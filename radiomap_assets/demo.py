@@ -99,6 +99,7 @@ def _run_site(defs, instance, site: str, paper: bool, timings: dict) -> dict:
     from radiomap_assets.assets.shared import campaign_partitions, campaign_site
     from radiomap_assets.domain.simulation import campaign_kind
     from radiomap_assets.experiments import FULL_EVALUATION_COMMAND, PAPER
+    from radiomap_assets.jobs import HEADLINE_RUN_CONFIG
     from radiomap_assets.sensors import landing_zone_tick
     from radiomap_assets.storage import load_partition, materialized_campaigns, partition_path as storage_path
 
@@ -212,8 +213,9 @@ def _run_site(defs, instance, site: str, paper: bool, timings: dict) -> dict:
                                      "production input (San Francisco) or Table III (indoor hall), floors, SKF, "
                                      "proposed and its variants, report"))
     t0 = _step(f"[{site}] evaluation ({job_name}): {what}")
+    selection = {} if paper else HEADLINE_RUN_CONFIG  # a run config replaces the job's own: pass the selection too
     res = defs.resolve_job_def(job_name).execute_in_process(instance=instance, partition_key=site,
-                                                            raise_on_error=True, run_config=_quiet())
+                                                            raise_on_error=True, run_config=_quiet(selection))
     report = res.output_for_node("evaluation_report")
     _asset_times(instance, res, timings, f"[{site}] {job_name}: ")
     _done(timings, f"[{site}] {job_name} (total)", t0)
