@@ -92,7 +92,7 @@ def paper_protocol_inputs(ingested_campaigns, dagster_instance):
 # Two tiers (issue 11): a test that needs the ray-traced smoke site (every session fixture from ``simulated_site``
 # on depends on it) or serves the web UI is a graph test; the rest are unit tests that never ray trace.
 # `pytest -m "not graph"` runs the unit tier alone, `pytest -m graph` the graph tier; `make test` runs both.
-GRAPH_FIXTURES = {"simulated_site"}
+GRAPH_FIXTURES = {"simulated_site", "simulated_hall"}
 GRAPH_MODULES = {"test_webserver"}
 
 

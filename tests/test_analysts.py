@@ -18,14 +18,13 @@ import xarray as xr
 
 from radiomap_assets.domain import beam_map_store as store
 from radiomap_assets.domain.codebook import beam_direction_cosines
-from tests.conftest import SITE
 from radiomap_assets.domain.grid import Grid
 from radiomap_assets.metadata import significant
+from tests.conftest import SITE
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCK_PROJECT = """
 import sys
-from tests.conftest import SITE
 class Block:
     def find_spec(self, name, path=None, target=None):
         if name.split('.')[0] in {'radiomap_assets', 'models', 'resources', 'sionna', 'mitsuba', 'drjit', 'dagster',

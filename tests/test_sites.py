@@ -1,0 +1,82 @@
+"""Sites as partitions (issue 12): the generated indoor hall ray traces with coverage over its L-shaped area, its
+campaigns declare their site and its 2-D codebook, and nothing of one site touches another site's outputs."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import SITE
+
+HALL = "indoor_hall"
+
+
+@pytest.fixture(scope="session")
+def simulated_hall(simulated_site, dagster_instance):
+    """The indoor hall's partition of the simulation job (after San Francisco's), with San Francisco's ground-truth
+    catalogue before it ran."""
+    from radiomap_assets.assets.shared import ground_truth_map_name
+    from radiomap_assets.definitions import defs
+
+    store = defs.resources["beam_map_store"]
+    sf_before = store.catalogue(ground_truth_map_name(SITE))
+    result = defs.resolve_job_def("simulate_site").execute_in_process(instance=dagster_instance, partition_key=HALL)
+    assert result.success
+    return result, sf_before
+
+
+def test_the_generated_hall_traces_with_coverage_over_its_l_shaped_area(simulated_hall):
+    from radiomap_assets.assets.shared import ground_truth_map_name
+    from radiomap_assets.definitions import defs
+
+    result, _ = simulated_hall
+    ds = defs.resources["beam_map_store"].open_latest(ground_truth_map_name(HALL), holes_at_noise_floor=False)
+    assert ds.attrs["site"] == HALL and ds.attrs["codebook"] == "dft_2d"
+    assert dict(ds.sizes) == {"bs": 4, "beam": 8, "y": ds.sizes["y"], "x": ds.sizes["x"]}
+    cell_m2 = float(np.diff(ds.x.values[:2])[0]) ** 2
+    assert ds.valid.values.sum() * cell_m2 == pytest.approx(160.0)  # the L: 20 m x 5 m + 5 m x 12 m
+    covered = ds.covered.values.any(axis=1)[:, ds.valid.values].mean(axis=1)
+    assert (covered >= 0.95).all(), covered  # issue 12: at least 95 % of walkable cells per base station
+    np.testing.assert_allclose(np.unique(ds.beam_elevation_deg.values), [-30.0, 30.0])  # 2 rows: +-30 degrees
+    los = ds.los.values[:, ds.valid.values].mean(axis=1)
+    assert ((los > 0.05) & (los < 1.0)).all(), los  # mostly line of sight, machines and shelving block some
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks["ground_truth_coverage"] and checks["base_stations_see_los_and_nlos"]
+    assert checks["simulated_campaigns_follow_contract"]
+
+
+def test_hall_campaigns_declare_their_site_and_2d_codebook(simulated_hall):
+    from radiomap_assets.definitions import defs
+    from radiomap_assets.domain import campaign as contract
+
+    zone = defs.resources["landing_zone"]
+    folders = [p for root in (zone.landing_path, zone.accepted_path) for p in root.glob("indoor-hall-*")]
+    assert folders
+    for folder in folders:
+        manifest = json.loads((folder / contract.MANIFEST).read_text())
+        assert manifest["site"] == HALL
+        assert manifest["codebook"] == {"type": "dft_2d", "num_beams": 8, "array_rows": 2, "array_cols": 4,
+                                        "beams_vertical": 2, "beams_horizontal": 4}
+        assert all(b["num_antennas"] == 8 for b in manifest["base_stations"])
+        camp = contract.load_campaign(folder)
+        gt = contract.read_ground_truth(camp)
+        speed = np.hypot(*np.diff(gt[["x_m", "y_m"]].to_numpy()[:50], axis=0).T) * manifest["measurement_rate_hz"]
+        assert np.median(speed) == pytest.approx(0.5, rel=0.05)  # the robot's 0.5 m/s
+
+
+def test_a_site_never_touches_another_sites_outputs(simulated_hall, ingested_campaigns, dagster_instance):
+    """The hall's simulation leaves San Francisco's ground truth (its latest and its catalogue) as it was, and the
+    hall's model refuses to train on a San Francisco campaign."""
+    from radiomap_assets.assets.shared import ground_truth_map_name
+    from radiomap_assets.definitions import defs
+
+    _, sf_before = simulated_hall
+    store = defs.resources["beam_map_store"]
+    sf_after = store.catalogue(ground_truth_map_name(SITE))
+    assert sf_after.equals(sf_before)
+    assert store.open_latest(ground_truth_map_name(SITE)).attrs["site"] == SITE
+    sf_campaign = next(c for c in ingested_campaigns if c.startswith("san-francisco-"))
+    cfg = {"ops": {"beam_map_model": {"config": {"campaigns": [sf_campaign], "max_steps": 1}}}}
+    with pytest.raises(ValueError, match="belong to another site than 'indoor_hall'"):
+        defs.resolve_job_def("train_model").execute_in_process(instance=dagster_instance, partition_key=HALL,
+                                                               run_config=cfg)
