@@ -4,12 +4,16 @@ plain packages, never from each other (tests/test_layout.py and the import-linte
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 from dagster import DynamicPartitionsDefinition, StaticPartitionsDefinition
 
 from models.beam_map.training import TrajectoryData, split_trajectories
 from radiomap_assets import storage
+from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.measurement import MaskedSparseCSI
+from radiomap_assets.profiles import home_layout
 from radiomap_assets.sites import get_site, site_names
 
 campaign_partitions = DynamicPartitionsDefinition(name="campaigns")
@@ -27,8 +31,13 @@ def generative_map_name(site: str) -> str:
 
 
 def campaign_site(campaign_id: str) -> str:
-    """The site an ingested campaign declares (its manifest), checked against the known sites."""
-    site = str(storage.load_partition("raw_channel_measurements", campaign_id).manifest.get("site", ""))
+    """The site an ingested campaign declares, checked against the known sites. Read from the accepted campaign's
+    manifest (a few hundred bytes), not from the stored raw_channel_measurements, which holds every measurement row
+    (250 MB for the default random campaign) and is asked for once per campaign by every site-level asset."""
+    path = home_layout().accepted / campaign_id / contract.MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"campaign {campaign_id!r} has no accepted manifest ({path}): ingest it first")
+    site = str(json.loads(path.read_text()).get("site", ""))
     get_site(site)
     return site
 

@@ -49,11 +49,10 @@ def beam_gains(channel: np.ndarray, codebook: np.ndarray) -> np.ndarray:
 
 def planar_steering_vector(u: np.ndarray | float, v: np.ndarray | float, rows: int, cols: int) -> np.ndarray:
     """a(u, v) of a half-wavelength rows x cols URA in Sionna's element order, shape (..., rows * cols)."""
-    u = np.asarray(u, dtype=np.float64)[..., None]
-    v = np.asarray(v, dtype=np.float64)[..., None]
-    n = np.arange(rows * cols)
-    c, r = n // rows, n % rows
-    return np.exp(1j * np.pi * (c * u + (rows - 1 - r) * v))
+    horizontal = steering_vector(u, cols)  # (..., cols): column c at +c lambda/2
+    vertical = steering_vector(v, rows)[..., ::-1]  # (..., rows): row r at height (rows - 1 - r) lambda/2
+    out = horizontal[..., :, None] * vertical[..., None, :]  # (..., cols, rows)
+    return out.reshape(out.shape[:-2] + (rows * cols,))  # n = c * rows + r
 
 
 def planar_beam_directions(beams_vertical: int, beams_horizontal: int) -> np.ndarray:

@@ -17,6 +17,7 @@ from radiomap_assets.domain.measurement import sample_beam_map
 from radiomap_assets.evaluation.scoring import M_OF, CapacityScore
 from radiomap_assets.experiments import (COVERAGE_RADIUS_M, FLOOR_NOTE, FULL_EVALUATION_COMMAND, PAPER,
                                          PARTICIPANTS, stop_location)
+from radiomap_assets.sites import get_site
 
 TABLE_NAMES = {"skf": "SKF", "semi_cc_gt": "Semi-CC-GT", "semi_cc_noisy": "Semi-CC-Noisy",
                "real_world_cc": "Real-world CC", "lstm": "LSTM", "proposed": "Proposed", "coarse input": "coarse input",
@@ -169,9 +170,10 @@ def render(results: dict, pngs: dict[str, bytes], title: str, not_run: dict, not
            coarse_methods: set, capacity: CapacityScore | None) -> Report:
     """The whole report from the scored results and the figures."""
     rep = Report(title)
-    variance = "25" if results.get("site") == "indoor_hall" else "400"
-    rep.text(f"Site {results.get('site', 'san_francisco')}. Campaigns: {json.dumps(results['campaigns'])}. Coarse "
-             f"input: {coarse_methods} (paper protocol: ground truth + N(0, {variance} m^2)). Paper numbers from "
+    site = results.get("site", "san_francisco")
+    variance = get_site(site).coarse_noise_variance_m2
+    rep.text(f"Site {site}. Campaigns: {json.dumps(results['campaigns'])}. Coarse "
+             f"input: {coarse_methods} (paper protocol: ground truth + N(0, {variance:g} m^2)). Paper numbers from "
              "section IV for comparison; the "
              "paper trains on a GPU with its own ray tracer, our default profile trains each model for a CPU budget.")
     if not_run or not_run_methods:

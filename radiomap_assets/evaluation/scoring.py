@@ -15,10 +15,10 @@ import numpy as np
 
 from radiomap_assets.domain.grid import Grid
 from radiomap_assets.domain.measurement import sample_beam_map
-from radiomap_assets.experiments import (FLOORS, FULL_EVALUATION_COMMAND, METHODS, PAPER, PARTICIPANTS, MethodRun,
-                                         beam_from_map, beam_map_scores, capacity_experiment, evaluation_cells,
-                                         headline_ratios, localization_scores, los_to_nlos_window, map_at_cells,
-                                         serving_base_station, true_beam_map_at)
+from radiomap_assets.experiments import (EXPERIMENTS, FLOORS, FULL_EVALUATION_COMMAND, METHODS, PAPER,
+                                         PARTICIPANTS, MethodRun, beam_from_map, beam_map_scores, capacity_experiment,
+                                         evaluation_cells, headline_ratios, localization_scores, los_to_nlos_window,
+                                         map_at_cells, serving_base_station, true_beam_map_at)
 
 M_OF = {"m1": 1, "table1": 3, "m5": 5}  # experiment -> observed beams per base station (table1's M is the profile's)
 
@@ -63,7 +63,8 @@ def error_versus_beams(localization: dict) -> dict[str, dict[int, float]]:
 def error_versus_sample_share(localization: dict) -> dict[str, dict[int, float]]:
     """Fig. 10: mean error per share of the indoor trajectory samples (percent) for the coarse input, the floors
     and Table III's methods."""
-    shares = {e: int(e.split("_")[1]) for e in localization if e.startswith("fig10_")}
+    shares = {e: round(100 * EXPERIMENTS[e].sample_share) for e in localization
+              if e in EXPERIMENTS and EXPERIMENTS[e].sample_share < 1.0}
     return {m: {shares[e]: localization[e][m]["mean_error_m"] for e in shares if m in localization[e]}
             for m in ("coarse input", *FLOORS, "semi_cc_noisy", "real_world_cc", "proposed")}
 
