@@ -139,12 +139,13 @@ def test_evaluation_json_has_every_method_and_experiment(evaluation):
     for scores in results["localization"]["table1"].values():
         assert 0.0 < scores["trustworthiness"] <= 1.0 and 0.0 < scores["continuity"] <= 1.0
         assert np.isfinite(scores["mean_error_m"]) and scores["p95_error_m"] >= scores["mean_error_m"] * 0.5
-    for exp in ("m1", "table1", "m5"):  # Table IV for both map-building methods
-        for m in ("skf", "proposed"):
+    for exp in ("m1", "table1", "m5"):  # Table IV for every map-building method, the tracked variant's map too
+        for m in ("skf", "proposed", "proposed_tracked"):
             assert 0.0 < results["beam_map"][exp][m]["nmse"] < 1.0
-    assert set(results["capacity"]) == {"perfect_csi", "proposed", "skf", "cam"}
+    assert set(results["capacity"]) == {"perfect_csi", "proposed", "proposed_tracked", "skf", "cam"}
     assert set(results["ratios"]) >= {"table1_proposed_over_skf_mean_error", "table2_proposed_over_lstm_mean_error",
-                                      "table4_m1_proposed_over_skf_nmse"}
+                                      "table4_m1_proposed_over_skf_nmse", "table4_m1_proposed_tracked_over_skf_nmse",
+                                      "fig12_los_capacity_share_of_perfect_proposed_tracked"}
     assert results["not_run"] == {"experiments": {}, "methods": {}, "command": "make paper"}  # the full evaluation
 
 
@@ -239,8 +240,9 @@ def test_headline_evaluation_runs_table1_with_floors_and_marks_the_rest_as_not_r
         assert list(results["localization"][exp]) == ["coarse input", *floors, "proposed", "proposed_tracked"], exp
         for scores in results["localization"][exp].values():
             assert np.isfinite(scores["mean_error_m"])
-    assert set(results["capacity"]) == {"perfect_csi", "proposed", "skf", "cam"}  # Fig. 12 is on Table I: cheap
-    assert "m1" not in results["beam_map"] and "proposed" in results["beam_map"]["table1"]
+    # Fig. 12 and Table IV at M = 3 are on Table I's walk: cheap, the tracked variant's map included
+    assert set(results["capacity"]) == {"perfect_csi", "proposed", "proposed_tracked", "skf", "cam"}
+    assert "m1" not in results["beam_map"] and {"proposed", "proposed_tracked"} <= set(results["beam_map"]["table1"])
     # what was not run is said, with the command that runs it, and no stale number of the full run shows
     assert set(results["not_run"]["experiments"]) == {"fig6", "m1", "m5", "table2"}
     assert all("make paper" in why for why in results["not_run"]["experiments"].values())

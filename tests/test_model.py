@@ -190,6 +190,25 @@ def test_decoder_refinement_trains_only_the_decoder_and_lowers_its_loss_on_full_
     assert last < first
 
 
+def test_a_decoder_refined_on_another_trajectorys_cells_decodes_its_map_along_that_trajectory():
+    """The tracked variant's beam map (Table IV, Fig. 12): targets assigned by given label-free cells, not by p̂."""
+    from models.beam_map.radio_map import nearest_cell
+    from models.beam_map.training import beam_map_along, refine_decoder
+
+    data, config, cells = _tiny_problem()
+    model = _fresh_model(config, cells)
+    train(model, data)
+    given = [nearest_cell(torch.from_numpy(d.coarse_xy).float(), cells).numpy() for d in data]
+    with pytest.raises(ValueError, match="one cell per sample"):
+        refine_decoder(model, data, steps=2, batch_size=16, cells=[c[:-1] for c in given])
+    assert len(refine_decoder(model, data, steps=5, batch_size=16, cells=given)) == 5
+    far_cell = len(cells) - 1  # x = 60 m: only in the corridor of a track that reaches it
+    track = [np.stack([np.linspace(0, 20, 30), np.zeros(30)], axis=1)]
+    map_cells, g = beam_map_along(model, track, [np.zeros(30, dtype=np.int64)], corridor_m=5.0, samples_per_cell=2)
+    assert set(map_cells) == {0, 1, 2, 3, 4, 5} and far_cell not in map_cells  # 0-20 m and 5 m around it
+    assert g.shape == (len(map_cells), config.num_entries) and np.isfinite(g).all()
+
+
 # ---- the model through Dagster and MLflow ------------------------------------------------------------------
 
 def test_training_registers_a_model_version_tagged_with_run_campaigns_and_data_versions(trained_model):

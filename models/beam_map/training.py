@@ -235,26 +235,55 @@ def decode_beam_map(model: GenerativeBeamMapModel, samples_per_cell: int = 4, sa
     return samples.mean(axis=1), power.std(axis=1), visited[idx]
 
 
+def corridor_cells(xy: list[np.ndarray], cell_centres_m: np.ndarray, radius_m: float) -> np.ndarray:
+    """Indices of the cells within ``radius_m`` of any of the positions ``xy`` (list of (L, 2)): where a beam map
+    is decoded along a trajectory."""
+    pts = np.concatenate(xy)
+    pts = pts[:: max(1, len(pts) // 4000)]
+    keep = np.zeros(len(cell_centres_m), bool)
+    for i in range(0, len(pts), 256):
+        d = np.linalg.norm(cell_centres_m[None] - pts[i:i + 256, None], axis=-1)
+        keep |= (d <= radius_m).any(axis=0)
+    return np.nonzero(keep)[0]
+
+
+def beam_map_along(model: GenerativeBeamMapModel, xy: list[np.ndarray], cells: list[np.ndarray],
+                   corridor_m: float, samples_per_cell: int = 16, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The decoded beam map (Table IV, Fig. 12) on the cells of a recovered trajectory and its corridor of
+    ``corridor_m``: xy, cells per trajectory -> (map_cells (C,), mean g (C, N) float32), the mean of
+    ``samples_per_cell`` diffusion samples per cell (the mean of 16 beats one sample's NMSE: see README)."""
+    centres = model.codebook.cell_centres_m.numpy()
+    map_cells = np.union1d(corridor_cells(list(xy), centres, corridor_m), np.concatenate(cells))
+    mean_g, _, _ = decode_beam_map(model, samples_per_cell=samples_per_cell, cells=map_cells, seed=seed)
+    return map_cells, mean_g.astype(np.float32)
+
+
 def parameter_count(model: torch.nn.Module) -> int:
     return int(sum(p.numel() for p in model.parameters()))
 
 
 
 def refine_decoder(model: GenerativeBeamMapModel, data: list[TrajectoryData], steps: int, batch_size: int = 512,
-                   learning_rate: float = 5e-4, on_step: Callable[[int, dict], None] | None = None) -> list[dict]:
+                   learning_rate: float = 5e-4, on_step: Callable[[int, dict], None] | None = None,
+                   cells: list[np.ndarray] | None = None) -> list[dict]:
     """Decoder refinement after the joint training of eq. (30) (our addition for CPU budgets; the paper trains
     everything jointly). The encoder and the codebook are frozen; the denoiser is trained on what it is asked at
     inference: the codebook vector e_k of a cell -> the full CSI there.
 
-    Targets are label-free: every sample is assigned to the cell of its own recovered position (eq. (17)); an
+    Targets are label-free: every sample is assigned to the cell of its own recovered position (eq. (17)), or to
+    ``cells`` (per trajectory of ``data``, one grid cell per sample: another label-free position estimate, e.g.
+    the tracking prior's, ``models.beam_map.tracking``); an
     entry the sample observed keeps its measurement, an unobserved one takes the mean of that entry over the
     samples assigned to the same cell that did observe it (entries nobody observed there stay out of the loss).
     The joint training only ever sees the M observed beams per base station and the unobserved entries as fixed
     -1 inputs, which it never has to denoise; this teaches the decoder the full vector it generates."""
     c = model.config
-    cells, g_all, m_all = [], [], []
+    if cells is None:
+        cells = [recover_trajectory(model, d.g, d.m)[1] for d in data]
+    elif [len(c) for c in cells] != [len(d) for d in data]:
+        raise ValueError("refine_decoder: cells must give one cell per sample of every trajectory of data")
+    cells, g_all, m_all = list(cells), [], []
     for d in data:
-        cells.append(recover_trajectory(model, d.g, d.m)[1])
         g_all.append(d.g)
         m_all.append(d.m)
     from radiomap_assets.domain.measurement import radio_map_from_positions

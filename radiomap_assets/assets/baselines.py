@@ -8,6 +8,7 @@ against ground truth happens in the report asset only.
 """
 
 
+import dataclasses
 import time
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 import torch
 from dagster import AllPartitionMapping, AssetDep, AssetExecutionContext, Config, MetadataValue, Output, asset
 
-from models.beam_map.training import decode_beam_map, recover_trajectory
+from models.beam_map.training import beam_map_along, recover_trajectory
 from radiomap_assets import storage
 from radiomap_assets.assets.experiment_inputs import (GROUP, ExperimentConfig, coarse_asset_of, experiment_data,
                                                       experiment_model_steps, experiments_for, truth_of)
@@ -25,9 +26,10 @@ from radiomap_assets.domain.grid import SiteGrid
 from radiomap_assets.domain.model_reference import ModelReference
 from radiomap_assets.assets.shared import campaign_site, site_partitions
 from radiomap_assets.domain.simulation import campaign_kind
-from radiomap_assets.experiments import (COARSE_ASSET, EXPERIMENTS, FULL_EVALUATION_COMMAND, PARTICIPANTS, MethodRun,
-                                         experiments_of_site)
+from radiomap_assets.experiments import (BEAM_MAP_EXPERIMENTS, COARSE_ASSET, EXPERIMENTS, FULL_EVALUATION_COMMAND,
+                                         MAP_CORRIDOR_CELLS, PARTICIPANTS, MethodRun, experiments_of_site)
 from radiomap_assets.profiles import Profile
+from radiomap_assets.sites import get_site
 from resources import MlflowTracker, RunProfile
 
 class EvaluationSelection(Config):
@@ -127,17 +129,6 @@ def _summary(runs: dict) -> dict:
                                                for e, r in runs.items()})}
 
 
-def _corridor_cells(xy: list[np.ndarray], cell_centres: np.ndarray, radius_m: float) -> np.ndarray:
-    """Cells within ``radius_m`` of a method's own estimated positions (where its beam map is decoded)."""
-    pts = np.concatenate(xy)
-    pts = pts[:: max(1, len(pts) // 4000)]
-    keep = np.zeros(len(cell_centres), bool)
-    for i in range(0, len(pts), 256):
-        d = np.linalg.norm(cell_centres[None] - pts[i:i + 256, None], axis=-1)
-        keep |= (d <= radius_m).any(axis=0)
-    return np.nonzero(keep)[0]
-
-
 # ------------------------------------------------------------------------------------------------ methods
 
 @asset(group_name=GROUP, kinds={"numpy"}, partitions_def=site_partitions,
@@ -175,6 +166,8 @@ def _chart_runs(context, method: str, campaigns: dict, config: ExperimentConfig,
         train, test = experiment_data(campaigns, exp)
         cid = campaigns["experiments"][exp]
         chart_config, supervision = variant_config(method, config.chart_steps or profile.beam_map.chart_steps)
+        site = get_site(profile.scene.site)
+        chart_config = dataclasses.replace(chart_config, position_scale_m=site.position_scale_m)
         kwargs = {}
         if supervision == "labels":  # Semi-CC-GT: 500 ground-truth labels, from the training trajectories only
             truth = truth_of(cid, train)
@@ -184,6 +177,9 @@ def _chart_runs(context, method: str, campaigns: dict, config: ExperimentConfig,
             camp = storage.load_partition("raw_channel_measurements", cid)
             kwargs["bs_xy"] = camp.bs_positions[:, :2]
             kwargs["beams_per_bs"] = camp.num_beams
+            # the box prior: the site's simulated region (what a deployer knows of the site; the hall's L with its
+            # margin: 4.08 m on Table III against 4.60 m with the base stations' box padded by 50 m, 2026-11-28)
+            kwargs["site_box"] = site.region_m
         t0 = time.perf_counter()
         net, history = train_channel_chart(train, supervision, chart_config, **kwargs)
         xy = [predict_chart(net, d.g, d.m) for d in test]
@@ -240,7 +236,6 @@ def cam_baseline(context: AssetExecutionContext, experiment_campaigns: dict, sit
 def _generative_runs(context, rnn_cell: str, campaigns: dict, config: ExperimentConfig, site_grid: SiteGrid,
                      mlflow_tracker: MlflowTracker, reuse: ModelReference | None, profile: Profile) -> dict:
     method = "proposed" if rnn_cell == "gru" else "lstm"
-    centres = site_grid.cell_centres_m
     runs = {}
     for exp in experiments_for(method, campaigns):
         cid = campaigns["experiments"][exp]
@@ -263,12 +258,9 @@ def _generative_runs(context, rnn_cell: str, campaigns: dict, config: Experiment
         run = MethodRun(list(xy), cells=list(cells), model_uri=ref.model_uri, mlflow_run_id=ref.mlflow_run_id,
                         train_wall_time_s=ref.train_wall_time_s, coarse_asset=coarse_asset,
                         reused_model_group_version=ref is reuse)
-        if exp in ("table1", "m1", "m5"):  # Table IV / Fig. 12: the decoded beam map along its own trajectory
-            map_cells = _corridor_cells(list(xy), centres, radius_m=3 * site_grid.grid.resolution_m)
-            map_cells = np.union1d(map_cells, np.concatenate(cells))
-            # mean of 16 diffusion samples per cell: see README
-            mean_g, _, _ = decode_beam_map(model, samples_per_cell=16, cells=map_cells, seed=1)
-            run.map_cells, run.map_g = map_cells, mean_g.astype(np.float32)
+        if exp in BEAM_MAP_EXPERIMENTS:  # Table IV / Fig. 12: the decoded beam map along its own trajectory
+            run.map_cells, run.map_g = beam_map_along(model, list(xy), list(cells), MAP_CORRIDOR_CELLS
+                                                      * site_grid.grid.resolution_m)
         run.seconds = time.perf_counter() - t0
         runs[exp] = run
         context.log.info(f"{method} {exp}: {run.seconds:.1f} s ({ref.model_uri})")

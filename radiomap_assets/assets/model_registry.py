@@ -19,6 +19,7 @@ from radiomap_assets import plots
 from radiomap_assets.domain.grid import SiteGrid
 from radiomap_assets.domain.model_reference import ModelReference
 from radiomap_assets.profiles import Profile, home_layout
+from radiomap_assets.sites import get_site
 from resources import MlflowTracker
 from resources.mlflow_tracker import download_model_artifacts
 
@@ -27,10 +28,11 @@ _MODEL_CACHE: dict[str, GenerativeBeamMapModel] = {}  # registered model version
 
 
 def profile_model_config(profile: Profile, num_entries: int, max_steps: int | None = None, loss_weights: str = ""):
-    """The ModelConfig (models.beam_map.config) of the profile's beam-map section, with optional overrides of the
-    step count and loss weights."""
+    """The ModelConfig (models.beam_map.config) of the profile's beam-map section and its site's position scale
+    (``Site.position_scale_m``), with optional overrides of the step count and loss weights."""
     section = profile.beam_map
-    mconfig = model_config(num_entries, section.model_overrides(), section.loss_weights)
+    sizes = {"position_scale_m": get_site(profile.scene.site).position_scale_m, **section.model_overrides()}
+    mconfig = model_config(num_entries, sizes, section.loss_weights)
     if max_steps:
         mconfig = type(mconfig).from_dict({**mconfig.to_dict(), "max_steps": max_steps})
     if loss_weights:
@@ -108,8 +110,14 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
 
 def load_registered_model(ref: ModelReference) -> GenerativeBeamMapModel:
     """The model version named in ``ref``, loaded back from the MLflow registry (state dict + description)."""
-    key = f"{ref.tracking_uri}|{ref.model_uri}"
+    return load_model_version(ref.tracking_uri, ref.model_uri)
+
+
+def load_model_version(tracking_uri: str, model_uri: str) -> GenerativeBeamMapModel:
+    """A registered model version (``models:/<name>/<version>``) of the MLflow store at ``tracking_uri``; loaded once
+    per process: callers that change the model (a decoder refinement) work on a copy."""
+    key = f"{tracking_uri}|{model_uri}"
     if key not in _MODEL_CACHE:
-        local = download_model_artifacts(ref.tracking_uri, ref.model_uri)
+        local = download_model_artifacts(tracking_uri, model_uri)
         _MODEL_CACHE[key] = load_model_files(local / "state_dict.pt", local / "model.json")
     return _MODEL_CACHE[key]

@@ -14,7 +14,7 @@ import pandas as pd
 from radiomap_assets import plots
 from radiomap_assets.domain.grid import Grid
 from radiomap_assets.domain.measurement import sample_beam_map
-from radiomap_assets.evaluation.scoring import M_OF, CapacityScore
+from radiomap_assets.evaluation.scoring import M_OF, MAP_METHODS, CapacityScore
 from radiomap_assets.experiments import (COVERAGE_RADIUS_M, FLOOR_NOTE, FULL_EVALUATION_COMMAND, PAPER,
                                          PARTICIPANTS, stop_location)
 from radiomap_assets.sites import get_site
@@ -262,11 +262,14 @@ def _beam_map_section(rep: Report, results: dict, not_run: dict) -> None:
         if exp not in results["beam_map"]:
             continue
         row = {"M": m_obs}
-        for m in ("skf", "proposed"):
+        for m in MAP_METHODS:
             s = results["beam_map"][exp].get(m)
-            p = PAPER["table4"][m].get(m_obs)
+            if m not in PAPER["table4"] and not s:
+                continue
             row[f"{TABLE_NAMES[m]} NMSE / RMSE"] = f"{s['nmse']:.4f} / {s['rmse']:.3f}" if s else ""
-            row[f"paper {TABLE_NAMES[m]}"] = f"{p[0]} / {p[1]}" if p else ""
+            if m in PAPER["table4"]:
+                p = PAPER["table4"][m].get(m_obs)
+                row[f"paper {TABLE_NAMES[m]}"] = f"{p[0]} / {p[1]}" if p else ""
         rows.append(row)
     if rows or any(e in not_run for e in M_OF):
         rep.heading("Table IV: beam-map reconstruction along the uniform trajectory (normalized maps, covered entries)")

@@ -15,12 +15,13 @@ import numpy as np
 
 from radiomap_assets.domain.grid import Grid
 from radiomap_assets.domain.measurement import sample_beam_map
-from radiomap_assets.experiments import (EXPERIMENTS, FLOORS, FULL_EVALUATION_COMMAND, METHODS, PAPER,
-                                         PARTICIPANTS, MethodRun, beam_from_map, beam_map_scores, capacity_experiment,
-                                         evaluation_cells, headline_ratios, localization_scores, los_to_nlos_window,
-                                         map_at_cells, serving_base_station, true_beam_map_at)
+from radiomap_assets.experiments import (BEAM_MAP_EXPERIMENTS, EXPERIMENTS, FLOORS, FULL_EVALUATION_COMMAND, METHODS,
+                                         PAPER, PARTICIPANTS, MethodRun, beam_from_map, beam_map_scores,
+                                         capacity_experiment, evaluation_cells, headline_ratios, localization_scores,
+                                         los_to_nlos_window, map_at_cells, serving_base_station, true_beam_map_at)
 
-M_OF = {"m1": 1, "table1": 3, "m5": 5}  # experiment -> observed beams per base station (table1's M is the profile's)
+M_OF = BEAM_MAP_EXPERIMENTS  # experiment -> observed beams per base station M
+MAP_METHODS = ("skf", "proposed", "proposed_tracked")  # methods with a beam map (Table IV, Fig. 12)
 
 
 def method_runs(baselines: dict[str, dict], coarse_floors: dict, skf_baseline: dict) -> dict[str, dict]:
@@ -79,8 +80,8 @@ def score_beam_maps(runs: dict, truths: dict, centres: np.ndarray, gt_power_dbm:
         cells = evaluation_cells(truths[exp].xy, centres)
         true_g, covered = true_beam_map_at(gt_power_dbm, gt_covered, gt_grid, centres[cells])
         out[exp] = {"observed_beams_M": m_obs, "cells": int(len(cells))}
-        for m in ("skf", "proposed"):
-            if exp in runs[m]:
+        for m in MAP_METHODS:
+            if exp in runs.get(m, {}) and runs[m][exp].map_g is not None:
                 pred = map_at_cells(runs[m][exp].map_cells, runs[m][exp].map_g, cells, centres)
                 out[exp][m] = beam_map_scores(pred, true_g, covered)
     return out
@@ -104,8 +105,10 @@ def score_capacity(runs: dict, cam_run: MethodRun, truth, test: list, centres: n
     serving = serving_base_station(true_dbm)
     los_serving = los[np.arange(len(los)), serving]
     choices = {}
-    for m in ("proposed", "skf"):
-        r = runs[m]["table1"]
+    for m in MAP_METHODS:
+        r = runs.get(m, {}).get("table1")
+        if r is None or r.map_g is None:
+            continue
         choices[m] = beam_from_map(map_at_cells(r.map_cells, r.map_g, np.concatenate(r.cells), centres),
                                    serving, true_dbm.shape[-1])
     cam_beam = np.concatenate(cam_run.cam_beam)[np.arange(len(serving)), serving]

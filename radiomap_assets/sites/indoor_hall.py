@@ -131,6 +131,7 @@ SITE = Site(
     grid_resolution_m=0.5,  # paper: 0.5 m
     coarse_noise_variance_m2=PAPER_INDOOR_NOISE_VARIANCE_M2,  # 25 m^2
     loss_weights="paper_indoor",  # λ_c = 0.01, λ_t = 5, λ_d = 2
+    position_scale_m=10.0,  # a 20 m x 17 m L (Site.position_scale_m)
     base_stations=BASE_STATIONS,
     walkable_area_m=L_AREA_M,
     survey_height_m=HALL_HEIGHT_M - 1.0,  # under the roof
