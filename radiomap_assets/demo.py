@@ -112,9 +112,12 @@ def _run_site(defs, instance, site: str, paper: bool, timings: dict) -> dict:
     t0 = _step(f"[{site}] landing zone: new campaigns (the sensor's logic)")
     landing_zone = defs.resources["landing_zone"]
     known = set(instance.get_dynamic_partitions(campaign_partitions.name))
-    new, quarantined, _ = landing_zone_tick(landing_zone, None, known)
-    for cid, reason in quarantined:
+    tick = landing_zone_tick(landing_zone, None, known)
+    new = tick.new
+    for cid, reason in tick.quarantined:
         print(f"  quarantined {cid}: {reason}")
+    for entry, error in tick.unreadable:
+        print(f"  could not read {entry}: {error}")
     if new:
         instance.add_dynamic_partitions(campaign_partitions.name, new)
     print(f"  new: {new or 'none'}; already known: {len(known)} campaign(s)")

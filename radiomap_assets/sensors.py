@@ -1,13 +1,18 @@
 """Automation: a cursor-based sensor on the landing zone.
 
 Each tick lists the landing zone; every complete campaign not seen before becomes a dynamic partition and gets
-one ingestion run (run_key = campaign id, so Dagster itself never launches it twice). The cursor is the sorted
-list of campaign ids already handled and is persisted by Dagster, so a restarted daemon continues where it was.
-Duplicates and campaigns whose manifest never arrives are quarantined (see ``LandingZone.scan``).
+one ingestion run (run_key = campaign id, so Dagster itself never launches it twice). The cursor maps the campaign
+ids already handled to a fingerprint of the contents requested and is persisted by Dagster, so a restarted daemon
+continues where it was; a campaign quarantined and then landed again, corrected, under the same id has other
+contents and gets a run of its own (run_key ``<id>@<fingerprint>``), the quarantine record of the old one kept.
+Duplicates of accepted campaigns, campaigns whose manifest never arrives, ids against the id rule and symbolic links
+are quarantined (see ``LandingZone.scan``); an entry that cannot be read is skipped with a warning, never stopping
+the others.
 """
 
 
 import json
+from dataclasses import dataclass
 
 from dagster import RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
@@ -16,22 +21,44 @@ from radiomap_assets.jobs import ingestion_job
 from resources import LandingZone
 
 
-def decode_cursor(cursor: str | None) -> set[str]:
+def decode_cursor(cursor: str | None) -> dict[str, str | None]:
+    """The campaigns requested so far, each with the fingerprint of the contents requested (None: unknown, as in
+    cursors written before fingerprints were kept)."""
     if not cursor:
-        return set()
-    return set(json.loads(cursor).get("seen", []))
+        return {}
+    seen = json.loads(cursor).get("seen", [])
+    return dict(seen) if isinstance(seen, dict) else dict.fromkeys(seen)
 
 
-def encode_cursor(seen: set[str]) -> str:
-    return json.dumps({"seen": sorted(seen)})
+def encode_cursor(seen: dict[str, str | None]) -> str:
+    return json.dumps({"seen": dict(sorted(seen.items()))})
 
 
-def landing_zone_tick(landing_zone: LandingZone, cursor: str | None, known_partitions: set[str]):
-    """One sensor evaluation as plain data: (new campaign ids, quarantined (id, reason), new cursor)."""
-    seen = decode_cursor(cursor) | set(known_partitions)
+@dataclass
+class LandingTick:
+    """One sensor evaluation as plain data."""
+
+    new: list[str]  # campaigns to add as partitions and ingest
+    again: list[tuple[str, str]]  # (campaign, fingerprint): landed again with other contents, ingest again
+    quarantined: list[tuple[str, str]]
+    unreadable: list[tuple[str, str]]
+    cursor: str
+
+    def run_requests(self) -> list[RunRequest]:
+        """One ingestion run per campaign; the run key is the campaign id, and for a campaign landed again
+        ``<id>@<fingerprint>``: Dagster never launches one twice, and a corrected campaign gets a run of its own."""
+        return ([RunRequest(run_key=cid, partition_key=cid) for cid in self.new]
+                + [RunRequest(run_key=f"{cid}@{fp}", partition_key=cid) for cid, fp in self.again])
+
+
+def landing_zone_tick(landing_zone: LandingZone, cursor: str | None, known_partitions: set[str]) -> LandingTick:
+    """One sensor evaluation: new campaigns, campaigns landed again after a quarantine, what was quarantined."""
+    seen = {**dict.fromkeys(known_partitions), **decode_cursor(cursor)}
     scan = landing_zone.scan(already_seen=seen)
     new = [c for c in scan.complete if c not in seen]
-    return new, scan.quarantined, encode_cursor(seen | set(new))
+    again = [(c, scan.fingerprints[c]) for c in scan.relanded]
+    seen.update({c: scan.fingerprints[c] for c in new + scan.relanded})
+    return LandingTick(new, again, scan.quarantined, scan.unreadable, encode_cursor(seen))
 
 
 @sensor(job=ingestion_job, minimum_interval_seconds=30,
@@ -39,14 +66,17 @@ def landing_zone_tick(landing_zone: LandingZone, cursor: str | None, known_parti
                     "ingestion run, exactly once (cursor + run key).")
 def landing_zone_sensor(context: SensorEvaluationContext, landing_zone: LandingZone):
     known = set(context.instance.get_dynamic_partitions(campaign_partitions.name)) if context.instance else set()
-    new, quarantined, cursor = landing_zone_tick(landing_zone, context.cursor, known)
-    for cid, reason in quarantined:
+    tick = landing_zone_tick(landing_zone, context.cursor, known)
+    for cid, reason in tick.quarantined:
         context.log.warning(f"quarantined {cid}: {reason}")
-    if not new:
-        context.update_cursor(cursor)
-        return SkipReason(f"no new complete campaign ({len(quarantined)} quarantined)")
+    for entry, error in tick.unreadable:
+        context.log.warning(f"could not read {entry} in the landing zone (tried again next tick): {error}")
+    if not tick.new and not tick.again:
+        context.update_cursor(tick.cursor)
+        return SkipReason(f"no new complete campaign ({len(tick.quarantined)} quarantined, "
+                          f"{len(tick.unreadable)} unreadable)")
     return SensorResult(
-        run_requests=[RunRequest(run_key=cid, partition_key=cid) for cid in new],
-        dynamic_partitions_requests=[campaign_partitions.build_add_request(new)],
-        cursor=cursor,
+        run_requests=tick.run_requests(),
+        dynamic_partitions_requests=[campaign_partitions.build_add_request(tick.new)] if tick.new else [],
+        cursor=tick.cursor,
     )

@@ -13,10 +13,16 @@ from pathlib import Path
 
 from dagster import AssetKey, DagsterInstance
 
+from radiomap_assets.domain.campaign import campaign_id_problem
 from radiomap_assets.profiles import home_layout
 
 
 def partition_path(asset_name: str, partition: str) -> Path:
+    """Where the IO manager keeps ``asset_name``'s value for ``partition``; a key that could name a path outside the
+    asset's folder (``../x``, ``a/b``) is refused before any file is touched."""
+    problem = campaign_id_problem(partition)
+    if problem is not None:
+        raise ValueError(f"partition key {problem}")
     return home_layout().storage / asset_name / partition
 
 

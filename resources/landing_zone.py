@@ -25,6 +25,11 @@ class LandingScan:
     complete: list[str] = field(default_factory=list)  # new complete campaigns, to ingest
     quarantined: list[tuple[str, str]] = field(default_factory=list)  # (campaign, reason) quarantined now
     waiting: list[str] = field(default_factory=list)  # manifest not there yet, or requested and not yet accepted
+    # requested before, then landed again with other contents (a corrected campaign after its quarantine): to ingest
+    # again, as a new version
+    relanded: list[str] = field(default_factory=list)
+    fingerprints: dict[str, str] = field(default_factory=dict)  # complete campaign -> contents fingerprint
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (entry, error): left alone, retried next scan
 
 
 class LandingZone(ConfigurableResource):
@@ -56,51 +61,87 @@ class LandingZone(ConfigurableResource):
         reason = error.to_dict() if isinstance(error, contract.CampaignValidationError) else error
         return contract.quarantine(folder, self.quarantine_path, reason)
 
-    def scan(self, already_seen: set[str], now: float | None = None) -> LandingScan:
-        """Complete new campaigns in the landing zone; duplicates of seen ones and campaigns whose manifest has not
-        arrived within ``incomplete_timeout_s`` are quarantined here (they never become partitions)."""
+    def scan(self, already_seen: set[str] | dict[str, str | None], now: float | None = None) -> LandingScan:
+        """Complete new campaigns in the landing zone; duplicates of accepted ones, campaigns whose manifest has not
+        arrived within ``incomplete_timeout_s``, folders named against the id rule and folders holding (or being)
+        symbolic links are quarantined here (they never become partitions).
+
+        ``already_seen``: campaigns requested before, each with the fingerprint of what was requested (None or a
+        plain set: unknown). A seen campaign still in the landing zone waits for its ingestion, unless its contents
+        changed since (``relanded``: landed again after a quarantine). One entry that cannot be read (a dangling
+        link, a folder removed while scanned) is reported in ``unreadable`` and never stops the others."""
         self.ensure()
         now = time.time() if now is None else now
+        seen = already_seen if isinstance(already_seen, dict) else dict.fromkeys(already_seen)
         out = LandingScan()
-        for folder in sorted(p for p in self.landing_path.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            cid = folder.name
-            if not (folder / contract.MANIFEST).exists():
-                newest = max([folder.stat().st_mtime] + [f.stat().st_mtime for f in folder.iterdir()])
-                if now - newest > self.incomplete_timeout_s:
-                    err = contract.CampaignValidationError(
-                        cid, contract.MANIFEST, "manifest arrives",
-                        f"no manifest.json {now - newest:.0f} s after the last write (timeout "
-                        f"{self.incomplete_timeout_s:.0f} s)")
-                    self.quarantine(folder, err)
-                    out.quarantined.append((cid, str(err)))
-                else:
-                    out.waiting.append(cid)
+        for entry in sorted(self.landing_path.iterdir()):
+            if entry.name.startswith("."):
                 continue
-            if (self.accepted_path / cid).exists():
-                err = contract.CampaignValidationError(
-                    cid, contract.MANIFEST, "campaign id is unique",
-                    f"a campaign with id {cid!r} was already accepted ({self.accepted_path / cid}); "
-                    f"the new copy is kept in quarantine, the accepted one is untouched")
-                self.quarantine(folder, err)
-                out.quarantined.append((cid, str(err)))
-                continue
-            if cid in already_seen:  # requested earlier, its ingestion has not accepted it yet
-                out.waiting.append(cid)
-                continue
-            out.complete.append(cid)
+            try:
+                self._scan_entry(entry, seen, now, out)
+            except OSError as e:  # e.g. removed while scanned: the next scan sees it again
+                out.unreadable.append((entry.name, f"{type(e).__name__}: {e}"))
         return out
+
+    def _quarantine_now(self, folder: Path, out: LandingScan, file: str, rule: str, detail: str) -> None:
+        err = contract.CampaignValidationError(folder.name, file, rule, detail)
+        self.quarantine(folder, err)
+        out.quarantined.append((folder.name, str(err)))
+
+    def _scan_entry(self, folder: Path, seen: dict, now: float, out: LandingScan) -> None:
+        cid = folder.name
+        problem = contract.campaign_id_problem(cid)
+        links = contract.symlinks_in(folder) if problem is None else []
+        if problem is None and links:
+            problem = (f"symbolic links are not accepted ({', '.join(links[:5])}): a campaign is read from the landing "
+                       "zone only; copy the files in instead of linking them")
+        if problem is None and not folder.is_dir():
+            return  # a stray file beside the campaign folders: not a campaign
+        if problem is not None:
+            self._quarantine_now(folder, out, ".", "campaign folder is a plain folder with a valid id", problem)
+            return
+        if not (folder / contract.MANIFEST).exists():
+            newest = max([folder.stat().st_mtime] + [f.lstat().st_mtime for f in folder.iterdir()])
+            if now - newest > self.incomplete_timeout_s:
+                self._quarantine_now(folder, out, contract.MANIFEST, "manifest arrives",
+                                     f"no manifest.json {now - newest:.0f} s after the last write (timeout "
+                                     f"{self.incomplete_timeout_s:.0f} s)")
+            else:
+                out.waiting.append(cid)
+            return
+        if (self.accepted_path / cid).exists():
+            self._quarantine_now(folder, out, contract.MANIFEST, "campaign id is unique",
+                                 f"a campaign with id {cid!r} was already accepted ({self.accepted_path / cid}); "
+                                 f"the new copy is kept in quarantine, the accepted one is untouched")
+            return
+        fingerprint = contract.folder_fingerprint(folder)
+        out.fingerprints[cid] = fingerprint
+        if cid not in seen:
+            out.complete.append(cid)
+        elif seen[cid] is not None and seen[cid] != fingerprint:
+            out.relanded.append(cid)
+        else:  # requested earlier, its ingestion has not accepted it yet
+            out.waiting.append(cid)
 
     def accept(self, campaign_id: str) -> contract.Campaign:
         """Validate a landed campaign and move it to the accepted folder; quarantine it if it breaks a rule
         (then re-raise). A campaign accepted earlier is read back from the accepted folder."""
         self.ensure()
+        problem = contract.campaign_id_problem(campaign_id)
+        if problem is not None:  # e.g. a partition key added by hand: never a path outside the home
+            raise ValueError(f"cannot accept campaign {problem}")
         accepted = self.accepted_path / campaign_id
         if accepted.exists():
             return contract.load_campaign(accepted)
         landed = self.landing_path / campaign_id
-        if not landed.exists():
+        if not landed.exists() and not landed.is_symlink():
             raise FileNotFoundError(f"campaign {campaign_id!r} is neither in {self.landing_path} nor accepted")
         try:
+            links = contract.symlinks_in(landed)
+            if links:
+                raise contract.CampaignValidationError(
+                    campaign_id, ".", "campaign folder is a plain folder with a valid id",
+                    f"symbolic links are not accepted ({', '.join(links[:5])}): copy the files in instead")
             contract.load_campaign(landed)
         except contract.CampaignValidationError as e:
             self.quarantine(landed, e)

@@ -55,9 +55,10 @@ def ingested_campaigns(simulated_site, dagster_instance):
     from radiomap_assets.definitions import defs
     from radiomap_assets.sensors import landing_zone_tick
 
-    new, quarantined, _ = landing_zone_tick(defs.resources["landing_zone"], None,
-                                            set(dagster_instance.get_dynamic_partitions(campaign_partitions.name)))
-    assert not quarantined
+    tick = landing_zone_tick(defs.resources["landing_zone"], None,
+                             set(dagster_instance.get_dynamic_partitions(campaign_partitions.name)))
+    new = tick.new
+    assert not tick.quarantined and not tick.unreadable
     dagster_instance.add_dynamic_partitions(campaign_partitions.name, new)
     job = defs.resolve_job_def("ingest_campaign")
     return {cid: job.execute_in_process(instance=dagster_instance, partition_key=cid) for cid in new}

@@ -112,3 +112,45 @@ def test_validation_error_names_file_row_and_rule(tmp_path, column, value):
         contract.validate_measurements("c", m, json.loads(json.dumps(
             {"base_stations": [{"bs_id": b} for b in range(3)], "codebook": {"num_beams": 16}})))
     assert err.value.file == contract.MEASUREMENTS and str(err.value).startswith("campaign 'c': measurements.parquet")
+
+
+# ---- hostile landing zones (issue 14): links, ids that are paths, one bad entry among good ones ------------------
+
+def test_links_into_or_out_of_the_landing_zone_are_quarantined_without_touching_their_targets_or_the_good_campaigns(
+        tmp_path):
+    zone = LandingZone(root=str(tmp_path / "home"))
+    zone.ensure()
+    outside = write_good(tmp_path / "elsewhere", "linked-away")  # a good campaign outside the home
+    outside_files = {p.name: p.read_bytes() for p in outside.iterdir()}
+    write_good(zone.landing_path, "ok-1")
+    (zone.landing_path / "linked-away").symlink_to(outside, target_is_directory=True)
+    dangling = write_good(zone.landing_path, "dangling")
+    (dangling / contract.MEASUREMENTS).unlink()
+    (dangling / contract.MEASUREMENTS).symlink_to(tmp_path / "gone.parquet")  # a dangling link
+    write_good(zone.landing_path, "ok-2")
+
+    scan = zone.scan(already_seen=set())
+    assert scan.complete == ["ok-1", "ok-2"] and not scan.unreadable  # the good ones are not held up
+    reasons = dict(scan.quarantined)
+    assert set(reasons) == {"linked-away", "dangling"}
+    assert "symbolic links are not accepted" in reasons["dangling"] and "copy the files in" in reasons["dangling"]
+    assert {p.name: p.read_bytes() for p in outside.iterdir()} == outside_files  # no REASON.txt written there
+    record = next(p for p in zone.quarantine_path.iterdir() if p.name.startswith("linked-away__"))
+    assert json.loads((record / contract.REASON_JSON).read_text())["link_target"] == str(outside)
+    assert (record / "linked-away").is_symlink()  # the link itself kept, nothing lost
+    assert [zone.accept(c).campaign_id for c in scan.complete] == ["ok-1", "ok-2"]
+
+
+def test_campaign_ids_that_are_paths_are_refused_before_any_file_is_touched(tmp_path):
+    from radiomap_assets import storage
+
+    zone = LandingZone(root=str(tmp_path / "home"))
+    for key in ("../../x", "a/b", "..", ".hidden", "", "x" * 129):
+        with pytest.raises(ValueError, match="campaign id is 1-128"):
+            zone.accept(key)
+        with pytest.raises(ValueError, match="partition key"):
+            storage.partition_path("raw_channel_measurements", key)
+    assert not (tmp_path / "x").exists()
+    write_good(zone.landing_path, "has space")
+    scan = zone.scan(already_seen=set())
+    assert scan.complete == [] and "campaign id is 1-128" in dict(scan.quarantined)["has space"]

@@ -73,3 +73,44 @@ def test_run_requests_use_the_campaign_as_run_key(tmp_path):
     result = landing_zone_sensor(ctx)
     assert [r.run_key for r in result.run_requests] == ["k1"]
     assert result.run_requests[0].partition_key == "k1"
+
+
+def test_a_campaign_quarantined_then_landed_again_corrected_is_ingested_again_and_its_old_record_kept(tmp_path):
+    import pandas as pd
+
+    instance = DagsterInstance.ephemeral()
+    zone = LandingZone(root=str(tmp_path))
+    bad = good_measurements()
+    bad.loc[3, "power_dbm"] = float("nan")
+    contract.write_campaign(zone.landing_path / "c9", good_manifest("c9"), bad)
+    ctx = build_sensor_context(instance=instance, resources={"landing_zone": zone}, definitions=defs)
+    first = landing_zone_sensor(ctx)
+    assert [r.run_key for r in first.run_requests] == ["c9"]
+    instance.add_dynamic_partitions("campaigns", ["c9"])
+    try:  # the ingestion run: the campaign breaks a rule and is quarantined
+        zone.accept("c9")
+    except contract.CampaignValidationError:
+        pass
+    assert _tick(instance, zone, first.cursor)[0] == []  # nothing to do while it is in quarantine
+
+    write_good(zone.landing_path, "c9")  # corrected, landed again under the same id
+    ctx = build_sensor_context(instance=instance, cursor=first.cursor, resources={"landing_zone": zone},
+                               definitions=defs)
+    again = landing_zone_sensor(ctx)
+    assert [r.partition_key for r in again.run_requests] == ["c9"]
+    assert again.run_requests[0].run_key.startswith("c9@")  # a run of its own, not the first run's key
+    assert zone.accept("c9").campaign_id == "c9"
+    assert _tick(instance, zone, again.cursor)[0] == []  # exactly once for this version too
+    records = [p for p in zone.quarantine_path.iterdir() if p.name.startswith("c9__")]
+    assert len(records) == 1 and "finite power" in (records[0] / contract.REASON_TXT).read_text()
+    assert isinstance(pd.read_parquet(zone.accepted_path / "c9" / contract.MEASUREMENTS), pd.DataFrame)
+
+
+def test_a_cursor_written_before_fingerprints_still_prevents_a_second_request(tmp_path):
+    import json
+
+    instance = DagsterInstance.ephemeral()
+    zone = LandingZone(root=str(tmp_path))
+    write_good(zone.landing_path, "old-1")
+    runs, _ = _tick(instance, zone, json.dumps({"seen": ["old-1"]}))
+    assert runs == []

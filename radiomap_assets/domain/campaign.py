@@ -8,9 +8,11 @@ file, the row (where there is one) and the rule. Quarantine moves the whole fold
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -32,6 +34,44 @@ GROUND_TRUTH_COLUMNS = ("trajectory_id", "t_s", "x_m", "y_m")
 CODEBOOK_TYPES = ("dft", "dft_2d")  # the 1-D DFT of a ULA, the 2-D DFT of a URA (domain.codebook)
 MANIFEST_KEYS = ("campaign_id", "site", "carrier_frequency_hz", "base_stations", "codebook", "measurement_rate_hz")
 BS_KEYS = ("bs_id", "x_m", "y_m", "z_m", "num_antennas")
+
+
+# A campaign id names a folder, a Dagster partition and files under the home: letters, digits, '.', '_', '-', at
+# most 128, starting with a letter or a digit (no path separator, no '..', no hidden name)
+CAMPAIGN_ID_RULE = "campaign id is 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit"
+_CAMPAIGN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def campaign_id_problem(campaign_id: object) -> str | None:
+    """Why ``campaign_id`` cannot name a campaign (None when it can)."""
+    if not isinstance(campaign_id, str) or not _CAMPAIGN_ID.fullmatch(campaign_id):
+        return f"{campaign_id!r} breaks the rule: {CAMPAIGN_ID_RULE}"
+    return None
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """Names, sizes and modification times of every entry under ``folder`` (links not followed): changes when a
+    campaign is landed again, corrected, under the same id."""
+    h = hashlib.sha1()
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs.sort()
+        for name in sorted(files) + sorted(d for d in dirs if os.path.islink(os.path.join(root, d))):
+            st = os.lstat(os.path.join(root, name))
+            h.update(f"{os.path.relpath(os.path.join(root, name), folder)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def symlinks_in(folder: Path) -> list[str]:
+    """Entries under ``folder`` that are symbolic links (relative names), ``folder`` itself as '.'."""
+    folder = Path(folder)
+    if folder.is_symlink():
+        return ["."]
+    out = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        for name in files + dirs:
+            if os.path.islink(os.path.join(root, name)):
+                out.append(os.path.relpath(os.path.join(root, name), folder))
+    return sorted(out)
 
 
 class CampaignValidationError(ValueError):
@@ -243,13 +283,25 @@ def read_ground_truth(campaign: Campaign) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------------- quarantine
 
 def quarantine(folder: Path, quarantine_root: Path, reason: dict) -> Path:
-    """Move a campaign folder to ``quarantine_root/<name>__<UTC time>/`` with REASON.txt and reason.json."""
+    """Move a campaign folder to ``quarantine_root/<name>__<UTC time>/`` with REASON.txt and reason.json.
+
+    Links are moved as links, never followed: a landed folder that is itself a link is moved as the link (its
+    target untouched) into a quarantine folder of its own, and a landed file named like a reason file that is a link
+    is kept beside it as ``<name>.link``, so a reason is never written where a link points."""
     folder = Path(folder)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     dest = Path(quarantine_root) / f"{folder.name}__{stamp}"
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(folder), str(dest))
     reason = {**reason, "quarantined_at": stamp, "original_path": str(folder)}
+    if folder.is_symlink():
+        dest.mkdir()
+        reason["link_target"] = os.readlink(folder)
+        shutil.move(str(folder), str(dest / folder.name))  # the link itself
+    else:
+        shutil.move(str(folder), str(dest))
+    for name in (REASON_JSON, REASON_TXT):
+        if (dest / name).is_symlink():
+            (dest / name).rename(dest / f"{name}.link")
     (dest / REASON_JSON).write_text(json.dumps(reason, indent=2, default=str))
     (dest / REASON_TXT).write_text(reason.get("message", str(reason)) + "\n")
     return dest
