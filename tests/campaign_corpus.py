@@ -80,9 +80,12 @@ def write_malformed_corpus(landing: Path) -> dict[str, str]:
     j = m["beam_id"].to_numpy().copy()
     j[4] = -1
     land("bad-beam-negative", "known beam id", _with(m, beam_id=j))
-    t = m["t_s"].to_numpy().copy()
-    t[30] = 0.05
-    land("bad-time-backwards", "time does not go backwards within a trajectory", _with(m, t_s=t))
+    dup = pd.concat([m.iloc[:31], m.iloc[30:31].assign(power_dbm=np.float32(-60.0)), m.iloc[31:]],
+                    ignore_index=True)  # row 31 repeats row 30's (trajectory, time, bs, beam) with another power
+    land("bad-duplicate-row", "one row per (trajectory, time, base station, beam)", dup)
+    land("bad-equal-times", "one row per (trajectory, time, base station, beam)", _with(m, t_s=0.0))
+    land("bad-time-offset-huge", "time in seconds", _with(m, t_s=m["t_s"] - 1e300))
+    land("bad-time-bool", "column types", _with(m, t_s=m["t_s"] > 1.0))
     t = m["t_s"].to_numpy().copy()
     t[1] = np.nan
     land("bad-nan-time", "finite time", _with(m, t_s=t))

@@ -3,13 +3,15 @@ ingested; nothing is lost."""
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
 
 from radiomap_assets.assets import ingestion
 from radiomap_assets.domain import campaign as contract
 from resources import LandingZone
-from tests.campaign_corpus import good_measurements, write_good, write_malformed_corpus
+from tests.campaign_corpus import good_manifest, good_measurements, write_good, write_malformed_corpus
 
 
 def _files(root):
@@ -48,7 +50,8 @@ def test_every_malformed_campaign_is_quarantined_with_its_rule_and_good_ones_are
         assert reasons[cid]["file"] in (contract.MANIFEST, contract.MEASUREMENTS)
     # rows are named where a row broke the rule
     assert reasons["bad-nan-power"]["row"] == 7 and reasons["bad-unknown-bs"]["row"] == 5
-    assert reasons["bad-time-backwards"]["row"] == 30
+    assert reasons["bad-duplicate-row"]["row"] == 31 and "repeats row 30" in reasons["bad-duplicate-row"]["detail"]
+    assert "another power" in reasons["bad-duplicate-row"]["detail"]
     assert "row 7" in reasons["bad-nan-power"]["message"] and "finite power" in reasons["bad-nan-power"]["message"]
     # nothing lost: every file that landed still exists, in accepted or quarantine
     assert sorted(_files(zone.accepted_path) + _files(zone.quarantine_path)) == files_before
@@ -154,3 +157,20 @@ def test_campaign_ids_that_are_paths_are_refused_before_any_file_is_touched(tmp_
     write_good(zone.landing_path, "has space")
     scan = zone.scan(already_seen=set())
     assert scan.complete == [] and "campaign id is 1-128" in dict(scan.quarantined)["has space"]
+
+
+def test_shuffled_rows_and_integer_time_or_power_are_accepted_as_the_same_campaign(tmp_path):
+    """Over-strict no more (issue 14): row order, int32 power and int64 time are fine; rows come out sorted."""
+    zone = LandingZone(root=str(tmp_path))
+    m = good_measurements()
+    reference = contract.write_campaign(zone.landing_path / "ref", good_manifest("ref"), m)
+    shuffled = m.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    contract.write_campaign(zone.landing_path / "shuffled", good_manifest("shuffled"), shuffled)
+    ints = m.assign(t_s=(m["t_s"] * 10).round().astype("int64"), power_dbm=m["power_dbm"].round().astype("int32"))
+    contract.write_campaign(zone.landing_path / "ints", good_manifest("ints"), ints)
+    ref = contract.load_campaign(reference).measurements
+    got = zone.accept("shuffled").measurements
+    pd.testing.assert_frame_equal(got, ref)
+    as_ints = zone.accept("ints").measurements
+    assert as_ints["t_s"].dtype == np.float64 and as_ints["power_dbm"].dtype == np.float32
+    np.testing.assert_array_equal(as_ints["t_s"].to_numpy(), np.repeat(np.arange(40), 3).astype(float))

@@ -34,6 +34,7 @@ GROUND_TRUTH_COLUMNS = ("trajectory_id", "t_s", "x_m", "y_m")
 CODEBOOK_TYPES = ("dft", "dft_2d")  # the 1-D DFT of a ULA, the 2-D DFT of a URA (domain.codebook)
 MANIFEST_KEYS = ("campaign_id", "site", "carrier_frequency_hz", "base_stations", "codebook", "measurement_rate_hz")
 BS_KEYS = ("bs_id", "x_m", "y_m", "z_m", "num_antennas")
+MAX_ABS_TIME_S = 1e11  # time stamps are seconds; float64 still resolves 0.1 ms at this magnitude
 
 
 # A campaign id names a folder, a Dagster partition and files under the home: letters, digits, '.', '_', '-', at
@@ -213,9 +214,9 @@ def validate_measurements(cid: str, df: pd.DataFrame, manifest: dict) -> pd.Data
     if df["trajectory_id"].dtype == object and not df["trajectory_id"].map(lambda v: isinstance(v, str)).all():
         bad = ~df["trajectory_id"].map(lambda v: isinstance(v, str)).to_numpy()
         _fail(cid, f, "column types", "trajectory_id must be string", _first_row(bad))
-    for col in ("t_s", "power_dbm"):
-        if not pd.api.types.is_float_dtype(df[col]):
-            _fail(cid, f, "column types", f"{col} must be floating point, got {df[col].dtype}")
+    for col in ("t_s", "power_dbm"):  # integer time or power (int32 dBm, int64 seconds) is fine: read as float64
+        if not pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):
+            _fail(cid, f, "column types", f"{col} must be a number (float or integer), got {df[col].dtype}")
     for col in ("bs_id", "beam_id"):
         if not pd.api.types.is_integer_dtype(df[col]):
             _fail(cid, f, "column types", f"{col} must be integer, got {df[col].dtype}")
@@ -225,6 +226,10 @@ def validate_measurements(cid: str, df: pd.DataFrame, manifest: dict) -> pd.Data
     t = df["t_s"].to_numpy(np.float64)
     if not np.isfinite(t).all():
         _fail(cid, f, "finite time", f"t_s = {t[~np.isfinite(t)][0]}", _first_row(~np.isfinite(t)))
+    huge = np.abs(t) > MAX_ABS_TIME_S
+    if huge.any():  # beyond this, float64 seconds cannot tell samples 0.1 s apart, and samples would merge
+        _fail(cid, f, "time in seconds", f"|t_s| = {abs(t[huge][0]):.3g} s exceeds {MAX_ABS_TIME_S:.0e} s: give "
+                                         "seconds (not nanoseconds), relative to a recent origin", _first_row(huge))
     p = df["power_dbm"].to_numpy(np.float64)
     if not np.isfinite(p).all():
         _fail(cid, f, "finite power", f"power_dbm = {p[~np.isfinite(p)][0]}", _first_row(~np.isfinite(p)))
@@ -240,17 +245,25 @@ def validate_measurements(cid: str, df: pd.DataFrame, manifest: dict) -> pd.Data
     if bad_beam.any():
         r = _first_row(bad_beam)
         _fail(cid, f, "known beam id", f"beam_id {int(beam[r])} is outside [0, {n_beams})", r)
-    # times must not go backwards within a trajectory (rows of one trajectory in file order)
-    order = np.lexsort((np.arange(len(df)), tid.to_numpy()))
-    same = tid.to_numpy()[order][1:] == tid.to_numpy()[order][:-1]
-    back = same & (np.diff(t[order]) < 0)
-    if back.any():
-        k = _first_row(back)
-        r, prev = int(order[k + 1]), int(order[k])
-        _fail(cid, f, "time does not go backwards within a trajectory",
-              f"trajectory {tid.iloc[r]!r}: t_s {t[r]} comes after t_s {t[prev]} (row {prev})", r)
-    return pd.DataFrame({"trajectory_id": tid.astype(str).to_numpy(), "t_s": t,
-                         "bs_id": df["bs_id"].to_numpy(np.int64), "beam_id": beam.astype(np.int64),
+    # Rows may come in any order: they are sorted by (trajectory, time, base station, beam), stably, before any
+    # order is relied on; trajectories keep the order of their first row in the file. One row per (trajectory, time,
+    # base station, beam): a repeated key would merge samples or average conflicting values silently, so it is
+    # refused, naming the repeated row and the first one
+    tid_np = tid.astype(str).to_numpy()
+    bs_np, beam_np = df["bs_id"].to_numpy(np.int64), beam.astype(np.int64)
+    trajectory_rank = pd.factorize(tid_np)[0]  # numbered in order of first appearance
+    order = np.lexsort((np.arange(len(df)), beam_np, bs_np, t, trajectory_rank))
+    key_same = ((tid_np[order][1:] == tid_np[order][:-1]) & (t[order][1:] == t[order][:-1])
+                & (bs_np[order][1:] == bs_np[order][:-1]) & (beam_np[order][1:] == beam_np[order][:-1]))
+    if key_same.any():
+        k = _first_row(key_same)
+        first, r = int(order[k]), int(order[k + 1])
+        kind = "the same power" if p[first] == p[r] else f"another power ({p[r]:.2f} against {p[first]:.2f} dBm)"
+        _fail(cid, f, "one row per (trajectory, time, base station, beam)",
+              f"row {r} repeats row {first}: trajectory {tid_np[r]!r}, t_s {t[r]}, bs {bs_np[r]}, beam {beam_np[r]} "
+              f"with {kind}", r)
+    tid_np, t, bs_np, beam_np, p = tid_np[order], t[order], bs_np[order], beam_np[order], p[order]
+    return pd.DataFrame({"trajectory_id": tid_np, "t_s": t, "bs_id": bs_np, "beam_id": beam_np,
                          "power_dbm": p.astype(np.float32)})
 
 
