@@ -110,6 +110,31 @@ def write_malformed_corpus(landing: Path) -> dict[str, str]:
                        "beams_horizontal": 4}
     land("bad-codebook-not-the-array", "the codebook fits the array (num_antennas = array_rows x array_cols)", m,
          man)
+    def manifest_with(cid, bs_index=None, **changes):
+        man = good_manifest(cid)
+        if bs_index is None:
+            man.update(changes)
+        else:
+            man["base_stations"][bs_index].update(changes)
+        return man
+
+    for cid, man, rule in [
+            ("bad-carrier-zero", manifest_with("bad-carrier-zero", carrier_frequency_hz=0),
+             "carrier_frequency_hz is a positive number"),
+            ("bad-carrier-string", manifest_with("bad-carrier-string", carrier_frequency_hz="2.8 GHz"),
+             "carrier_frequency_hz is a positive number"),
+            ("bad-rate-negative", manifest_with("bad-rate-negative", measurement_rate_hz=-10.0),
+             "measurement_rate_hz is a positive number"),
+            ("bad-site-number", manifest_with("bad-site-number", site=7), "site names a site"),
+            ("bad-zero-antennas", manifest_with("bad-zero-antennas", 1, num_antennas=0),
+             "bs_id is an integer >= 0 and num_antennas an integer >= 1"),
+            ("bad-bs-id-fraction", manifest_with("bad-bs-id-fraction", 1, bs_id=0.5),
+             "bs_id is an integer >= 0 and num_antennas an integer >= 1"),
+            ("bad-coordinate-true", manifest_with("bad-coordinate-true", 2, x_m=True),
+             "base station fields are finite numbers"),
+            ("bad-too-many-beams", manifest_with("bad-too-many-beams", codebook={"type": "dft", "num_beams": 1024}),
+             "a codebook has at most 4 beams per antenna")]:
+        land(cid, rule, m, man)
     folder = landing / "bad-no-measurements"
     folder.mkdir()
     (folder / contract.MANIFEST).write_text(json.dumps(good_manifest("bad-no-measurements")))

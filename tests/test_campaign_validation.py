@@ -174,3 +174,11 @@ def test_shuffled_rows_and_integer_time_or_power_are_accepted_as_the_same_campai
     as_ints = zone.accept("ints").measurements
     assert as_ints["t_s"].dtype == np.float64 and as_ints["power_dbm"].dtype == np.float32
     np.testing.assert_array_equal(as_ints["t_s"].to_numpy(), np.repeat(np.arange(40), 3).astype(float))
+
+
+def test_a_manifest_with_a_byte_order_mark_is_accepted(tmp_path):
+    zone = LandingZone(root=str(tmp_path))
+    folder = write_good(zone.landing_path, "bom-1")
+    text = (folder / contract.MANIFEST).read_text()
+    (folder / contract.MANIFEST).write_bytes("\ufeff".encode() + text.encode())
+    assert zone.accept("bom-1").manifest["campaign_id"] == "bom-1"

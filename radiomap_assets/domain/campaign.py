@@ -34,6 +34,8 @@ GROUND_TRUTH_COLUMNS = ("trajectory_id", "t_s", "x_m", "y_m")
 CODEBOOK_TYPES = ("dft", "dft_2d")  # the 1-D DFT of a ULA, the 2-D DFT of a URA (domain.codebook)
 MANIFEST_KEYS = ("campaign_id", "site", "carrier_frequency_hz", "base_stations", "codebook", "measurement_rate_hz")
 BS_KEYS = ("bs_id", "x_m", "y_m", "z_m", "num_antennas")
+# an oversampled DFT codebook has a few beams per antenna; more is a typo (1024 beams declared on 16-antenna arrays)
+MAX_BEAMS_PER_ANTENNA = 4
 MAX_ABS_TIME_S = 1e11  # time stamps are seconds; float64 still resolves 0.1 ms at this magnitude
 
 
@@ -145,7 +147,7 @@ def read_manifest(folder: Path) -> dict:
     if not path.exists():
         _fail(cid, MANIFEST, "manifest present", "manifest.json is missing (the campaign is incomplete)")
     try:
-        manifest = json.loads(path.read_text())
+        manifest = json.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark some editors write is fine
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         _fail(cid, MANIFEST, "manifest parses as JSON", str(e))
     if not isinstance(manifest, dict):
@@ -162,16 +164,28 @@ def read_manifest(folder: Path) -> dict:
     for i, bs in enumerate(bss):
         if not isinstance(bs, dict) or any(k not in bs for k in BS_KEYS):
             _fail(cid, MANIFEST, "base station has id, position and antennas", f"base_stations[{i}] needs {BS_KEYS}")
-        if not all(isinstance(bs[k], (int, float)) and math.isfinite(bs[k]) for k in BS_KEYS):
+        if not all(_is_number(bs[k]) for k in BS_KEYS):
             _fail(cid, MANIFEST, "base station fields are finite numbers", f"base_stations[{i}] = {bs}")
+        if not _is_count(bs["bs_id"], minimum=0) or not _is_count(bs["num_antennas"], minimum=1):
+            _fail(cid, MANIFEST, "bs_id is an integer >= 0 and num_antennas an integer >= 1",
+                  f"base_stations[{i}]: bs_id = {bs['bs_id']!r}, num_antennas = {bs['num_antennas']!r}")
     ids = [bs["bs_id"] for bs in bss]
     if len(set(ids)) != len(ids):
         _fail(cid, MANIFEST, "base station ids are unique", f"ids {ids}")
+    for key in ("carrier_frequency_hz", "measurement_rate_hz"):
+        if not _is_number(manifest[key]) or manifest[key] <= 0:
+            _fail(cid, MANIFEST, f"{key} is a positive number", f"{key} = {manifest[key]!r}")
+    if not isinstance(manifest["site"], str) or not manifest["site"]:
+        _fail(cid, MANIFEST, "site names a site", f"site = {manifest['site']!r}")
     cb = manifest["codebook"]
     if not isinstance(cb, dict) or cb.get("type") not in CODEBOOK_TYPES or not isinstance(cb.get("num_beams"), int) \
             or cb["num_beams"] < 1:
         _fail(cid, MANIFEST, f"codebook is one of {CODEBOOK_TYPES} with a positive number of beams",
               f"codebook = {cb}")
+    most = MAX_BEAMS_PER_ANTENNA * min(int(bs["num_antennas"]) for bs in bss)
+    if cb["num_beams"] > most:
+        _fail(cid, MANIFEST, f"a codebook has at most {MAX_BEAMS_PER_ANTENNA} beams per antenna",
+              f"num_beams = {cb['num_beams']} for arrays of {most // MAX_BEAMS_PER_ANTENNA} antennas")
     if cb["type"] == "dft_2d":
         keys = ("array_rows", "array_cols", "beams_vertical", "beams_horizontal")
         if not all(isinstance(cb.get(k), int) and cb[k] >= 1 for k in keys) \
@@ -184,6 +198,16 @@ def read_manifest(folder: Path) -> dict:
                       f"base_stations[{i}] has {bs['num_antennas']} antennas, the codebook's array "
                       f"{cb['array_rows']}x{cb['array_cols']}")
     return manifest
+
+
+def _is_number(v: object) -> bool:
+    """A finite JSON number (not a boolean: ``true`` is not a coordinate)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_count(v: object, minimum: int) -> bool:
+    """An integer >= ``minimum`` (a JSON 3.0 counts; 0.5 or true do not)."""
+    return _is_number(v) and float(v).is_integer() and v >= minimum
 
 
 def _first_row(mask: np.ndarray) -> int:
