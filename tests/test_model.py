@@ -172,6 +172,25 @@ def test_a_killed_training_resumes_from_its_checkpoint_and_ends_where_an_uninter
         assert torch.allclose(a, b, atol=1e-6), name
 
 
+def test_a_truncated_checkpoint_is_set_aside_and_training_starts_fresh_instead_of_failing(tmp_path):
+    data, config, cells = _tiny_problem()
+    checkpoint = tmp_path / "ckpt.pt"
+    first = _fresh_model(config, cells)
+    train(first, data, checkpoint, stop_after=3)
+    checkpoint.write_bytes(checkpoint.read_bytes()[:100])  # a write cut short (disk full, a kill in an old version)
+    (tmp_path / ".ckpt.pt.stale.tmp").write_bytes(b"a killed writer's leftover")
+    reference = _fresh_model(config, cells)
+    train(reference, data)
+    model = _fresh_model(config, cells)
+    with pytest.warns(UserWarning, match="could not be read"):
+        result = train(model, data, checkpoint)
+    assert result.resumed_from == 0 and result.steps_done == config.max_steps
+    for (name, a), b in zip(reference.state_dict().items(), model.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), name  # exactly the fresh run
+    assert len(list(tmp_path.glob("ckpt.pt.unreadable-*"))) == 1  # kept aside, not deleted
+    assert train(_fresh_model(config, cells), data, checkpoint).resumed_from == config.max_steps  # new one reads
+
+
 def test_decoder_refinement_trains_only_the_decoder_and_lowers_its_loss_on_full_csi_targets():
     from models.beam_map.training import refine_decoder
 

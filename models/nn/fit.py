@@ -11,7 +11,9 @@ would.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -47,12 +49,36 @@ class FitResult:
 
 def save_checkpoint(path: Path, module: nn.Module, optimizer, step: int, history: list[dict],
                     fingerprint: str) -> None:
-    """Atomically (write, then rename): CPU state dict, optimizer state, step, history, fingerprint."""
-    tmp = path.with_suffix(".tmp")
+    """Atomically (write a temporary file of this writer's own, then rename): CPU state dict, optimizer state, step,
+    history, fingerprint. Two trainings writing one checkpoint path never share a temporary file; a killed write
+    leaves its temporary file behind, never a truncated checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     cpu_state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
-    torch.save({"model": cpu_state, "optimizer": optimizer.state_dict(), "step": step, "history": history,
-                "fingerprint": fingerprint}, tmp)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"model": cpu_state, "optimizer": optimizer.state_dict(), "step": step, "history": history,
+                        "fingerprint": fingerprint}, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: Path) -> dict | None:
+    """A checkpoint written by ``save_checkpoint``, loaded with ``weights_only`` (tensors, numbers, strings: no code
+    runs). One that cannot be read (truncated, corrupt, not ours) is moved aside to ``<name>.unreadable-<time>``
+    (kept, not deleted) with a warning, and None is returned: the training starts fresh instead of failing forever."""
+    path = Path(path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable file: keep it aside, train from scratch
+        aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%dT%H%M%S')}")
+        os.replace(path, aside)
+        warnings.warn(f"checkpoint {path} could not be read ({type(e).__name__}: {str(e)[:200]}); moved to "
+                      f"{aside.name}, training starts from scratch", stacklevel=2)
+        return None
 
 
 def fit(module: nn.Module, step_loss: StepLoss, steps: int, seed: int, learning_rate: float,
@@ -70,8 +96,8 @@ def fit(module: nn.Module, step_loss: StepLoss, steps: int, seed: int, learning_
     optimizer = torch.optim.Adam(list(module.parameters() if parameters is None else parameters), lr=learning_rate)
     result = FitResult(device=device)
     start = 0
-    if checkpoint is not None and Path(checkpoint.path).exists():
-        ckpt = torch.load(checkpoint.path, map_location="cpu", weights_only=False)
+    ckpt = load_checkpoint(checkpoint.path) if checkpoint is not None and Path(checkpoint.path).exists() else None
+    if ckpt is not None:
         if ckpt.get("fingerprint") == checkpoint.fingerprint:
             module.load_state_dict(ckpt["model"])  # copies into the parameters, already on ``device``
             optimizer.load_state_dict(ckpt["optimizer"])
