@@ -94,6 +94,37 @@ def test_concurrent_writers_each_get_their_row(tmp_path):
     assert cat["version"].iloc[-1] == (tmp_path / "m" / "LATEST").read_text().strip()
 
 
+def test_a_write_killed_between_latest_and_its_link_is_repaired_and_stale_temporaries_removed(tmp_path,
+                                                                                               monkeypatch):
+    import os
+
+    store.write_beam_map(_tiny_map(model_version="1"), tmp_path, "m", version="v1")
+    folder = tmp_path / "m"
+    dead = folder / ".v0.zarr.tmp-dead"  # a store a killed write left an hour ago
+    dead.mkdir()
+    (dead / "zarr.json").write_text("{}")
+    os.utime(dead, (0, 0))
+    real_symlink = os.symlink
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the process dies after LATEST, before the link moves
+
+    monkeypatch.setattr(store.os, "symlink", killed)
+    with pytest.raises(KeyboardInterrupt):
+        store.write_beam_map(_tiny_map(model_version="2"), tmp_path, "m", version="v2")
+    monkeypatch.setattr(store.os, "symlink", real_symlink)
+    assert (folder / "LATEST").read_text().strip() == "v2"  # LATEST is the commit point
+    assert store.latest_path(tmp_path, "m") == folder / "v2.zarr"
+    with store._locked(folder):
+        done = store.repair(folder, "m")
+    assert done == ["latest.zarr -> v2.zarr"] and not dead.exists()  # the dead store went at the next write
+    assert os.readlink(folder / "latest.zarr") == "v2.zarr"
+    assert store.read_catalogue(tmp_path, "m")["version"].tolist() == ["v1", "v2"]
+    store.write_beam_map(_tiny_map(model_version="3"), tmp_path, "m", version="v3")  # and writes go on
+    assert os.readlink(folder / "latest.zarr") == "v3.zarr"
+    assert store.read_catalogue(tmp_path, "m")["version"].tolist() == ["v1", "v2", "v3"]
+
+
 def test_a_map_written_before_the_catalogue_existed_is_listed_on_the_next_write(tmp_path):
     store.write_beam_map(_tiny_map(model_version="1"), tmp_path, "m", version="v-old")
     (tmp_path / "m" / "catalogue.parquet").unlink()

@@ -6,7 +6,12 @@ Layout on disk, under ``<root>/<name>/``:
 - ``<version>.zarr``: one Zarr **format 3** store per version (zarr-python >= 3 reads it; consolidated metadata),
   never overwritten;
 - ``latest.zarr`` (a symbolic link replaced atomically) and ``LATEST`` (the version, as text, for file systems
-  without links): ``latest`` is always the version written last;
+  without links): ``latest`` is always the version written last. ``LATEST`` is the commit point, written before the
+  catalogue row and the link; a write killed in between leaves those behind, and the next write (``repair``, under
+  the folder's lock) brings them level and removes temporary stores of killed writes older than an hour. We keep
+  this plain layout rather than a transactional store (Icechunk): analysts open it with xarray and zarr alone, and
+  one commit point plus a repair step gives the one guarantee we need, a ``latest`` that never names a half-written
+  version;
 - ``catalogue.parquet``: one row per version written (version, written_at, map name, site, model name, MLflow
   model version and run id, Dagster run id, profile, campaigns, path relative to this folder, zarr_format),
   replaced atomically on every write, in write order: its last row is ``latest``.
@@ -228,19 +233,63 @@ def write_beam_map(ds: xr.Dataset, root: Path, name: str, version: str | None = 
         ds.attrs["version"] = version
         ds.to_zarr(tmp, mode="w", encoding=_encoding(ds), consolidated=True, zarr_format=ZARR_FORMAT)
         with _locked(folder):
+            repair(folder, name)
             rows = _catalogue_rows(folder, name, exclude=version)
             os.replace(tmp, final)
-            link_tmp = folder / f".latest.{uuid.uuid4().hex[:8]}"
-            os.symlink(final.name, link_tmp)
-            os.replace(link_tmp, folder / "latest.zarr")
+            # LATEST is the commit point: written first, so that a kill after it leaves the catalogue and the link
+            # behind it, never ahead, and the next write (``repair``) brings them level
             text_tmp = folder / f".LATEST.{uuid.uuid4().hex[:8]}"
             text_tmp.write_text(version + "\n")
             os.replace(text_tmp, folder / "LATEST")
             _write_catalogue(folder, rows + [catalogue_row(ds.attrs, name, version, datetime.now(timezone.utc))])
+            _point_latest_link(folder, version)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return final
+
+
+STALE_TEMPORARY_S = 3600.0  # a temporary entry this old belongs to a killed write, not to a running one
+
+
+def _point_latest_link(folder: Path, version: str) -> None:
+    link_tmp = folder / f".latest.{uuid.uuid4().hex[:8]}"
+    os.symlink(f"{version}.zarr", link_tmp)
+    os.replace(link_tmp, folder / "latest.zarr")
+
+
+def repair(folder: Path, name: str, now: float | None = None) -> list[str]:
+    """Bring a map folder level after a killed write (call under the folder's lock): the catalogue gets the row of
+    the version LATEST names if it lacks it, ``latest.zarr`` points where LATEST does, and temporary entries of
+    killed writes older than ``STALE_TEMPORARY_S`` are removed. Returns what was done (empty: nothing to do)."""
+    done = []
+    now = datetime.now(timezone.utc).timestamp() if now is None else now
+    for entry in folder.iterdir():
+        if entry.name.startswith(".") and (".tmp-" in entry.name or entry.name.startswith((".latest.", ".LATEST.",
+                                                                                          f".{CATALOGUE}."))):
+            if now - entry.lstat().st_mtime > STALE_TEMPORARY_S:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+                done.append(f"removed {entry.name}")
+    marker = folder / "LATEST"
+    if not marker.exists():
+        return done
+    version = marker.read_text().strip()
+    if not (folder / f"{version}.zarr").exists():
+        return done
+    rows = _catalogue_rows(folder, name, exclude="") if (folder / CATALOGUE).exists() else None
+    if rows is not None and (not rows or rows[-1]["version"] != version):
+        attrs = xr.open_zarr(folder / f"{version}.zarr", consolidated=True).attrs
+        _write_catalogue(folder, [r for r in rows if r["version"] != version]
+                         + [catalogue_row(attrs, name, version)])
+        done.append(f"catalogue row of {version}")
+    link = folder / "latest.zarr"
+    if not link.is_symlink() or os.readlink(link) != f"{version}.zarr":
+        _point_latest_link(folder, version)
+        done.append(f"latest.zarr -> {version}.zarr")
+    return done
 
 
 def version_path(root: Path, name: str, version: str = "latest") -> Path:
