@@ -172,6 +172,18 @@ def test_a_killed_training_resumes_from_its_checkpoint_and_ends_where_an_uninter
         assert torch.allclose(a, b, atol=1e-6), name
 
 
+def test_trajectories_shorter_than_the_window_are_named_and_still_recovered():
+    from models.beam_map.training import recover_trajectory, trajectories_shorter_than
+
+    data, config, cells = _tiny_problem()
+    short = TrajectoryData("short", data[0].g[:5], data[0].m[:5], data[0].t_s[:5], data[0].coarse_xy[:5])
+    assert trajectories_shorter_than(data + [short], config.seq_len) == {"short": 5}
+    model = _fresh_model(config, cells)
+    train(model, data + [short])
+    xy, cell = recover_trajectory(model, short.g, short.m)
+    assert xy.shape == (5, 2) and np.isfinite(xy).all() and cell.shape == (5,)
+
+
 def test_a_truncated_checkpoint_is_set_aside_and_training_starts_fresh_instead_of_failing(tmp_path):
     data, config, cells = _tiny_problem()
     checkpoint = tmp_path / "ckpt.pt"

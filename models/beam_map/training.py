@@ -66,6 +66,12 @@ class WindowBatch:
         return WindowBatch(*(x.to(device) for x in (self.g, self.m, self.t_s, self.trajectory, self.coarse)))
 
 
+def trajectories_shorter_than(data: list[TrajectoryData], seq_len: int) -> dict[str, int]:
+    """Trajectories a training on windows of ``seq_len`` samples cannot draw from: {trajectory id: samples}. Their
+    samples are still recovered (``recover_trajectory`` takes any length); callers report them (issue 14)."""
+    return {d.trajectory_id: len(d) for d in data if len(d) < seq_len}
+
+
 def sample_windows(data: list[TrajectoryData], seq_len: int, batch_size: int, rng: np.random.Generator
                    ) -> WindowBatch:
     """Random windows, trajectories drawn with probability proportional to their number of windows. Every

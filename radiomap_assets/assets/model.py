@@ -9,7 +9,7 @@ import pandas as pd
 from dagster import (AllPartitionMapping, AssetCheckResult, AssetCheckSpec, AssetDep, AssetExecutionContext, Config,
                      MetadataValue, Output, asset)
 
-from models.beam_map.training import decode_beam_map, recover_trajectory
+from models.beam_map.training import decode_beam_map, recover_trajectory, trajectories_shorter_than
 from radiomap_assets import checks, metadata, plots, storage
 from radiomap_assets.assets.model_registry import (REGISTERED_MODEL, load_registered_model, profile_model_config,
                                                    train_and_register)
@@ -79,6 +79,11 @@ def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_
     versions = {c: {a: storage.content_version(a, c) for a in ("masked_sparse_csi", "coarse_locations")}
                 for c in campaigns}
     mconfig = profile_model_config(run_profile.get(), data[0].g.shape[1], config.max_steps, config.loss_weights)
+    short = trajectories_shorter_than(data, mconfig.seq_len)
+    if short:  # said, not dropped silently: their samples are still recovered, the training cannot draw windows there
+        context.log.warning(f"{len(short)} trajectory(ies) shorter than the training window of {mconfig.seq_len} "
+                            f"samples are not trained on ({sum(short.values())} samples): "
+                            f"{', '.join(list(short)[:10])}{' ...' if len(short) > 10 else ''}")
     name = config.registered_model_name or f"{REGISTERED_MODEL}_{site}"
     ref, result, curves = train_and_register(context, mlflow_tracker, site_grid, data, mconfig, config.rnn_cell,
                                              name, campaigns, versions, run_profile.name)
@@ -88,6 +93,9 @@ def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_
         "parameter_count": ref.parameter_count, "campaigns": MetadataValue.json(campaigns),
         "train_wall_time_s": round(result.wall_time_s, 1), "train_samples_per_s": round(result.samples_per_s, 1),
         "steps": result.steps_done, "resumed_from_step": result.resumed_from, "device": result.device,
+        "trajectories_shorter_than_window": MetadataValue.json(
+            {"window_samples": mconfig.seq_len, "count": len(short), "samples": int(sum(short.values())),
+             "trajectories": dict(list(short.items())[:50])}),
         "learning_curves": MetadataValue.md(plots.markdown_image(curves, "learning curves")),
     })
 
