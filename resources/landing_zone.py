@@ -147,4 +147,7 @@ class LandingZone(ConfigurableResource):
             self.quarantine(landed, e)
             raise
         shutil.move(str(landed), str(accepted))
-        return contract.load_campaign(accepted)
+        campaign = contract.load_campaign(accepted)
+        if contract.set_ground_truth_aside(campaign) is not None:  # a corrupt optional ground truth: kept aside
+            campaign = contract.load_campaign(accepted)
+        return campaign

@@ -182,3 +182,17 @@ def test_a_manifest_with_a_byte_order_mark_is_accepted(tmp_path):
     text = (folder / contract.MANIFEST).read_text()
     (folder / contract.MANIFEST).write_bytes("\ufeff".encode() + text.encode())
     assert zone.accept("bom-1").manifest["campaign_id"] == "bom-1"
+
+
+def test_a_corrupt_optional_ground_truth_is_set_aside_and_the_measurements_are_accepted(tmp_path):
+    zone = LandingZone(root=str(tmp_path))
+    folder = write_good(zone.landing_path, "gt-bad")
+    (folder / contract.GROUND_TRUTH).write_bytes(b"PAR1 cut short")
+    campaign = zone.accept("gt-bad")
+    assert len(campaign.measurements) == len(good_measurements())  # no good row lost
+    assert campaign.ground_truth_path is None and "readable Parquet" in campaign.ground_truth_problem
+    kept = zone.accepted_path / "gt-bad" / contract.REJECTED_GROUND_TRUTH
+    assert kept.read_bytes() == b"PAR1 cut short"  # kept, never read again
+    assert contract.load_campaign(zone.accepted_path / "gt-bad").ground_truth_problem == campaign.ground_truth_problem
+    with pytest.raises(FileNotFoundError):
+        contract.read_ground_truth(campaign)

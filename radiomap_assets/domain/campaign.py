@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 MANIFEST = "manifest.json"
 MEASUREMENTS = "measurements.parquet"
 GROUND_TRUTH = "ground_truth.parquet"
+REJECTED_GROUND_TRUTH = "ground_truth.rejected.parquet"
 REASON_TXT = "REASON.txt"
 REASON_JSON = "reason.json"
 
@@ -98,6 +99,9 @@ class Campaign:
     path: Path
     manifest: dict
     measurements: pd.DataFrame
+    # why an (optional, evaluation-only) ground_truth.parquet that came with it was set aside: the measurements are
+    # accepted without it (issue 14: a corrupt ground truth no longer costs the good rows)
+    ground_truth_problem: str | None = None
 
     @property
     def bs_ids(self) -> list[int]:
@@ -114,7 +118,7 @@ class Campaign:
     @property
     def ground_truth_path(self) -> Path | None:
         p = self.path / GROUND_TRUTH
-        return p if p.exists() else None
+        return p if p.exists() and self.ground_truth_problem is None else None
 
 
 # ---------------------------------------------------------------------------------------------------- writing
@@ -305,9 +309,26 @@ def load_campaign(folder: Path) -> Campaign:
     cid = manifest["campaign_id"]
     df = _read_parquet(cid, folder / MEASUREMENTS, MEASUREMENTS)
     df = validate_measurements(cid, df, manifest)
+    problem = None
     if (folder / GROUND_TRUTH).exists():
-        validate_ground_truth(cid, folder / GROUND_TRUTH)
-    return Campaign(cid, folder, manifest, df)
+        try:
+            validate_ground_truth(cid, folder / GROUND_TRUTH)
+        except CampaignValidationError as e:  # optional and evaluation-only: the measurements stand without it
+            problem = str(e)
+    elif (folder / f"{REJECTED_GROUND_TRUTH}.reason.txt").exists():  # set aside when it was accepted
+        problem = (folder / f"{REJECTED_GROUND_TRUTH}.reason.txt").read_text().strip()
+    return Campaign(cid, folder, manifest, df, problem)
+
+
+def set_ground_truth_aside(campaign: Campaign) -> Path | None:
+    """Rename a rejected ground truth to ``ground_truth.rejected.parquet`` beside a reason file (kept, never read
+    again); returns its new path (None when there was nothing to set aside)."""
+    if campaign.ground_truth_problem is None or not (campaign.path / GROUND_TRUTH).exists():
+        return None
+    aside = campaign.path / REJECTED_GROUND_TRUTH
+    os.replace(campaign.path / GROUND_TRUTH, aside)
+    (campaign.path / f"{REJECTED_GROUND_TRUTH}.reason.txt").write_text(campaign.ground_truth_problem + "\n")
+    return aside
 
 
 def read_ground_truth(campaign: Campaign) -> pd.DataFrame:
