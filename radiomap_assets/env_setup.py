@@ -15,6 +15,10 @@ run_coordinator:
   class: QueuedRunCoordinator
   config:
     max_concurrent_runs: 1
+run_monitoring:
+  # the daemon marks runs whose worker died (killed, out of memory) as failed instead of leaving them STARTED
+  enabled: true
+  max_resume_run_attempts: 0
 """
 
 

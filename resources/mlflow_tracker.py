@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,9 +103,10 @@ class MlflowTracker(ConfigurableResource):
         (root / "artifacts").mkdir(parents=True, exist_ok=True)
         mlflow.set_tracking_uri(self.tracking_uri)
         exp = mlflow.get_experiment_by_name(self.experiment)
-        if exp is not None:
-            return exp.experiment_id
-        return mlflow.create_experiment(self.experiment, artifact_location=(root / "artifacts").as_uri())
+        if exp is None:
+            return mlflow.create_experiment(self.experiment, artifact_location=(root / "artifacts").as_uri())
+        close_runs_of_dead_processes(exp.experiment_id)
+        return exp.experiment_id
 
     @contextmanager
     def run(self, run_name: str, tags: dict[str, str]) -> Iterator[TrackedRun]:
@@ -112,11 +114,47 @@ class MlflowTracker(ConfigurableResource):
         exp_id = self.activate()
         mlflow = _mlflow()
         with mlflow.start_run(experiment_id=exp_id, run_name=run_name) as run:
-            mlflow.set_tags({k: str(v) for k, v in tags.items()})
+            mlflow.set_tags({k: str(v) for k, v in tags.items()} | _owner_tags())
             yield TrackedRun(run)
 
     def ui_command(self) -> str:
         return f"mlflow ui --backend-store-uri {self.tracking_uri} --port 5000"
+
+
+OWNER_PID, OWNER_HOST = "radiomap.pid", "radiomap.host"
+
+
+def _owner_tags() -> dict[str, str]:
+    """Which process holds a run open (``close_runs_of_dead_processes`` reads them)."""
+    return {OWNER_PID: str(os.getpid()), OWNER_HOST: socket.gethostname()}
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def close_runs_of_dead_processes(experiment_id: str) -> list[str]:
+    """Runs left RUNNING by a process of this machine that no longer exists (killed with SIGKILL, out of memory, a
+    power cut: ``start_run``'s context closes runs on every exception but cannot run then) are marked KILLED. Runs
+    of other machines and of live processes are left alone. Returns the run ids closed."""
+    mlflow = _mlflow()
+    client = mlflow.MlflowClient()
+    host = socket.gethostname()
+    closed = []
+    for run in client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'"):
+        tags = run.data.tags
+        pid = tags.get(OWNER_PID)
+        if tags.get(OWNER_HOST) == host and pid and pid.isdigit() and int(pid) != os.getpid() \
+                and not _process_alive(int(pid)):
+            client.set_terminated(run.info.run_id, status="KILLED")
+            closed.append(run.info.run_id)
+    return closed
 
 
 def download_model_artifacts(tracking_uri: str, model_uri: str) -> Path:
