@@ -6,9 +6,11 @@ model files) to the resource and get run ids, versions and local paths back. A s
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import socket
+import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,8 +127,23 @@ OWNER_PID, OWNER_HOST = "radiomap.pid", "radiomap.host"
 
 
 def _owner_tags() -> dict[str, str]:
-    """Which process holds a run open (``close_runs_of_dead_processes`` reads them)."""
-    return {OWNER_PID: str(os.getpid()), OWNER_HOST: socket.gethostname()}
+    """Which process holds a run open (``close_runs_of_dead_processes`` reads them), and which code it runs: the
+    git commit of this checkout under MLflow's own tag (absent outside a git checkout)."""
+    tags = {OWNER_PID: str(os.getpid()), OWNER_HOST: socket.gethostname()}
+    commit = _git_commit()
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+    return tags
+
+
+@functools.lru_cache(maxsize=1)
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
 
 
 def _process_alive(pid: int) -> bool:

@@ -27,3 +27,5 @@ def test_a_run_left_running_by_a_killed_process_is_marked_killed_and_a_live_ones
     with tracker.run("next", {"k": "v"}) as run:  # runs of this process carry their owner
         tags = client.get_run(run.run_id).data.tags
     assert tags[OWNER_HOST] == host and tags[OWNER_PID].isdigit()
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert tags.get("mlflow.source.git.commit") == (head or None)  # the code a run ran, where it is a checkout
