@@ -55,8 +55,9 @@ def _tracked_beam_map(run: MethodRun, test: list, faithful: MethodRun, mlflow_tr
 @asset(group_name=GROUP, kinds={"pytorch", "mlflow"}, partitions_def=site_partitions,
        description="Declared variants of the proposed model (not in the paper): proposed_smoothed (L_c against the "
                    "cv-smoothed coarse input, registered in MLflow) and proposed_tracked (the faithful model's p̂ fused "
-                   "with the coarse input by a Kalman smoother, p̂'s noise from its residual and correlation time). "
-                   "Reported beside the faithful row.")
+                   "with the coarse input by a Kalman smoother, p̂'s noise from its residual and correlation time; "
+                   "where the faithful model decodes a beam map, its own map from the decoder refined on the tracked "
+                   "cells). Reported beside the faithful row.")
 def proposed_variants(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict,
                       site_grid: SiteGrid, mlflow_tracker: MlflowTracker, proposed_method: dict,
                       run_profile: RunProfile) -> Output[dict]:
