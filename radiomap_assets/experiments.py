@@ -335,8 +335,8 @@ def headline_ratios(results: dict) -> dict:
                                                                   loc("table1", "semi_cc_gt"))
         out["table2_proposed_over_lstm_mean_error"] = ratio(loc("table2", "proposed"), loc("table2", "lstm"))
         for m in ("proposed", "proposed_tracked"):
-            key = "table4_m1_proposed_over_skf_nmse" if m == "proposed" else f"table4_m1_{m}_over_skf_nmse"
-            out[key] = ratio(t4.get("m1", {}).get(m, {}).get("nmse"), t4.get("m1", {}).get("skf", {}).get("nmse"))
+            out[f"table4_m1_{m}_over_skf_nmse"] = ratio(t4.get("m1", {}).get(m, {}).get("nmse"),
+                                                        t4.get("m1", {}).get("skf", {}).get("nmse"))
     perfect, skf = cap.get("perfect_csi"), cap.get("skf")
     for m in ("proposed", "proposed_tracked"):
         suffix = "" if m == "proposed" else f"_{m}"

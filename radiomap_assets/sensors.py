@@ -55,7 +55,7 @@ def landing_zone_tick(landing_zone: LandingZone, cursor: str | None, known_parti
     """One sensor evaluation: new campaigns, campaigns landed again after a quarantine, what was quarantined."""
     seen = {**dict.fromkeys(known_partitions), **decode_cursor(cursor)}
     scan = landing_zone.scan(already_seen=seen)
-    new = [c for c in scan.complete if c not in seen]
+    new = scan.complete  # complete and not seen before
     again = [(c, scan.fingerprints[c]) for c in scan.relanded]
     seen.update({c: scan.fingerprints[c] for c in new + scan.relanded})
     return LandingTick(new, again, scan.quarantined, scan.unreadable, encode_cursor(seen))

@@ -90,11 +90,7 @@ class LandingZone(ConfigurableResource):
 
     def _scan_entry(self, folder: Path, seen: dict, now: float, out: LandingScan) -> None:
         cid = folder.name
-        problem = contract.campaign_id_problem(cid)
-        links = contract.symlinks_in(folder) if problem is None else []
-        if problem is None and links:
-            problem = (f"symbolic links are not accepted ({', '.join(links[:5])}): a campaign is read from the landing "
-                       "zone only; copy the files in instead of linking them")
+        problem = contract.campaign_id_problem(cid) or contract.symlink_problem(folder)
         if problem is None and not folder.is_dir():
             return  # a stray file beside the campaign folders: not a campaign
         if problem is not None:
@@ -137,11 +133,10 @@ class LandingZone(ConfigurableResource):
         if not landed.exists() and not landed.is_symlink():
             raise FileNotFoundError(f"campaign {campaign_id!r} is neither in {self.landing_path} nor accepted")
         try:
-            links = contract.symlinks_in(landed)
-            if links:
+            problem = contract.symlink_problem(landed)
+            if problem is not None:
                 raise contract.CampaignValidationError(
-                    campaign_id, ".", "campaign folder is a plain folder with a valid id",
-                    f"symbolic links are not accepted ({', '.join(links[:5])}): copy the files in instead")
+                    campaign_id, ".", "campaign folder is a plain folder with a valid id", problem)
             contract.load_campaign(landed)
         except contract.CampaignValidationError as e:
             self.quarantine(landed, e)

@@ -235,7 +235,8 @@ def test_a_decoder_refined_on_another_trajectorys_cells_decodes_its_map_along_th
     assert len(refine_decoder(model, data, steps=5, batch_size=16, cells=given)) == 5
     far_cell = len(cells) - 1  # x = 60 m: only in the corridor of a track that reaches it
     track = [np.stack([np.linspace(0, 20, 30), np.zeros(30)], axis=1)]
-    map_cells, g = beam_map_along(model, track, [np.zeros(30, dtype=np.int64)], corridor_m=5.0, samples_per_cell=2)
+    map_cells, g = beam_map_along(model, track, [np.zeros(30, dtype=np.int64)], corridor_width_cells=1,
+                                  samples_per_cell=2)
     assert set(map_cells) == {0, 1, 2, 3, 4, 5} and far_cell not in map_cells  # 0-20 m and 5 m around it
     assert g.shape == (len(map_cells), config.num_entries) and np.isfinite(g).all()
 

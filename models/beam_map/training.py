@@ -254,11 +254,13 @@ def corridor_cells(xy: list[np.ndarray], cell_centres_m: np.ndarray, radius_m: f
 
 
 def beam_map_along(model: GenerativeBeamMapModel, xy: list[np.ndarray], cells: list[np.ndarray],
-                   corridor_m: float, samples_per_cell: int = 16, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """The decoded beam map (Table IV, Fig. 12) on the cells of a recovered trajectory and its corridor of
-    ``corridor_m``: xy, cells per trajectory -> (map_cells (C,), mean g (C, N) float32), the mean of
-    ``samples_per_cell`` diffusion samples per cell (the mean of 16 beats one sample's NMSE: see README)."""
+                   corridor_width_cells: int, samples_per_cell: int = 16, seed: int = 1
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The decoded beam map (Table IV, Fig. 12) on the cells of a recovered trajectory and those within
+    ``corridor_width_cells`` grid cells of it: xy, cells per trajectory -> (map_cells (C,), mean g (C, N) float32),
+    the mean of ``samples_per_cell`` diffusion samples per cell (the mean of 16 beats one sample's NMSE: see README)."""
     centres = model.codebook.cell_centres_m.numpy()
+    corridor_m = corridor_width_cells * model.grid_resolution_m
     map_cells = np.union1d(corridor_cells(list(xy), centres, corridor_m), np.concatenate(cells))
     mean_g, _, _ = decode_beam_map(model, samples_per_cell=samples_per_cell, cells=map_cells, seed=seed)
     return map_cells, mean_g.astype(np.float32)

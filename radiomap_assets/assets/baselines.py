@@ -161,12 +161,12 @@ def _chart_runs(context, method: str, campaigns: dict, config: ExperimentConfig,
     from models.baselines.channel_charting import (choose_labelled_samples, predict_chart, train_channel_chart,
                                                    variant_config)
 
+    site = get_site(profile.scene.site)
     runs = {}
     for exp in experiments_for(method, campaigns):
         train, test = experiment_data(campaigns, exp)
         cid = campaigns["experiments"][exp]
         chart_config, supervision = variant_config(method, config.chart_steps or profile.beam_map.chart_steps)
-        site = get_site(profile.scene.site)
         chart_config = dataclasses.replace(chart_config, position_scale_m=site.position_scale_m)
         kwargs = {}
         if supervision == "labels":  # Semi-CC-GT: 500 ground-truth labels, from the training trajectories only
@@ -259,8 +259,7 @@ def _generative_runs(context, rnn_cell: str, campaigns: dict, config: Experiment
                         train_wall_time_s=ref.train_wall_time_s, coarse_asset=coarse_asset,
                         reused_model_group_version=ref is reuse)
         if exp in BEAM_MAP_EXPERIMENTS:  # Table IV / Fig. 12: the decoded beam map along its own trajectory
-            run.map_cells, run.map_g = beam_map_along(model, list(xy), list(cells), MAP_CORRIDOR_CELLS
-                                                      * site_grid.grid.resolution_m)
+            run.map_cells, run.map_g = beam_map_along(model, list(xy), list(cells), MAP_CORRIDOR_CELLS)
         run.seconds = time.perf_counter() - t0
         runs[exp] = run
         context.log.info(f"{method} {exp}: {run.seconds:.1f} s ({ref.model_uri})")

@@ -24,7 +24,6 @@ import torch
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from models.beam_map.tracking import track_with_prior
-from models.beam_map.radio_map import nearest_cell
 from models.beam_map.training import beam_map_along, recover_trajectory, refine_decoder
 from radiomap_assets import storage
 from radiomap_assets.assets.experiment_inputs import (GROUP, ExperimentConfig, coarse_asset_of, experiment_data,
@@ -39,17 +38,14 @@ from resources import MlflowTracker, RunProfile
 VARIANTS = ("proposed_smoothed", "proposed_tracked")
 
 
-def _tracked_beam_map(run: MethodRun, test: list, faithful: MethodRun, mlflow_tracker: MlflowTracker,
-                      site_grid: SiteGrid) -> None:
+def _tracked_beam_map(run: MethodRun, test: list, faithful: MethodRun, mlflow_tracker: MlflowTracker) -> None:
     """The tracked variant's beam map: a copy of the faithful model with its decoder refined on the tracked cells
     (label-free targets assigned by the tracked positions), decoded along the tracked trajectory."""
     model = copy.deepcopy(load_model_version(mlflow_tracker.tracking_uri, faithful.model_uri))
-    centres = torch.from_numpy(site_grid.cell_centres_m).float()
-    run.cells = [nearest_cell(torch.from_numpy(xy).float(), centres).numpy() for xy in run.xy]
+    run.cells = [model.codebook.nearest(torch.from_numpy(xy).float()).numpy() for xy in run.xy]  # eq. (17)
     c = model.config
     refine_decoder(model, test, c.decoder_refine_steps, c.decoder_refine_batch, cells=run.cells)
-    run.map_cells, run.map_g = beam_map_along(model, run.xy, run.cells,
-                                              MAP_CORRIDOR_CELLS * site_grid.grid.resolution_m)
+    run.map_cells, run.map_g = beam_map_along(model, run.xy, run.cells, MAP_CORRIDOR_CELLS)
 
 
 @asset(group_name=GROUP, kinds={"pytorch", "mlflow"}, partitions_def=site_partitions,
@@ -94,7 +90,7 @@ def proposed_variants(context: AssetExecutionContext, config: ExperimentConfig, 
                         coarse_asset=coarse_asset_of(experiment_campaigns, exp),
                         diagnostics={"model_variance_m2": [f[1].model_variance_m2 if f[1] else None for f in fused]})
         if exp in BEAM_MAP_EXPERIMENTS and faithful.map_g is not None:
-            _tracked_beam_map(run, test, faithful, mlflow_tracker, site_grid)
+            _tracked_beam_map(run, test, faithful, mlflow_tracker)
         run.seconds = time.perf_counter() - t0
         runs["proposed_tracked"][exp] = run
     return Output(runs, metadata={**{v: MetadataValue.json({e: round(r.seconds, 1) for e, r in runs[v].items()})

@@ -65,6 +65,15 @@ def folder_fingerprint(folder: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def symlink_problem(folder: Path) -> str | None:
+    """Why a landed campaign folder cannot be read because of symbolic links (None when it holds none)."""
+    links = symlinks_in(folder)
+    if not links:
+        return None
+    return (f"symbolic links are not accepted ({', '.join(links[:5])}): a campaign is read from the landing zone "
+            "only; copy the files in instead of linking them")
+
+
 def symlinks_in(folder: Path) -> list[str]:
     """Entries under ``folder`` that are symbolic links (relative names), ``folder`` itself as '.'."""
     folder = Path(folder)
