@@ -65,14 +65,16 @@ METHODS = ("skf", "semi_cc_gt", "semi_cc_noisy", "real_world_cc", "cam", "lstm",
 # which method runs in which experiment (the paper's tables and figures)
 PARTICIPANTS = {
     "table1": ("skf", "semi_cc_gt", "semi_cc_noisy", "real_world_cc", "proposed", "proposed_smoothed",
-               "proposed_tracked"),
-    "table1_production": ("skf", "proposed", "proposed_smoothed", "proposed_tracked"),
+               "proposed_tracked", "proposed_smoothed_tracked"),
+    "table1_production": ("skf", "proposed", "proposed_smoothed", "proposed_tracked", "proposed_smoothed_tracked"),
     "fig6": ("skf", "semi_cc_gt", "proposed", "proposed_tracked"),
     "m1": ("skf", "semi_cc_gt", "proposed", "proposed_tracked"),
     "m5": ("skf", "semi_cc_gt", "proposed", "proposed_tracked"),
     "table2": ("semi_cc_gt", "lstm", "proposed", "proposed_tracked"),
-    "table3": ("skf", "semi_cc_noisy", "real_world_cc", "proposed", "proposed_smoothed", "proposed_tracked"),
-    **{f"fig10_{round(100 * r)}": ("skf", "semi_cc_noisy", "real_world_cc", "proposed") for r in FIG10_SHARES},
+    "table3": ("skf", "semi_cc_noisy", "real_world_cc", "proposed", "proposed_smoothed", "proposed_tracked",
+               "proposed_smoothed_tracked"),
+    **{f"fig10_{round(100 * r)}": ("skf", "semi_cc_noisy", "real_world_cc", "proposed", "proposed_smoothed",
+                                   "proposed_tracked", "proposed_smoothed_tracked") for r in FIG10_SHARES},
 }
 # experiments whose map methods also give a beam map along their trajectory (Table IV, Fig. 12) -> the observed
 # beams per base station M (table1's M is the profile's); maps are decoded on the method's cells and the cells within
@@ -89,7 +91,7 @@ MAP_CORRIDOR_CELLS = 3
 HEADLINE_EXPERIMENTS = ("table1", "table1_production", "table3")
 # of PARTICIPANTS (floors, CAM: always); "<experiment>/<method>" for one experiment only: Table III's channel charts
 HEADLINE_METHODS = ("skf", "proposed", "proposed_tracked", "table3/semi_cc_noisy", "table3/real_world_cc",
-                    "table3/proposed_smoothed")
+                    "table3/proposed_smoothed", "table3/proposed_smoothed_tracked")
 FULL_EVALUATION_COMMAND = "make paper"  # = python -m radiomap_assets.demo --paper: job evaluate, every table and figure
 SNR_DB = np.array([-15.0, -11.0, -7.0, -3.0, 0.0, 3.0, 6.0, 10.0])  # Fig. 12 (b), (c); the paper quotes -11 and 6
 
@@ -326,7 +328,7 @@ def headline_ratios(results: dict) -> dict:
     if "table3" in localization:  # section IV-C
         for m in ("skf", "semi_cc_noisy", "real_world_cc"):
             out[f"table3_proposed_over_{m}_mean_error"] = ratio(loc("table3", "proposed"), loc("table3", m))
-        for v in ("proposed_smoothed", "proposed_tracked"):
+        for v in ("proposed_smoothed", "proposed_tracked", "proposed_smoothed_tracked"):
             if v in localization["table3"]:
                 out[f"table3_{v}_over_skf_mean_error"] = ratio(loc("table3", v), loc("table3", "skf"))
     if "table1" in localization:

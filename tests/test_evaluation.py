@@ -125,7 +125,7 @@ def test_evaluation_json_has_every_method_and_experiment(evaluation):
     floors = {"coarse_ma_1s", "coarse_ma_10s", "cv_smoother", "skf_causal", "skf"}  # rows of every table
     assert set(results["localization"]["table1"]) == {"coarse input", *floors, "semi_cc_gt", "semi_cc_noisy",
                                                       "real_world_cc", "proposed", "proposed_smoothed",
-                                                      "proposed_tracked"}
+                                                      "proposed_tracked", "proposed_smoothed_tracked"}
     assert set(results["localization"]["table2"]) == {"coarse input", *floors, "semi_cc_gt", "lstm", "proposed",
                                                       "proposed_tracked"}
     for exp, scores in results["localization"].items():
@@ -247,8 +247,8 @@ def test_headline_evaluation_runs_table1_with_floors_and_marks_the_rest_as_not_r
     assert set(results["not_run"]["experiments"]) == {"fig6", "m1", "m5", "table2"}
     assert all("make paper" in why for why in results["not_run"]["experiments"].values())
     assert results["not_run"]["methods"] == {"table1": ["semi_cc_gt", "semi_cc_noisy", "real_world_cc",
-                                                        "proposed_smoothed"],
-                                             "table1_production": ["proposed_smoothed"]}
+                                                        "proposed_smoothed", "proposed_smoothed_tracked"],
+                                             "table1_production": ["proposed_smoothed", "proposed_smoothed_tracked"]}
     for asset in ("semi_cc_gt_baseline", "semi_cc_noisy_baseline", "real_world_cc_baseline", "lstm_baseline"):
         assert result.output_for_node(asset) == {}, asset
     assert results["ratios"]["table2_proposed_over_lstm_mean_error"] is None

@@ -80,3 +80,45 @@ def test_a_site_never_touches_another_sites_outputs(simulated_hall, ingested_cam
     with pytest.raises(ValueError, match="belong to another site than 'indoor_hall'"):
         defs.resolve_job_def("train_model").execute_in_process(instance=dagster_instance, partition_key=HALL,
                                                                run_config=cfg)
+
+
+@pytest.fixture(scope="module")
+def hall_headline(simulated_hall, dagster_instance, radiomap_home):
+    """The hall's campaigns picked up and ingested (the sensor's logic), their paper-protocol coarse input, and the
+    hall's headline evaluation (job evaluate_headline on the hall's partition, what `make demo` runs: Table III)."""
+    from radiomap_assets.assets.shared import campaign_partitions
+    from radiomap_assets.definitions import defs
+    from radiomap_assets.sensors import landing_zone_tick
+
+    known = set(dagster_instance.get_dynamic_partitions(campaign_partitions.name))
+    tick = landing_zone_tick(defs.resources["landing_zone"], None, known)
+    hall = [c for c in tick.new if c.startswith("indoor-hall-")]
+    dagster_instance.add_dynamic_partitions(campaign_partitions.name, hall)
+    for cid in hall + [c for c in known if c.startswith("indoor-hall-")]:
+        for job in ("ingest_campaign", "paper_protocol"):
+            assert defs.resolve_job_def(job).execute_in_process(instance=dagster_instance, partition_key=cid).success
+    # the model group (the evaluation reads its grid and its version; Table III trains its own model, so a short one)
+    cfg = {"ops": {"beam_map_model": {"config": {"max_steps": 20}}}}
+    assert defs.resolve_job_def("train_model").execute_in_process(instance=dagster_instance, partition_key=HALL,
+                                                                  run_config=cfg).success
+    result = defs.resolve_job_def("evaluate_headline").execute_in_process(instance=dagster_instance,
+                                                                          partition_key=HALL)
+    assert result.success
+    return json.loads((radiomap_home / "reports" / HALL / "evaluation.json").read_text()), result
+
+
+def test_table3_on_the_hall_has_its_floors_and_the_variants_beat_the_coarse_input(hall_headline):
+    """Table III (section IV-C) in the headline: floors first, the SKF, the charts, the faithful model and the three
+    declared variants; every learned row recovers the robot's walks better than the coarse input it was given, and the
+    variant that fuses the smoothed-target model with the tracking prior is at least as good as the smoothed model."""
+    results, _ = hall_headline
+    assert set(results["localization"]) == {"table3"}
+    t3 = results["localization"]["table3"]
+    assert list(t3)[:6] == ["coarse input", "coarse_ma_1s", "coarse_ma_10s", "cv_smoother", "skf_causal", "skf"]
+    assert {"semi_cc_noisy", "real_world_cc", "proposed", "proposed_smoothed", "proposed_tracked",
+            "proposed_smoothed_tracked"} <= set(t3)
+    coarse = t3["coarse input"]["mean_error_m"]
+    for m in ("proposed", "proposed_smoothed", "proposed_tracked", "proposed_smoothed_tracked"):
+        assert t3[m]["mean_error_m"] < 0.5 * coarse, (m, t3[m]["mean_error_m"], coarse)
+    assert t3["proposed_smoothed_tracked"]["mean_error_m"] <= 1.05 * t3["proposed_smoothed"]["mean_error_m"]
+    assert results["ratios"]["table3_proposed_smoothed_tracked_over_skf_mean_error"] is not None

@@ -83,7 +83,8 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
             {m: v for m, v in sweep.items() if v and m in ("skf", "semi_cc_gt", "proposed")})
     if "fig10_mean_error_m" in results:  # the paper's curves; the floors are in the table
         pngs["fig10_error_vs_sample_share"] = plots.error_versus_measurements(
-            {m: v for m, v in by_share.items() if v and m in ("skf", "semi_cc_noisy", "real_world_cc", "proposed")},
+            {m: v for m, v in by_share.items() if v and m in ("cv_smoother", "skf", "semi_cc_noisy", "real_world_cc",
+                                                              "proposed", "proposed_smoothed_tracked")},
             xlabel="share of the trajectory samples used [%]")
     try:
         gen = beam_map_store.open_latest(generative_map_name(site)).load()

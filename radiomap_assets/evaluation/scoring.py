@@ -67,7 +67,8 @@ def error_versus_sample_share(localization: dict) -> dict[str, dict[int, float]]
     shares = {e: round(100 * EXPERIMENTS[e].sample_share) for e in localization
               if e in EXPERIMENTS and EXPERIMENTS[e].sample_share < 1.0}
     return {m: {shares[e]: localization[e][m]["mean_error_m"] for e in shares if m in localization[e]}
-            for m in ("coarse input", *FLOORS, "semi_cc_noisy", "real_world_cc", "proposed")}
+            for m in ("coarse input", *FLOORS, "semi_cc_noisy", "real_world_cc", "proposed", "proposed_smoothed",
+                      "proposed_tracked", "proposed_smoothed_tracked")}
 
 
 def score_beam_maps(runs: dict, truths: dict, centres: np.ndarray, gt_power_dbm: np.ndarray,
