@@ -133,8 +133,24 @@ def write_malformed_corpus(landing: Path) -> dict[str, str]:
             ("bad-coordinate-true", manifest_with("bad-coordinate-true", 2, x_m=True),
              "base station fields are finite numbers"),
             ("bad-too-many-beams", manifest_with("bad-too-many-beams", codebook={"type": "dft", "num_beams": 1024}),
-             "a codebook has at most 4 beams per antenna")]:
+             "a codebook has at most 4 beams per antenna"),
+            ("bad-time-kind", manifest_with("bad-time-kind", time={"kind": "gps_week"}),
+             "time kind is timestamps or sample_index"),
+            ("bad-index-and-time", manifest_with("bad-index-and-time", time={"kind": "sample_index"}),
+             "one time column")]:  # sample_index declared, rows with t_s (and no index)
         land(cid, rule, m, man)
+    by_index = m.assign(sample_index=np.rint(m["t_s"] * 10).astype(np.int64)).drop(columns=["t_s"])
+    index_manifest = {"time": {"kind": "sample_index"}}
+    land("bad-index-float", "column types", by_index.assign(sample_index=by_index["sample_index"] + 0.5),
+         manifest_with("bad-index-float", **index_manifest))
+    land("bad-index-negative", "sample_index >= 0", by_index.assign(sample_index=by_index["sample_index"] - 3),
+         manifest_with("bad-index-negative", **index_manifest))
+    land("bad-index-missing", "required columns", m.drop(columns=["t_s"]),
+         manifest_with("bad-index-missing", **index_manifest))
+    sweeps = m.assign(sweep_id=np.repeat(np.arange(len(m) // 3), 3).astype(np.int64))
+    land("bad-sweep-float", "column types", sweeps.assign(sweep_id=sweeps["sweep_id"] * 1.0))
+    land("bad-sweeps-same-start", "sweeps of a trajectory start at distinct times",
+         sweeps.assign(t_s=np.where(sweeps["sweep_id"] == 1, 0.0, sweeps["t_s"])))
     folder = landing / "bad-no-measurements"
     folder.mkdir()
     (folder / contract.MANIFEST).write_text(json.dumps(good_manifest("bad-no-measurements")))

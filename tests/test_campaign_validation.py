@@ -10,8 +10,10 @@ from dagster import DagsterInstance, materialize
 
 from radiomap_assets.assets import ingestion
 from radiomap_assets.domain import campaign as contract
+from radiomap_assets.domain.measurement import masked_sparse_csi
 from resources import LandingZone
-from tests.campaign_corpus import good_manifest, good_measurements, write_good, write_malformed_corpus
+from tests.campaign_corpus import (good_ground_truth, good_manifest, good_measurements, write_good,
+                                   write_malformed_corpus)
 
 
 def _files(root):
@@ -196,3 +198,40 @@ def test_a_corrupt_optional_ground_truth_is_set_aside_and_the_measurements_are_a
     assert contract.load_campaign(zone.accepted_path / "gt-bad").ground_truth_problem == campaign.ground_truth_problem
     with pytest.raises(FileNotFoundError):
         contract.read_ground_truth(campaign)
+
+
+def test_a_campaign_with_a_sample_index_instead_of_time_stamps_is_the_same_campaign(tmp_path):
+    """Time kind 'sample_index' (issue 14): an ordered sample index and the declared rate give the same samples as
+    the time stamps they stand for, and the ground truth may carry the index too."""
+    zone = LandingZone(root=str(tmp_path))
+    m = good_measurements()
+    reference = contract.load_campaign(contract.write_campaign(zone.landing_path / "ref", good_manifest("ref"), m))
+    manifest = {**good_manifest("by-index"), "time": {"kind": "sample_index"}}
+    by_index = m.assign(sample_index=np.rint(m["t_s"] * 10).astype(np.int64)).drop(columns=["t_s"])
+    by_index = by_index.sample(frac=1.0, random_state=1)  # in any order
+    gt = good_ground_truth()
+    gt = gt.assign(sample_index=np.rint(gt["t_s"] * 10).astype(np.int64)).drop(columns=["t_s"])
+    contract.write_campaign(zone.landing_path / "by-index", manifest, by_index, gt)
+    got = zone.accept("by-index")
+    pd.testing.assert_frame_equal(got.measurements, reference.measurements, check_exact=False, atol=1e-9)
+    truth = contract.read_ground_truth(got)
+    np.testing.assert_allclose(truth["t_s"].to_numpy(), good_ground_truth()["t_s"].to_numpy())
+
+
+def test_rows_of_one_beam_sweep_become_one_sample_even_when_their_time_stamps_differ(tmp_path):
+    """An optional sweep_id groups the rows of one beam sweep (issue 14): three base stations heard 1-2 ms apart are
+    one sample at the sweep's first time stamp, not three samples of one beam each."""
+    zone = LandingZone(root=str(tmp_path))
+    m = good_measurements()
+    sweep = np.repeat(np.arange(len(m) // 3), 3).astype(np.int64)
+    jitter = np.tile([0.0, 0.001, 0.002], len(m) // 3)
+    swept = m.assign(t_s=m["t_s"] + jitter, sweep_id=sweep)
+    contract.write_campaign(zone.landing_path / "swept", good_manifest("swept"), swept)
+    got = zone.accept("swept").measurements
+    np.testing.assert_allclose(got["t_s"].to_numpy(), m["t_s"].to_numpy())
+    csi = masked_sparse_csi(got, [0, 1, 2], 16)
+    assert csi.num_samples == len(m) // 3 and (csi.m.reshape(csi.num_samples, 3, 16).sum(axis=2) == 1).all()
+    # without the sweep id the same rows would be three samples per sweep
+    unswept = contract.write_campaign(zone.landing_path / "unswept", good_manifest("unswept"),
+                                      swept.drop(columns=["sweep_id"]))
+    assert masked_sparse_csi(contract.load_campaign(unswept).measurements, [0, 1, 2], 16).num_samples == len(m)

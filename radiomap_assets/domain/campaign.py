@@ -38,6 +38,12 @@ BS_KEYS = ("bs_id", "x_m", "y_m", "z_m", "num_antennas")
 # an oversampled DFT codebook has a few beams per antenna; more is a typo (1024 beams declared on 16-antenna arrays)
 MAX_BEAMS_PER_ANTENNA = 4
 MAX_ABS_TIME_S = 1e11  # time stamps are seconds; float64 still resolves 0.1 ms at this magnitude
+# How a campaign gives time (manifest key "time", optional: {"kind": ...}; default "timestamps"). "timestamps": a
+# column t_s in seconds per row. "sample_index": a column sample_index (integer >= 0, the sample's place in its
+# trajectory) and no t_s; t_s = sample_index / measurement_rate_hz. Either way an optional integer column sweep_id
+# groups the rows of one beam sweep into one sample even when their time stamps differ by beam: the sample's time is
+# the earliest time stamp of its sweep (a ground truth then gives that time, or the sample index).
+TIME_KINDS = ("timestamps", "sample_index")
 
 
 # A campaign id names a folder, a Dagster partition and files under the home: letters, digits, '.', '_', '-', at
@@ -188,6 +194,11 @@ def read_manifest(folder: Path) -> dict:
     for key in ("carrier_frequency_hz", "measurement_rate_hz"):
         if not _is_number(manifest[key]) or manifest[key] <= 0:
             _fail(cid, MANIFEST, f"{key} is a positive number", f"{key} = {manifest[key]!r}")
+    time_spec = manifest.get("time", {"kind": "timestamps"})
+    if not isinstance(time_spec, dict) or time_spec.get("kind") not in TIME_KINDS:
+        _fail(cid, MANIFEST, "time kind is timestamps or sample_index",
+              f"time = {time_spec!r}: give {{\"kind\": \"timestamps\"}} (a column t_s, the default when the key is "
+              f"absent) or {{\"kind\": \"sample_index\"}} (a column sample_index, t_s = index / rate)")
     if not isinstance(manifest["site"], str) or not manifest["site"]:
         _fail(cid, MANIFEST, "site names a site", f"site = {manifest['site']!r}")
     cb = manifest["codebook"]
@@ -238,11 +249,53 @@ def _read_parquet(cid: str, path: Path, file: str) -> pd.DataFrame:
         _fail(cid, file, "readable Parquet", f"{type(e).__name__}: {e}")
 
 
+def time_kind(manifest: dict) -> str:
+    return manifest.get("time", {}).get("kind", "timestamps")
+
+
+def _time_from_sample_index(cid: str, file: str, df: pd.DataFrame, rate_hz: float) -> pd.DataFrame:
+    """A campaign without time stamps: t_s = sample_index / measurement_rate_hz (TIME_KINDS)."""
+    if "t_s" in df.columns:
+        _fail(cid, file, "one time column", "the manifest declares time kind 'sample_index', the file also has t_s: "
+                                            "keep one (drop t_s, or declare time kind 'timestamps')")
+    if "sample_index" not in df.columns:
+        _fail(cid, file, "required columns", f"time kind 'sample_index' needs a column sample_index; found "
+                                             f"{list(df.columns)}")
+    idx = df["sample_index"]
+    if not pd.api.types.is_integer_dtype(idx):
+        _fail(cid, file, "column types", f"sample_index must be integer, got {idx.dtype}")
+    if (idx < 0).any():
+        _fail(cid, file, "sample_index >= 0", f"sample_index = {int(idx[idx < 0].iloc[0])}",
+              _first_row((idx < 0).to_numpy()))
+    return df.assign(t_s=idx.to_numpy(np.float64) / float(rate_hz))
+
+
+def _time_per_sweep(cid: str, file: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Rows of one beam sweep (trajectory_id, sweep_id) become one sample at the sweep's earliest time stamp."""
+    sweep = df["sweep_id"]
+    if not pd.api.types.is_integer_dtype(sweep):
+        _fail(cid, file, "column types", f"sweep_id must be integer, got {sweep.dtype}")
+    key = [df["trajectory_id"].astype(str), sweep]
+    t0 = df["t_s"].astype(np.float64).groupby(key).transform("min")
+    # two sweeps of one trajectory starting at the same instant would merge into one sample: refused
+    starts = pd.DataFrame({"trajectory_id": key[0], "sweep_id": sweep, "t_s": t0}).drop_duplicates()
+    clash = starts.duplicated(["trajectory_id", "t_s"], keep=False)
+    if clash.any():
+        both = starts[clash].sort_values(["trajectory_id", "t_s"]).head(2)
+        _fail(cid, file, "sweeps of a trajectory start at distinct times",
+              f"trajectory {both['trajectory_id'].iloc[0]!r}: sweeps {both['sweep_id'].tolist()} both start at "
+              f"t_s {both['t_s'].iloc[0]}")
+    return df.assign(t_s=t0.to_numpy(np.float64))
+
+
 def validate_measurements(cid: str, df: pd.DataFrame, manifest: dict) -> pd.DataFrame:
-    """Check every rule of design 3.1 on the measurement rows; returns them with canonical dtypes."""
+    """Check every rule of design 3.1 on the measurement rows; returns them with canonical dtypes (a sample-index or
+    per-sweep campaign comes back with the t_s it implies, TIME_KINDS)."""
     f = MEASUREMENTS
     if len(df) == 0:
         _fail(cid, f, "at least one measurement row", "the file has no rows")
+    if time_kind(manifest) == "sample_index":
+        df = _time_from_sample_index(cid, f, df, manifest["measurement_rate_hz"])
     missing = [c for c in MEASUREMENT_COLUMNS if c not in df.columns]
     if missing:
         _fail(cid, f, "required columns", f"missing {missing}; found {list(df.columns)}")
@@ -263,6 +316,9 @@ def validate_measurements(cid: str, df: pd.DataFrame, manifest: dict) -> pd.Data
     t = df["t_s"].to_numpy(np.float64)
     if not np.isfinite(t).all():
         _fail(cid, f, "finite time", f"t_s = {t[~np.isfinite(t)][0]}", _first_row(~np.isfinite(t)))
+    if "sweep_id" in df.columns:
+        df = _time_per_sweep(cid, f, df)
+        t = df["t_s"].to_numpy(np.float64)
     huge = np.abs(t) > MAX_ABS_TIME_S
     if huge.any():  # beyond this, float64 seconds cannot tell samples 0.1 s apart, and samples would merge
         _fail(cid, f, "time in seconds", f"|t_s| = {abs(t[huge][0]):.3g} s exceeds {MAX_ABS_TIME_S:.0e} s: give "
@@ -304,9 +360,12 @@ def validate_measurements(cid: str, df: pd.DataFrame, manifest: dict) -> pd.Data
                          "power_dbm": p.astype(np.float32)})
 
 
-def validate_ground_truth(cid: str, path: Path) -> None:
+def validate_ground_truth(cid: str, path: Path, manifest: dict | None = None) -> None:
     df = _read_parquet(cid, path, GROUND_TRUTH)
-    missing = [c for c in GROUND_TRUTH_COLUMNS if c not in df.columns]
+    columns = set(df.columns)
+    if manifest is not None and time_kind(manifest) == "sample_index" and "t_s" not in columns:
+        columns |= {"t_s"} if "sample_index" in columns else set()  # read_ground_truth derives t_s from it
+    missing = [c for c in GROUND_TRUTH_COLUMNS if c not in columns]
     if missing:
         _fail(cid, GROUND_TRUTH, "required columns", f"missing {missing}")
 
@@ -321,7 +380,7 @@ def load_campaign(folder: Path) -> Campaign:
     problem = None
     if (folder / GROUND_TRUTH).exists():
         try:
-            validate_ground_truth(cid, folder / GROUND_TRUTH)
+            validate_ground_truth(cid, folder / GROUND_TRUTH, manifest)
         except CampaignValidationError as e:  # optional and evaluation-only: the measurements stand without it
             problem = str(e)
     elif (folder / f"{REJECTED_GROUND_TRUTH}.reason.txt").exists():  # set aside when it was accepted
@@ -344,7 +403,10 @@ def read_ground_truth(campaign: Campaign) -> pd.DataFrame:
     """Evaluation only: the campaign's ground-truth positions. Training and inference never call this."""
     if campaign.ground_truth_path is None:
         raise FileNotFoundError(f"campaign {campaign.campaign_id!r} has no {GROUND_TRUTH}")
-    return pd.read_parquet(campaign.ground_truth_path)
+    gt = pd.read_parquet(campaign.ground_truth_path)
+    if "t_s" not in gt.columns and time_kind(campaign.manifest) == "sample_index":
+        gt = gt.assign(t_s=gt["sample_index"].to_numpy(np.float64) / float(campaign.manifest["measurement_rate_hz"]))
+    return gt
 
 
 # ------------------------------------------------------------------------------------------------- quarantine
