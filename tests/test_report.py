@@ -24,7 +24,8 @@ def test_scoring_ranks_methods_against_the_truth_and_the_report_marks_what_was_n
     skf = {"table1": MethodRun([xy + 3.0], 0.2, causal=MethodRun([xy + 4.0], 0.1))}
     runs = scoring.method_runs({"skf": skf, "proposed": {"table1": MethodRun([xy + 1.0], 1.0)},
                                 "semi_cc_gt": {}, "semi_cc_noisy": {}, "real_world_cc": {}, "lstm": {},
-                                "proposed_smoothed": {}, "proposed_tracked": {}}, floor_runs, skf)
+                                "proposed_smoothed": {}, "proposed_tracked": {}, "proposed_smoothed_tracked": {}},
+                               floor_runs, skf)
     experiments = {"table1": "site-uniform-x"}
     not_run_methods = scoring.methods_not_run(experiments, runs)
     assert "semi_cc_gt" in not_run_methods["table1"] and "proposed" not in not_run_methods["table1"]

@@ -36,7 +36,7 @@ def method_runs(baselines: dict[str, dict], coarse_floors: dict, skf_baseline: d
 
 def methods_not_run(experiments: dict, runs: dict) -> dict[str, tuple[str, ...]]:
     """Per experiment run, the methods of its table this evaluation did not run."""
-    out = {e: tuple(m for m in PARTICIPANTS.get(e, ()) if e not in runs[m]) for e in experiments}
+    out = {e: tuple(m for m in PARTICIPANTS.get(e, ()) if e not in runs.get(m, {})) for e in experiments}
     return {e: ms for e, ms in out.items() if ms}
 
 
