@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -135,13 +136,16 @@ def _run_sites_side_by_side(sites: list[str], paper: bool, cores: int, timings: 
     for site in sites:
         cmd = [sys.executable, "-m", "radiomap_assets.demo", "--site", site, "--worker-summary",
                str(tmp / f"{site}.json")] + (["--paper"] if paper else [])
+        # a session of its own: Ctrl-C reaches the parent alone, which passes it on to the worker process only (not
+        # to Dagster's helper processes, whose tracebacks would fill the screen)
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                bufsize=1)
+                                bufsize=1, start_new_session=True)
         workers[site] = proc
         echo = threading.Thread(target=_echo, args=(proc, f"[{site}] "), daemon=True)
         echo.start()
         echoes.append(echo)
     summaries: dict[str, dict] = {}
+    previous_term = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # `kill` stops the workers too
     try:
         for site, proc in workers.items():
             rc = proc.wait()
@@ -154,14 +158,25 @@ def _run_sites_side_by_side(sites: list[str], paper: bool, cores: int, timings: 
                 summaries[site] = {}
             if rc != 0:
                 print(f"[{site}] worker ended with exit status {rc}", flush=True)
-    except KeyboardInterrupt:  # Ctrl-C reaches the workers too (same process group); wait for them to stop
+    except KeyboardInterrupt:
         for proc in workers.values():
-            proc.wait()
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in workers.values():
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         raise
     finally:
+        signal.signal(signal.SIGTERM, previous_term)
         for echo in echoes:
             echo.join(timeout=5)
     return summaries
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _echo(proc: subprocess.Popen, prefix: str) -> None:
@@ -334,5 +349,17 @@ def _run_site(defs, instance, site: str, paper: bool, timings: dict, sites_runni
             "recovered_trajectory_accuracy": recovered, "beam_map": str(beam_map_path), "evaluation_report": report}
 
 
+def _main_interruptible() -> int:
+    """``main`` with Ctrl-C answered by one line instead of a traceback per running step (and per worker)."""
+    from dagster._core.errors import DagsterExecutionInterruptedError  # what a step interrupted by Ctrl-C raises
+
+    try:
+        return main()
+    except (KeyboardInterrupt, DagsterExecutionInterruptedError):
+        print("\ninterrupted: what finished is kept (materializations, MLflow versions, training checkpoints); "
+              "run the same command again to go on from there", file=sys.stderr, flush=True)
+        return 130
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_main_interruptible())
