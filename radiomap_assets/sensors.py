@@ -51,21 +51,37 @@ class LandingTick:
                 + [RunRequest(run_key=f"{cid}@{fp}", partition_key=cid) for cid, fp in self.again])
 
 
+def partitions_in_landing_zone(instance, landing_zone: LandingZone) -> set[str]:
+    """The campaigns in the landing zone that are partitions already (requested by an earlier tick whose cursor may
+    be lost): one lookup per landing entry, not a listing of every partition ever added."""
+    landing_zone.ensure()
+    return {e.name for e in landing_zone.landing_path.iterdir()
+            if instance.has_dynamic_partition(campaign_partitions.name, e.name)}
+
+
 def landing_zone_tick(landing_zone: LandingZone, cursor: str | None, known_partitions: set[str]) -> LandingTick:
-    """One sensor evaluation: new campaigns, campaigns landed again after a quarantine, what was quarantined."""
-    seen = {**dict.fromkeys(known_partitions), **decode_cursor(cursor)}
+    """One sensor evaluation: new campaigns, campaigns landed again after a quarantine, what was quarantined.
+
+    The cursor keeps only what a later tick needs: campaigns requested and not accepted yet (waiting for their
+    ingestion, or quarantined and perhaps landed again corrected). An accepted campaign leaves it: a copy landed
+    later under its id is quarantined as a duplicate whatever the cursor says, so the cursor does not grow with every
+    campaign ever landed (scripts/benchmark_sensor_tick.py)."""
+    remembered = decode_cursor(cursor)
+    seen = {**dict.fromkeys(known_partitions), **remembered}
     scan = landing_zone.scan(already_seen=seen)
     new = scan.complete  # complete and not seen before
     again = [(c, scan.fingerprints[c]) for c in scan.relanded]
-    seen.update({c: scan.fingerprints[c] for c in new + scan.relanded})
-    return LandingTick(new, again, scan.quarantined, scan.unreadable, encode_cursor(seen))
+    remembered.update({c: scan.fingerprints[c] for c in new + scan.relanded})
+    accepted = landing_zone.accepted_path
+    remembered = {c: fp for c, fp in remembered.items() if not (accepted / c).exists()}
+    return LandingTick(new, again, scan.quarantined, scan.unreadable, encode_cursor(remembered))
 
 
 @sensor(job=ingestion_job, minimum_interval_seconds=30,
         description="Adds one campaign partition per complete new campaign in the landing zone and requests its "
                     "ingestion run, exactly once (cursor + run key).")
 def landing_zone_sensor(context: SensorEvaluationContext, landing_zone: LandingZone):
-    known = set(context.instance.get_dynamic_partitions(campaign_partitions.name)) if context.instance else set()
+    known = partitions_in_landing_zone(context.instance, landing_zone) if context.instance else set()
     tick = landing_zone_tick(landing_zone, context.cursor, known)
     for cid, reason in tick.quarantined:
         context.log.warning(f"quarantined {cid}: {reason}")

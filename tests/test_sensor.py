@@ -114,3 +114,24 @@ def test_a_cursor_written_before_fingerprints_still_prevents_a_second_request(tm
     write_good(zone.landing_path, "old-1")
     runs, _ = _tick(instance, zone, json.dumps({"seen": ["old-1"]}))
     assert runs == []
+
+
+def test_the_cursor_keeps_only_campaigns_not_accepted_yet(tmp_path):
+    """The cursor does not grow with every campaign ever landed (issue 15): accepted campaigns leave it, a copy of
+    one landed again is still quarantined as a duplicate, and a quarantined one stays (its correction must be seen)."""
+    import json
+
+    instance = DagsterInstance.ephemeral()
+    zone = LandingZone(root=str(tmp_path))
+    for cid in ("a1", "a2", "a3"):
+        write_good(zone.landing_path, cid)
+    runs, cursor = _tick(instance, zone, None)
+    assert sorted(runs) == ["a1", "a2", "a3"] and set(json.loads(cursor)["seen"]) == {"a1", "a2", "a3"}
+    zone.accept("a1")
+    zone.accept("a2")
+    runs, cursor = _tick(instance, zone, cursor)
+    assert runs == [] and set(json.loads(cursor)["seen"]) == {"a3"}  # waiting for its ingestion
+    write_good(zone.landing_path, "a1", seed=9)  # a second copy of an accepted id
+    runs, cursor = _tick(instance, zone, cursor)
+    assert runs == [] and any(p.name.startswith("a1__") for p in zone.quarantine_path.iterdir())
+    assert (zone.accepted_path / "a1").exists()
