@@ -117,7 +117,12 @@ def trajectories_plot(walkable: np.ndarray, extent: tuple[float, float, float, f
 METHOD_STYLE = {"ground truth": ("k", "-", 2.2), "coarse input": ("0.6", ".", 1.0), "proposed": ("C3", "-", 1.5),
                 "skf": ("C0", "-", 1.1), "semi_cc_gt": ("C2", "-", 0.9), "semi_cc_noisy": ("C4", "-", 0.9),
                 "real_world_cc": ("C5", "-", 0.9), "lstm": ("C1", "-", 1.1), "cam": ("C8", "-", 1.1),
-                "perfect_csi": ("k", "--", 1.6)}
+                "perfect_csi": ("k", "--", 1.6),
+                # floors: greys and the SKF's colour dashed; declared variants: colours of their own
+                "coarse_ma_1s": ("0.7", ":", 1.0), "coarse_ma_10s": ("0.5", ":", 1.0),
+                "cv_smoother": ("0.3", "--", 1.1), "skf_causal": ("C0", "--", 1.0),
+                "proposed_smoothed": ("C6", "-", 1.2), "proposed_tracked": ("C9", "-", 1.2),
+                "proposed_smoothed_tracked": ("darkorange", "-", 1.5)}
 
 
 def _style(name: str):
