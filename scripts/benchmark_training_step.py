@@ -80,14 +80,15 @@ def _fold(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 
 def synthetic_campaign(profile_name: str, num_trajectories: int = 6, trajectory_s: float = 600.0,
-                       region_m: tuple[float, float] | None = None, seed: int = 0
+                       region_m: tuple[float, float] | None = None, seed: int = 0, beams: int | None = None
                        ) -> tuple[list[TrajectoryData], torch.Tensor, float, dict]:
-    """Trajectories shaped like the profile's campaigns and the codebook's cell centres.
+    """Trajectories shaped like the profile's campaigns and the codebook's cell centres (``beams``: the codebook's
+    beams per base station instead of the site's).
 
     Returns (data, cell_centres_m (K, 2), grid_resolution_m, description)."""
     prof = get_profile(profile_name)
     sc, cp = get_site(prof.scene.site), prof.campaign
-    n_bs, beams, m_obs = sc.num_base_stations, sc.num_beams, cp.observed_beams_per_bs
+    n_bs, beams, m_obs = sc.num_base_stations, beams or sc.num_beams, cp.observed_beams_per_bs
     rate = cp.measurement_rate_hz
     res = sc.grid_resolution_m
     if region_m is not None:
@@ -114,7 +115,8 @@ def synthetic_campaign(profile_name: str, num_trajectories: int = 6, trajectory_
         g = np.where(mask, rng.random((n, n_bs * beams)), 0.0).astype(np.float32)
         coarse = xy + rng.normal(0.0, COARSE_NOISE_M, xy.shape)
         data.append(TrajectoryData(f"synthetic_{i}", g, mask, np.arange(n) / rate, coarse))
-    info = {"num_entries": n_bs * beams, "observed_beams_per_bs": m_obs, "measurement_rate_hz": rate,
+    info = {"num_entries": n_bs * beams, "beams_per_bs": beams, "observed_beams_per_bs": m_obs,
+            "measurement_rate_hz": rate,
             "cells": int(len(centres)), "region_m": [float(x1 - x0), float(y1 - y0)], "grid_resolution_m": res,
             "trajectories": num_trajectories, "samples_per_trajectory": n}
     return data, torch.from_numpy(centres).float(), res, info
@@ -286,7 +288,8 @@ def benchmark_size(name: str, timed_steps: int = 10, warmup_steps: int = 2, part
     compare with (measured here when None)."""
     data, centres, res, info = synthetic_campaign(name, trajectory_s=trajectory_s, region_m=region_m, seed=seed)
     section = get_profile(name).beam_map
-    config = model_config(info["num_entries"], section.model_overrides(), section.loss_weights)
+    config = model_config(info["num_entries"], {**section.model_overrides(), "beams_per_bs": info["beams_per_bs"]},
+                          section.loss_weights)
     torch.manual_seed(config.seed)
     model = GenerativeBeamMapModel(config, centres, res)
     model.train()
@@ -353,6 +356,43 @@ def _run(sizes, timed_steps, warmup_steps, part_reps, matmul_sizes, matmul_repea
     return {"machine": machine, "progress": progress, "sizes": results}
 
 
+def beam_sweep(name: str, beams: list[int], timed_steps: int = 5, warmup_steps: int = 1) -> list[dict]:
+    """Per-sample training cost against the codebook's beams per base station (issue 14: a large codebook, say 5
+    base stations x 256 beams, must cost at most linearly more per sample): the profile's model and walk with |W|
+    beams per base station, M observed per sample as the profile's; steps as ``benchmark_size`` times them."""
+    out = []
+    for w in beams:
+        data, centres, res, info = synthetic_campaign(name, trajectory_s=120.0, beams=w)
+        section = get_profile(name).beam_map
+        config = model_config(info["num_entries"], {**section.model_overrides(), "beams_per_bs": w},
+                              section.loss_weights)
+        torch.manual_seed(config.seed)
+        model = GenerativeBeamMapModel(config, centres, res)
+        model.train()
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+        for step in range(warmup_steps):
+            _train_step(model, optimizer, data, step, 1.0)
+        times, samples = [], 0
+        for step in range(warmup_steps, warmup_steps + timed_steps):
+            t0 = time.perf_counter()
+            samples += _train_step(model, optimizer, data, step, 1.0)
+            times.append(time.perf_counter() - t0)
+        out.append({"beams_per_bs": w, "num_entries": info["num_entries"], "parameters": parameter_count(model),
+                    "us_per_sample": 1e6 * sum(times) / samples})
+    return out
+
+
+def format_beam_sweep(rows: list[dict]) -> str:
+    base = rows[0]
+    lines = [f"{'beams per BS':>12} {'entries':>8} {'parameters':>11} {'us/sample':>10} {'cost ratio':>11} "
+             f"{'beam ratio':>11}"]
+    for r in rows:
+        lines.append(f"{r['beams_per_bs']:>12} {r['num_entries']:>8} {r['parameters']:>11,} "
+                     f"{r['us_per_sample']:>10.0f} {r['us_per_sample'] / base['us_per_sample']:>10.2f}x "
+                     f"{r['beams_per_bs'] / base['beams_per_bs']:>10.1f}x")
+    return "\n".join(lines)
+
+
 # ---- output ------------------------------------------------------------------------------------------------------
 
 def format_table(res: dict) -> str:
@@ -412,7 +452,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=None,
                     help="torch threads (default: torch.get_num_threads(), i.e. every core)")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
+    ap.add_argument("--beams", type=int, nargs="+", default=None,
+                    help="instead: per-sample cost against these beams per base station (first size only), e.g. "
+                         "--beams 16 64 256")
     args = ap.parse_args(argv)
+    if args.beams:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        print(f"{args.sizes[0]} model, {torch.get_num_threads()} torch thread(s)")
+        print(format_beam_sweep(beam_sweep(args.sizes[0], args.beams, args.steps, args.warmup)))
+        return 0
     res = run_benchmark(tuple(args.sizes), args.steps, args.warmup, args.part_reps,
                         region_m=tuple(args.region_m) if args.region_m else None, progress=args.progress,
                         threads=args.threads)

@@ -122,3 +122,16 @@ def test_table3_on_the_hall_has_its_floors_and_the_variants_beat_the_coarse_inpu
         assert t3[m]["mean_error_m"] < 0.5 * coarse, (m, t3[m]["mean_error_m"], coarse)
     assert t3["proposed_smoothed_tracked"]["mean_error_m"] <= 1.05 * t3["proposed_smoothed"]["mean_error_m"]
     assert results["ratios"]["table3_proposed_smoothed_tracked_over_skf_mean_error"] is not None
+
+
+def test_the_model_takes_its_beam_dimension_from_the_sites_codebook():
+    """One feature-extractor token per base station holds that base station's beams (issue 14: the beam dimension of
+    every model comes from the codebook): the hall's 4 transmitters x 8 beams are 4 tokens, the city's 5 x 16 five."""
+    from radiomap_assets.assets.model_registry import profile_model_config
+    from radiomap_assets.profiles import get_profile
+
+    hall = profile_model_config(get_profile("smoke", site=HALL), 32)
+    city = profile_model_config(get_profile("smoke", site=SITE), 80)
+    assert (hall.beams_per_bs, city.beams_per_bs) == (8, 16)
+    with pytest.raises(ValueError, match="not a whole number of base stations"):
+        profile_model_config(get_profile("smoke", site=HALL), 36)

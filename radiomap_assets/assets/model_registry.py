@@ -31,7 +31,14 @@ def profile_model_config(profile: Profile, num_entries: int, max_steps: int | No
     """The ModelConfig (models.beam_map.config) of the profile's beam-map section and its site's position scale
     (``Site.position_scale_m``), with optional overrides of the step count and loss weights."""
     section = profile.beam_map
-    sizes = {"position_scale_m": get_site(profile.scene.site).position_scale_m, **section.model_overrides()}
+    site = get_site(profile.scene.site)
+    # the beam dimension comes from the site's codebook (|W| beams per base station: one feature-extractor token
+    # per base station); until session 7 it was ModelConfig's default of 16 for every site, so the hall's 4 x 8
+    # entries made 2 tokens of two transmitters each
+    if num_entries % site.num_beams:
+        raise ValueError(f"{num_entries} CSI entries are not a whole number of base stations with the site's "
+                         f"{site.num_beams} beams each ({site.name})")
+    sizes = {"position_scale_m": site.position_scale_m, "beams_per_bs": site.num_beams, **section.model_overrides()}
     mconfig = model_config(num_entries, sizes, section.loss_weights)
     if max_steps:
         mconfig = type(mconfig).from_dict({**mconfig.to_dict(), "max_steps": max_steps})
