@@ -61,6 +61,8 @@ EXPERIMENT_KIND = {e: x.kind for e, x in EXPERIMENTS.items()}
 def experiments_of_site(site: str) -> list[str]:
     return [e for e, x in EXPERIMENTS.items() if x.site == site]
 COARSE_ASSET = {e: x.coarse_asset for e, x in EXPERIMENTS.items()}
+# the declared variants of the proposed model (ours, not in the paper; radiomap_assets.assets.variants)
+VARIANTS = ("proposed_smoothed", "proposed_tracked", "proposed_smoothed_tracked")
 METHODS = ("skf", "semi_cc_gt", "semi_cc_noisy", "real_world_cc", "cam", "lstm", "proposed")
 # which method runs in which experiment (the paper's tables and figures)
 PARTICIPANTS = {
@@ -328,7 +330,7 @@ def headline_ratios(results: dict) -> dict:
     if "table3" in localization:  # section IV-C
         for m in ("skf", "semi_cc_noisy", "real_world_cc"):
             out[f"table3_proposed_over_{m}_mean_error"] = ratio(loc("table3", "proposed"), loc("table3", m))
-        for v in ("proposed_smoothed", "proposed_tracked", "proposed_smoothed_tracked"):
+        for v in VARIANTS:
             if v in localization["table3"]:
                 out[f"table3_{v}_over_skf_mean_error"] = ratio(loc("table3", v), loc("table3", "skf"))
     if "table1" in localization:

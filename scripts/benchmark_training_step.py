@@ -281,23 +281,21 @@ def time_parts(model: GenerativeBeamMapModel, data: list[TrajectoryData], optimi
     return out
 
 
-def benchmark_size(name: str, timed_steps: int = 10, warmup_steps: int = 2, part_reps: int = 3,
-                   ceiling_gflops: float | None = None, trajectory_s: float = 600.0,
-                   region_m: tuple[float, float] | None = None, progress: float = 1.0, seed: int = 0) -> dict:
-    """Every figure of one model size (see the module docstring). ``ceiling_gflops``: the matmul ceiling to
-    compare with (measured here when None)."""
-    data, centres, res, info = synthetic_campaign(name, trajectory_s=trajectory_s, region_m=region_m, seed=seed)
+def _model_for(name: str, centres: torch.Tensor, res: float, info: dict
+               ) -> tuple[GenerativeBeamMapModel, torch.optim.Optimizer]:
+    """The profile's model for a synthetic campaign (its beams per base station), in training mode, with Adam."""
     section = get_profile(name).beam_map
     config = model_config(info["num_entries"], {**section.model_overrides(), "beams_per_bs": info["beams_per_bs"]},
                           section.loss_weights)
     torch.manual_seed(config.seed)
     model = GenerativeBeamMapModel(config, centres, res)
     model.train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    samples_per_step = config.batch_size * config.seq_len
+    return model, torch.optim.Adam(model.parameters(), lr=config.learning_rate)
 
-    flops = count_step_flops(model, data, progress)
 
+def _timed_steps(model, optimizer, data, warmup_steps: int, timed_steps: int, progress: float
+                 ) -> tuple[list[float], int]:
+    """Training steps after ``warmup_steps`` untimed ones: (seconds per timed step, samples they drew)."""
     for step in range(warmup_steps):
         _train_step(model, optimizer, data, step, progress)
     step_times, samples = [], 0
@@ -305,6 +303,22 @@ def benchmark_size(name: str, timed_steps: int = 10, warmup_steps: int = 2, part
         t0 = time.perf_counter()
         samples += _train_step(model, optimizer, data, step, progress)
         step_times.append(time.perf_counter() - t0)
+    return step_times, samples
+
+
+def benchmark_size(name: str, timed_steps: int = 10, warmup_steps: int = 2, part_reps: int = 3,
+                   ceiling_gflops: float | None = None, trajectory_s: float = 600.0,
+                   region_m: tuple[float, float] | None = None, progress: float = 1.0, seed: int = 0) -> dict:
+    """Every figure of one model size (see the module docstring). ``ceiling_gflops``: the matmul ceiling to
+    compare with (measured here when None)."""
+    data, centres, res, info = synthetic_campaign(name, trajectory_s=trajectory_s, region_m=region_m, seed=seed)
+    model, optimizer = _model_for(name, centres, res, info)
+    config = model.config
+    samples_per_step = config.batch_size * config.seq_len
+
+    flops = count_step_flops(model, data, progress)
+
+    step_times, samples = _timed_steps(model, optimizer, data, warmup_steps, timed_steps, progress)
     step_s = statistics.median(step_times)
     samples_per_s = samples / sum(step_times)
 
@@ -363,20 +377,8 @@ def beam_sweep(name: str, beams: list[int], timed_steps: int = 5, warmup_steps: 
     out = []
     for w in beams:
         data, centres, res, info = synthetic_campaign(name, trajectory_s=120.0, beams=w)
-        section = get_profile(name).beam_map
-        config = model_config(info["num_entries"], {**section.model_overrides(), "beams_per_bs": w},
-                              section.loss_weights)
-        torch.manual_seed(config.seed)
-        model = GenerativeBeamMapModel(config, centres, res)
-        model.train()
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-        for step in range(warmup_steps):
-            _train_step(model, optimizer, data, step, 1.0)
-        times, samples = [], 0
-        for step in range(warmup_steps, warmup_steps + timed_steps):
-            t0 = time.perf_counter()
-            samples += _train_step(model, optimizer, data, step, 1.0)
-            times.append(time.perf_counter() - t0)
+        model, optimizer = _model_for(name, centres, res, info)
+        times, samples = _timed_steps(model, optimizer, data, warmup_steps, timed_steps, 1.0)
         out.append({"beams_per_bs": w, "num_entries": info["num_entries"], "parameters": parameter_count(model),
                     "us_per_sample": 1e6 * sum(times) / samples})
     return out

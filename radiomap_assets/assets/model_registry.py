@@ -16,6 +16,7 @@ from models.beam_map.generative_model import GenerativeBeamMapModel
 from models.beam_map.persistence import BeamMapPyfuncModel, load_model_files, save_model_files
 from models.beam_map.training import parameter_count, refine_decoder, train
 from radiomap_assets import plots
+from radiomap_assets.domain.beam_layout import BeamLayout
 from radiomap_assets.domain.grid import SiteGrid
 from radiomap_assets.domain.model_reference import ModelReference
 from radiomap_assets.profiles import Profile, home_layout
@@ -35,9 +36,7 @@ def profile_model_config(profile: Profile, num_entries: int, max_steps: int | No
     # the beam dimension comes from the site's codebook (|W| beams per base station: one feature-extractor token
     # per base station); until session 7 it was ModelConfig's default of 16 for every site, so the hall's 4 x 8
     # entries made 2 tokens of two transmitters each
-    if num_entries % site.num_beams:
-        raise ValueError(f"{num_entries} CSI entries are not a whole number of base stations with the site's "
-                         f"{site.num_beams} beams each ({site.name})")
+    BeamLayout.from_entries(num_entries, site.num_beams)  # refuses entries that are not whole base stations
     sizes = {"position_scale_m": site.position_scale_m, "beams_per_bs": site.num_beams, **section.model_overrides()}
     mconfig = model_config(num_entries, sizes, section.loss_weights)
     if max_steps:

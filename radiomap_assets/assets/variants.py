@@ -35,18 +35,18 @@ from radiomap_assets.assets.model_registry import (REGISTERED_MODEL, load_model_
                                                    profile_model_config, train_and_register)
 from radiomap_assets.assets.shared import site_partitions
 from radiomap_assets.domain.grid import SiteGrid
-from radiomap_assets.experiments import BEAM_MAP_EXPERIMENTS, MAP_CORRIDOR_CELLS, MethodRun
+from radiomap_assets.experiments import BEAM_MAP_EXPERIMENTS, MAP_CORRIDOR_CELLS, VARIANTS, MethodRun
 from resources import MlflowTracker, RunProfile
 
-VARIANTS = ("proposed_smoothed", "proposed_tracked", "proposed_smoothed_tracked")
 
 
-def _tracked(test: list, p_hat: list, base: MethodRun, coarse_asset: str) -> MethodRun:
-    """The tracking prior (models.beam_map.tracking) on a model's p̂ per test trajectory."""
+def _tracked(test: list, model_run: MethodRun, coarse_asset: str, mlflow_run_id: str | None = None) -> MethodRun:
+    """The tracking prior (models.beam_map.tracking) on ``model_run``'s p̂ per test trajectory; its time is the
+    fusion's alone."""
     t0 = time.perf_counter()
-    fused = [track_with_prior(d.t_s, d.coarse_xy, p) for d, p in zip(test, p_hat)]
-    return MethodRun([f[0] for f in fused], time.perf_counter() - t0, model_uri=base.model_uri,
-                     mlflow_run_id=base.mlflow_run_id, coarse_asset=coarse_asset,
+    fused = [track_with_prior(d.t_s, d.coarse_xy, p) for d, p in zip(test, model_run.xy)]
+    return MethodRun([f[0] for f in fused], time.perf_counter() - t0, model_uri=model_run.model_uri,
+                     mlflow_run_id=mlflow_run_id, coarse_asset=coarse_asset,
                      diagnostics={"model_variance_m2": [f[1].model_variance_m2 if f[1] else None for f in fused]})
 
 
@@ -94,8 +94,8 @@ def proposed_variants(context: AssetExecutionContext, config: ExperimentConfig, 
         runs["proposed_smoothed"][exp] = smoothed
         context.log.info(f"proposed_smoothed {exp}: {time.perf_counter() - t0:.1f} s ({ref.model_uri})")
         if exp in experiments_for("proposed_smoothed_tracked", experiment_campaigns):
-            both = _tracked(test, xy, smoothed, coarse_asset)
-            both.seconds += smoothed.seconds
+            both = _tracked(test, smoothed, coarse_asset, mlflow_run_id=ref.mlflow_run_id)
+            both.seconds += smoothed.seconds  # the smoothed model's training and recovery are part of its cost
             runs["proposed_smoothed_tracked"][exp] = both
     for exp in experiments_for("proposed_tracked", experiment_campaigns):
         if exp not in proposed_method:
@@ -103,8 +103,7 @@ def proposed_variants(context: AssetExecutionContext, config: ExperimentConfig, 
         t0 = time.perf_counter()
         _, test = experiment_data(experiment_campaigns, exp)
         faithful = proposed_method[exp]
-        run = _tracked(test, faithful.xy, faithful, coarse_asset_of(experiment_campaigns, exp))
-        run.mlflow_run_id = None
+        run = _tracked(test, faithful, coarse_asset_of(experiment_campaigns, exp))
         if exp in BEAM_MAP_EXPERIMENTS and faithful.map_g is not None:
             _tracked_beam_map(run, test, faithful, mlflow_tracker)
         run.seconds = time.perf_counter() - t0

@@ -253,7 +253,12 @@ def time_kind(manifest: dict) -> str:
     return manifest.get("time", {}).get("kind", "timestamps")
 
 
-def _time_from_sample_index(cid: str, file: str, df: pd.DataFrame, rate_hz: float) -> pd.DataFrame:
+def sample_index_times(sample_index: pd.Series, manifest: dict) -> np.ndarray:
+    """t_s of a sample-index campaign (TIME_KINDS): sample_index / measurement_rate_hz."""
+    return sample_index.to_numpy(np.float64) / float(manifest["measurement_rate_hz"])
+
+
+def _time_from_sample_index(cid: str, file: str, df: pd.DataFrame, manifest: dict) -> pd.DataFrame:
     """A campaign without time stamps: t_s = sample_index / measurement_rate_hz (TIME_KINDS)."""
     if "t_s" in df.columns:
         _fail(cid, file, "one time column", "the manifest declares time kind 'sample_index', the file also has t_s: "
@@ -267,7 +272,7 @@ def _time_from_sample_index(cid: str, file: str, df: pd.DataFrame, rate_hz: floa
     if (idx < 0).any():
         _fail(cid, file, "sample_index >= 0", f"sample_index = {int(idx[idx < 0].iloc[0])}",
               _first_row((idx < 0).to_numpy()))
-    return df.assign(t_s=idx.to_numpy(np.float64) / float(rate_hz))
+    return df.assign(t_s=sample_index_times(idx, manifest))
 
 
 def _time_per_sweep(cid: str, file: str, df: pd.DataFrame) -> pd.DataFrame:
@@ -295,7 +300,7 @@ def validate_measurements(cid: str, df: pd.DataFrame, manifest: dict) -> pd.Data
     if len(df) == 0:
         _fail(cid, f, "at least one measurement row", "the file has no rows")
     if time_kind(manifest) == "sample_index":
-        df = _time_from_sample_index(cid, f, df, manifest["measurement_rate_hz"])
+        df = _time_from_sample_index(cid, f, df, manifest)
     missing = [c for c in MEASUREMENT_COLUMNS if c not in df.columns]
     if missing:
         _fail(cid, f, "required columns", f"missing {missing}; found {list(df.columns)}")
@@ -405,7 +410,7 @@ def read_ground_truth(campaign: Campaign) -> pd.DataFrame:
         raise FileNotFoundError(f"campaign {campaign.campaign_id!r} has no {GROUND_TRUTH}")
     gt = pd.read_parquet(campaign.ground_truth_path)
     if "t_s" not in gt.columns and time_kind(campaign.manifest) == "sample_index":
-        gt = gt.assign(t_s=gt["sample_index"].to_numpy(np.float64) / float(campaign.manifest["measurement_rate_hz"]))
+        gt = gt.assign(t_s=sample_index_times(gt["sample_index"], campaign.manifest))
     return gt
 
 

@@ -18,7 +18,8 @@ from radiomap_assets.domain.measurement import sample_beam_map
 from radiomap_assets.experiments import (BEAM_MAP_EXPERIMENTS, EXPERIMENTS, FLOORS, FULL_EVALUATION_COMMAND, METHODS,
                                          PAPER, PARTICIPANTS, MethodRun, beam_from_map, beam_map_scores,
                                          capacity_experiment, evaluation_cells, headline_ratios, localization_scores,
-                                         los_to_nlos_window, map_at_cells, serving_base_station, true_beam_map_at)
+                                         los_to_nlos_window, map_at_cells, serving_base_station, true_beam_map_at,
+                                         VARIANTS)
 
 M_OF = BEAM_MAP_EXPERIMENTS  # experiment -> observed beams per base station M
 MAP_METHODS = ("skf", "proposed", "proposed_tracked")  # methods with a beam map (Table IV, Fig. 12)
@@ -67,8 +68,7 @@ def error_versus_sample_share(localization: dict) -> dict[str, dict[int, float]]
     shares = {e: round(100 * EXPERIMENTS[e].sample_share) for e in localization
               if e in EXPERIMENTS and EXPERIMENTS[e].sample_share < 1.0}
     return {m: {shares[e]: localization[e][m]["mean_error_m"] for e in shares if m in localization[e]}
-            for m in ("coarse input", *FLOORS, "semi_cc_noisy", "real_world_cc", "proposed", "proposed_smoothed",
-                      "proposed_tracked", "proposed_smoothed_tracked")}
+            for m in ("coarse input", *FLOORS, "semi_cc_noisy", "real_world_cc", "proposed", *VARIANTS)}
 
 
 def score_beam_maps(runs: dict, truths: dict, centres: np.ndarray, gt_power_dbm: np.ndarray,
