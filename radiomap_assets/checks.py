@@ -10,7 +10,6 @@ from radiomap_assets.domain.measurement import MaskedSparseCSI
 from resources import LandingZone
 
 MIN_COVERAGE_ANY_BEAM = 0.3  # share of walkable cells some ray reached, per base station
-POWER_RANGE_DBM = (-200.0, 60.0)
 
 
 GROUND_TRUTH_COVERAGE = ("Per base station, the share of walkable cells that some ray reached (any beam) is at "
@@ -61,15 +60,18 @@ def simulated_campaigns_follow_contract(landing_zone: LandingZone, campaign_ids:
 # partition materialization; these functions compute them.
 
 def measurement_power_range(campaign: contract.Campaign) -> AssetCheckResult:
+    """Blocking: received power within the physical range once read as dBm (the contract blocks a landed campaign
+    whose declared unit contradicts its values; this guards the level a relative campaign was aligned to)."""
     p = campaign.measurements["power_dbm"]
     lo, hi = float(p.min()), float(p.max())
     return AssetCheckResult(check_name="measurement_power_range",
-                            passed=POWER_RANGE_DBM[0] <= lo and hi <= POWER_RANGE_DBM[1],
-                            metadata={"min_dbm": lo, "max_dbm": hi})
+                            passed=contract.PHYSICAL_POWER_DBM[0] <= lo and hi <= contract.PHYSICAL_POWER_DBM[1],
+                            metadata={"min_dbm": round(lo, 2), "max_dbm": round(hi, 2), "unit": campaign.power_unit,
+                                      "power_offset_db": round(campaign.power_offset_db, 2)})
 
 
 def mask_density(csi: MaskedSparseCSI) -> AssetCheckResult:
-    in_range = bool(((csi.g >= 0) & (csi.g <= 1)).all() and (csi.g[~csi.m] == 0).all())
+    in_range = bool(np.isfinite(csi.g).all() and (csi.g[~csi.m] == 0).all())
     empty = int((csi.m.sum(axis=1) == 0).sum())
     density = csi.mask_density
     passed = in_range and empty == 0 and density >= 0.01

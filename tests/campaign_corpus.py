@@ -151,6 +151,22 @@ def write_malformed_corpus(landing: Path) -> dict[str, str]:
     land("bad-sweep-float", "column types", sweeps.assign(sweep_id=sweeps["sweep_id"] * 1.0))
     land("bad-sweeps-same-start", "sweeps of a trajectory start at distinct times",
          sweeps.assign(t_s=np.where(sweeps["sweep_id"] == 1, 0.0, sweeps["t_s"])))
+    # power units (issue 14): the declared unit must match its column and the values
+    mw = m.assign(power_mw=10.0 ** (m["power_dbm"].astype(np.float64) / 10.0)).drop(columns=["power_dbm"])
+    land("bad-unit-unknown", "power unit is one of ['dBm', 'mW', 'dB']", m,
+         manifest_with("bad-unit-unknown", power={"unit": "dBW"}))
+    land("bad-unit-wrong-column", "required columns", m, manifest_with("bad-unit-wrong-column", power={"unit": "mW"}))
+    land("bad-two-power-columns", "one power column", m.assign(power_mw=mw["power_mw"]))
+    land("bad-reference-for-dbm", "reference_dbm is a number, for relative dB only", m,
+         manifest_with("bad-reference-for-dbm", power={"unit": "dBm", "reference_dbm": -30.0}))
+    land("bad-mw-holding-dbm", "the unit matches the values", m.rename(columns={"power_dbm": "power_mw"}),
+         manifest_with("bad-mw-holding-dbm", power={"unit": "mW"}))  # negative "milliwatts": dBm values
+    land("bad-dbm-holding-mw", "the unit matches the values", mw.rename(columns={"power_mw": "power_dbm"}))
+    land("bad-power-beyond-physics", "received power within the physical range",
+         _with(m, power_dbm=np.where(np.arange(len(m)) == 9, 95.0, m["power_dbm"]).astype(np.float32)))
+    land("bad-relative-span", "the unit matches the values",
+         _with(m, power_dbm=np.where(np.arange(len(m)) == 4, -400.0, m["power_dbm"])).rename(
+             columns={"power_dbm": "power_db"}), manifest_with("bad-relative-span", power={"unit": "dB"}))
     folder = landing / "bad-no-measurements"
     folder.mkdir()
     (folder / contract.MANIFEST).write_text(json.dumps(good_manifest("bad-no-measurements")))

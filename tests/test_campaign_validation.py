@@ -27,7 +27,7 @@ def test_every_malformed_campaign_is_quarantined_with_its_rule_and_good_ones_are
     write_good(zone.landing_path, "good-a", seed=1)
     expected = write_malformed_corpus(zone.landing_path)
     write_good(zone.landing_path, "good-b", seed=2)
-    assert len(expected) >= 15
+    assert len(expected) >= 45
     files_before = _files(zone.landing_path)
 
     scan = zone.scan(already_seen=set())
@@ -235,3 +235,62 @@ def test_rows_of_one_beam_sweep_become_one_sample_even_when_their_time_stamps_di
     unswept = contract.write_campaign(zone.landing_path / "unswept", good_manifest("unswept"),
                                       swept.drop(columns=["sweep_id"]))
     assert masked_sparse_csi(contract.load_campaign(unswept).measurements, [0, 1, 2], 16).num_samples == len(m)
+
+
+# ---- power units (issue 14) -----------------------------------------------------------------------------------
+
+def _power_variant(zone, cid, m, power, column, values):
+    manifest = {**good_manifest(cid), "power": power}
+    rows = m.drop(columns=["power_dbm"]).assign(**{column: values})
+    contract.write_campaign(zone.landing_path / cid, manifest, rows.sample(frac=1.0, random_state=3))
+    return zone.accept(cid)
+
+
+def test_a_campaign_in_milliwatts_or_in_relative_db_with_its_reference_is_the_same_campaign(tmp_path):
+    zone = LandingZone(root=str(tmp_path))
+    m = good_measurements()
+    reference = contract.load_campaign(contract.write_campaign(zone.landing_path / "ref", good_manifest("ref"), m))
+    dbm = m["power_dbm"].to_numpy(np.float64)
+    in_mw = _power_variant(zone, "in-mw", m, {"unit": "mW"}, "power_mw", 10.0 ** (dbm / 10.0))
+    in_db = _power_variant(zone, "in-db", m, {"unit": "dB", "reference_dbm": -90.0}, "power_db", dbm + 90.0)
+    for got in (in_mw, in_db):
+        assert got.power_level_known and got.power_offset_db == 0.0
+        pd.testing.assert_frame_equal(got.measurements, reference.measurements, check_exact=False, atol=1e-4)
+
+
+def test_relative_db_without_a_reference_is_accepted_placed_at_the_site_level_and_locates_the_same(tmp_path):
+    """An unknown offset: the values keep their differences, the 95th percentile goes to the site's level, and the
+    label-free coarse locations (which use power differences only) are those of the absolute campaign."""
+    from radiomap_assets.domain.localization import weighted_centroid
+    zone = LandingZone(root=str(tmp_path))
+    m = good_measurements()
+    reference = contract.load_campaign(contract.write_campaign(zone.landing_path / "ref", good_manifest("ref"), m))
+    dbm = m["power_dbm"].to_numpy(np.float64)
+    got = _power_variant(zone, "rel", m, {"unit": "dB"}, "power_db", dbm + 37.0)  # an RSSI 37 dB above dBm
+    assert not got.power_level_known
+    aligned = contract.align_power_level(got, reference_p95_dbm=-44.0)
+    p = aligned.measurements["power_dbm"].to_numpy(np.float64)
+    assert np.percentile(p, 95) == pytest.approx(-44.0, abs=1e-3)
+    shift = p - reference.measurements["power_dbm"].to_numpy(np.float64)
+    np.testing.assert_allclose(shift, shift[0], atol=1e-4)  # one offset for the whole campaign
+    assert aligned.power_offset_db == pytest.approx(shift[0] - 37.0, abs=1e-3)  # relative + offset = dBm + shift
+    xy = [weighted_centroid(masked_sparse_csi(c.measurements, c.bs_ids, 16).power_dbm(), c.bs_positions[:, :2])
+          for c in (reference, aligned)]
+    np.testing.assert_allclose(xy[1], xy[0], atol=1e-4)  # float32 power: 10 um
+
+
+def test_a_relative_campaign_through_the_ingestion_assets_says_its_level_is_estimated(tmp_path):
+    zone = LandingZone(root=str(tmp_path))
+    m = good_measurements()
+    manifest = {**good_manifest("rel-sf"), "site": "san_francisco", "power": {"unit": "dB"}}
+    contract.write_campaign(zone.landing_path / "rel-sf", manifest,
+                            m.rename(columns={"power_dbm": "power_db"}).assign(power_db=m["power_dbm"] + 120.0))
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("campaigns", ["rel-sf"])
+    result = materialize([ingestion.raw_channel_measurements, ingestion.masked_sparse_csi], partition_key="rel-sf",
+                         instance=instance, resources={"landing_zone": zone})
+    assert result.success
+    meta = result.get_asset_materialization_events()[0].materialization.metadata
+    assert meta["power_unit"].value == "dB" and meta["power_level"].value.startswith("estimated")
+    csi = result.output_for_node("masked_sparse_csi")
+    assert np.isfinite(csi.g).all()

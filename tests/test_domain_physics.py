@@ -55,7 +55,21 @@ def test_masked_sparse_csi_places_each_observation_at_bs_times_beams_plus_beam()
     assert csi.g[1, 31] == pytest.approx(50.0 / DYNAMIC_RANGE_DB)
     assert (csi.g[~csi.m] == 0).all()
     np.testing.assert_allclose(csi.power_dbm()[1, 1, 15], -70.0, atol=1e-4)
-    assert normalize_power(NOISE_FLOOR_DBM - 10) == 0.0
+    assert normalize_power(NOISE_FLOOR_DBM - 10) < 0.0  # affine, never clipped (issue 14)
+
+
+def test_the_normalization_keeps_order_and_differences_from_minus_210_to_plus_10_dbm():
+    """Issue 14: no saturation at either end: powers a real campaign may hold keep their order and their
+    differences through g and back."""
+    power = np.array([-210.0, -150.0, -120.0, -119.5, -60.0, -20.0, 0.0, 10.0])
+    g = normalize_power(power)
+    assert (np.diff(g) > 0).all()
+    np.testing.assert_allclose(np.diff(g) * DYNAMIC_RANGE_DB, np.diff(power))
+    rows = pd.DataFrame({"trajectory_id": ["a"] * len(power), "t_s": np.arange(len(power)) * 0.1,
+                         "bs_id": np.zeros(len(power), np.int64), "beam_id": np.zeros(len(power), np.int64),
+                         "power_dbm": power.astype(np.float32)})
+    csi = masked_sparse_csi(rows, bs_ids=[0], num_beams=4)
+    np.testing.assert_allclose(csi.power_dbm()[:, 0, 0], power, atol=1e-4)
 
 
 def test_long_format_round_trip_keeps_every_observation():

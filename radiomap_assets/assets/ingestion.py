@@ -12,11 +12,12 @@ from radiomap_assets.assets.shared import campaign_partitions
 from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.localization import weighted_centroid
 from radiomap_assets.domain.measurement import MaskedSparseCSI, masked_sparse_csi as build_masked_sparse_csi
+from radiomap_assets.sites import get_site
 from resources import LandingZone
 
 @asset(group_name="ingestion", partitions_def=campaign_partitions, kinds={"pandas"},
-       check_specs=[AssetCheckSpec("measurement_power_range", asset="raw_channel_measurements",
-                                   description="power_dbm lies in [-200, 60] dBm")],
+       check_specs=[AssetCheckSpec("measurement_power_range", asset="raw_channel_measurements", blocking=True,
+                                   description="power, read as dBm, lies in the physical range [-250, 60] dBm")],
        description="A landed campaign validated against the contract of design 3.1 and moved to the accepted "
                    "folder; a malformed one is quarantined with its reason and this run fails naming the rule.")
 def raw_channel_measurements(context: AssetExecutionContext, landing_zone: LandingZone):
@@ -26,6 +27,11 @@ def raw_channel_measurements(context: AssetExecutionContext, landing_zone: Landi
     except contract.CampaignValidationError as e:
         raise Failure(description=f"{e} -> quarantined under {landing_zone.quarantine_path}",
                       metadata={"rule": e.rule, "file": e.file, "row": e.row if e.row is not None else -1}) from e
+    level = "known"
+    if not campaign.power_level_known:  # relative dB without a reference: placed at the site's level (an estimate)
+        campaign = contract.align_power_level(campaign, get_site(campaign.manifest["site"]).reference_p95_power_dbm)
+        level = f"estimated: relative dB + {campaign.power_offset_db:.1f} dB (95th percentile at the site's level)"
+        context.log.warning(f"campaign {cid}: power in relative dB without reference_dbm; {level}")
     df = campaign.measurements
     per_traj = df.groupby("trajectory_id")["t_s"].agg(["min", "max", "count"])
     yield Output(campaign, metadata={
@@ -33,6 +39,7 @@ def raw_channel_measurements(context: AssetExecutionContext, landing_zone: Landi
         "trajectories": int(df["trajectory_id"].nunique()), "base_stations": len(campaign.bs_ids),
         "beams": campaign.num_beams, "duration_s": float((per_traj["max"] - per_traj["min"]).sum()),
         "power_dbm_range": MetadataValue.json([float(df["power_dbm"].min()), float(df["power_dbm"].max())]),
+        "power_unit": campaign.power_unit, "power_level": level,
         "has_ground_truth_file": campaign.ground_truth_path is not None,
         "path": MetadataValue.path(str(campaign.path)),
     })
@@ -41,10 +48,10 @@ def raw_channel_measurements(context: AssetExecutionContext, landing_zone: Landi
 
 @asset(group_name="ingestion", partitions_def=campaign_partitions, kinds={"numpy"},
        check_specs=[AssetCheckSpec("mask_density", asset="masked_sparse_csi",
-                                   description="g in [0, 1], 0 where unobserved; every sample observed something; "
+                                   description="g finite, 0 where unobserved; every sample observed something; "
                                                "warns under 1% density")],
        description="Per sample the masked sparse CSI g̊ = g ⊙ m and the mask m over N_b·|W| entries (eq. (2)), "
-                   "g normalized as (power_dbm - noise floor) / dynamic range.")
+                   "g normalized as (power_dbm - noise floor) / dynamic range (affine, never clipped).")
 def masked_sparse_csi(context: AssetExecutionContext, raw_channel_measurements: contract.Campaign):
     c = raw_channel_measurements
     csi = build_masked_sparse_csi(c.measurements, c.bs_ids, c.num_beams)

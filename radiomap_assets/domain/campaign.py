@@ -14,7 +14,7 @@ import math
 import os
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -44,6 +44,18 @@ MAX_ABS_TIME_S = 1e11  # time stamps are seconds; float64 still resolves 0.1 ms 
 # groups the rows of one beam sweep into one sample even when their time stamps differ by beam: the sample's time is
 # the earliest time stamp of its sweep (a ground truth then gives that time, or the sample index).
 TIME_KINDS = ("timestamps", "sample_index")
+# Power units (manifest key "power", optional: {"unit": ...}; default {"unit": "dBm"}), each in its own column:
+#   "dBm": power_dbm, absolute received power;
+#   "mW":  power_mw, linear milliwatts (> 0), read as 10 log10(mW) dBm;
+#   "dB":  power_db, relative to a reference level: with "reference_dbm": R it is read as dB + R dBm; without, the
+#          campaign's absolute level is unknown (many testbeds log RSSI against an uncalibrated reference), and the
+#          ingestion places it at its site's level (``align_power_level``) and says so.
+# Whatever the unit, the values must be received powers: a value outside PHYSICAL_POWER_DBM once read as dBm blocks
+# the campaign (the declared unit contradicts the values), and nothing downstream clips: the model's normalization
+# is affine (domain.measurement), so -210 dBm and +10 dBm keep their order and their difference.
+POWER_COLUMNS = {"dBm": "power_dbm", "mW": "power_mw", "dB": "power_db"}
+PHYSICAL_POWER_DBM = (-250.0, 60.0)
+MAX_RELATIVE_SPAN_DB = PHYSICAL_POWER_DBM[1] - PHYSICAL_POWER_DBM[0]
 
 
 # A campaign id names a folder, a Dagster partition and files under the home: letters, digits, '.', '_', '-', at
@@ -117,6 +129,18 @@ class Campaign:
     # why an (optional, evaluation-only) ground_truth.parquet that came with it was set aside: the measurements are
     # accepted without it (issue 14: a corrupt ground truth no longer costs the good rows)
     ground_truth_problem: str | None = None
+    # dB added to the relative values of a campaign whose reference level is unknown (``align_power_level``); 0 else
+    power_offset_db: float = 0.0
+
+    @property
+    def power_unit(self) -> str:
+        return power_unit(self.manifest)
+
+    @property
+    def power_level_known(self) -> bool:
+        """False for relative dB without a declared reference_dbm: its power_dbm holds the relative values (plus
+        ``power_offset_db`` once aligned)."""
+        return self.power_unit != "dB" or "reference_dbm" in self.manifest.get("power", {})
 
     @property
     def bs_ids(self) -> list[int]:
@@ -199,6 +223,15 @@ def read_manifest(folder: Path) -> dict:
         _fail(cid, MANIFEST, "time kind is timestamps or sample_index",
               f"time = {time_spec!r}: give {{\"kind\": \"timestamps\"}} (a column t_s, the default when the key is "
               f"absent) or {{\"kind\": \"sample_index\"}} (a column sample_index, t_s = index / rate)")
+    power = manifest.get("power", {"unit": "dBm"})
+    if not isinstance(power, dict) or power.get("unit") not in POWER_COLUMNS or set(power) - {"unit", "reference_dbm"}:
+        _fail(cid, MANIFEST, f"power unit is one of {list(POWER_COLUMNS)}",
+              f"power = {power!r}: give {{\"unit\": \"dBm\"}} (column power_dbm, the default when the key is absent), "
+              f"{{\"unit\": \"mW\"}} (column power_mw) or {{\"unit\": \"dB\"}} (column power_db, relative; add "
+              f"\"reference_dbm\" when the level of 0 dB is known)")
+    if "reference_dbm" in power and (power["unit"] != "dB" or not _is_number(power["reference_dbm"])):
+        _fail(cid, MANIFEST, "reference_dbm is a number, for relative dB only",
+              f"power = {power!r}: reference_dbm is the dBm level of 0 dB of a campaign in unit 'dB'")
     if not isinstance(manifest["site"], str) or not manifest["site"]:
         _fail(cid, MANIFEST, "site names a site", f"site = {manifest['site']!r}")
     cb = manifest["codebook"]
@@ -247,6 +280,73 @@ def _read_parquet(cid: str, path: Path, file: str) -> pd.DataFrame:
         return pq.read_table(path).to_pandas()
     except Exception as e:  # pyarrow raises several types for truncated / non-Parquet files
         _fail(cid, file, "readable Parquet", f"{type(e).__name__}: {e}")
+
+
+def power_unit(manifest: dict) -> str:
+    return manifest.get("power", {}).get("unit", "dBm")
+
+
+def _power_in_dbm(cid: str, file: str, df: pd.DataFrame, manifest: dict) -> pd.DataFrame:
+    """The declared unit's column (POWER_COLUMNS) read as power_dbm; blocks values the unit cannot hold."""
+    unit = power_unit(manifest)
+    column = POWER_COLUMNS[unit]
+    others = [c for c in POWER_COLUMNS.values() if c in df.columns and c != column]
+    declare = {v: k for k, v in POWER_COLUMNS.items()}
+    if column not in df.columns:
+        hint = (f"; the file has {others[0]}: declare \"power\": {{\"unit\": \"{declare[others[0]]}\"}}" if others
+                else "")
+        _fail(cid, file, "required columns", f"power in unit {unit!r} is the column {column}; found "
+                                             f"{list(df.columns)}{hint}")
+    if others:
+        _fail(cid, file, "one power column", f"the manifest declares unit {unit!r} (column {column}); the file also "
+                                             f"has {others}: keep one")
+    if not pd.api.types.is_numeric_dtype(df[column]) or pd.api.types.is_bool_dtype(df[column]):
+        _fail(cid, file, "column types", f"{column} must be a number (float or integer), got {df[column].dtype}")
+    x = df[column].to_numpy(np.float64)
+    if not np.isfinite(x).all():
+        _fail(cid, file, "finite power", f"{column} = {x[~np.isfinite(x)][0]}", _first_row(~np.isfinite(x)))
+    lo, hi = PHYSICAL_POWER_DBM
+    if unit == "mW":
+        if (x <= 0).any():
+            r = _first_row(x <= 0)
+            _fail(cid, file, "the unit matches the values",
+                  f"power_mw = {x[r]} is not a power in milliwatts (> 0); values at or below 0 are dBm or dB: "
+                  f"declare that unit", r)
+        dbm = 10.0 * np.log10(x)
+    elif unit == "dB":
+        dbm = x + float(manifest["power"].get("reference_dbm", 0.0))
+        if "reference_dbm" not in manifest["power"]:
+            span = float(x.max() - x.min())
+            if span > MAX_RELATIVE_SPAN_DB:
+                _fail(cid, file, "the unit matches the values",
+                      f"power_db spans {span:.0f} dB, more than received power can ({MAX_RELATIVE_SPAN_DB:.0f} dB)")
+            return df.drop(columns=[column]).assign(power_dbm=dbm)
+    else:
+        dbm = x
+        if (x > 0).all() and (x <= 1).all():
+            _fail(cid, file, "the unit matches the values",
+                  "every power_dbm lies in (0, 1]: received power of 0-1 dBm at every row is not a campaign; these "
+                  "look like linear milliwatts: declare \"power\": {\"unit\": \"mW\"} and name the column power_mw")
+    out = (dbm < lo) | (dbm > hi)
+    if out.any():
+        r = _first_row(out)
+        _fail(cid, file, "received power within the physical range",
+              f"{column} = {x[r]:.6g} is {dbm[r]:.1f} dBm, outside [{lo:.0f}, {hi:.0f}] dBm: is unit {unit!r} "
+              f"right?", r)
+    return df.drop(columns=[column]).assign(power_dbm=dbm)
+
+
+def align_power_level(campaign: Campaign, reference_p95_dbm: float) -> Campaign:
+    """A campaign in relative dB without a reference (POWER_COLUMNS): shift it so that the 95th percentile of its
+    observed beam powers sits at ``reference_p95_dbm``, its site's level (``Site.reference_p95_power_dbm``). An
+    estimate: on the simulated campaigns of one site that percentile varies by about 4 dB between campaigns.
+    Campaigns whose level is known come back unchanged."""
+    if campaign.power_level_known:
+        return campaign
+    p = campaign.measurements["power_dbm"].to_numpy(np.float64)
+    offset = float(reference_p95_dbm - np.percentile(p, 95))
+    return replace(campaign, measurements=campaign.measurements.assign(power_dbm=(p + offset).astype(np.float32)),
+                   power_offset_db=offset)
 
 
 def time_kind(manifest: dict) -> str:
@@ -301,6 +401,7 @@ def validate_measurements(cid: str, df: pd.DataFrame, manifest: dict) -> pd.Data
         _fail(cid, f, "at least one measurement row", "the file has no rows")
     if time_kind(manifest) == "sample_index":
         df = _time_from_sample_index(cid, f, df, manifest)
+    df = _power_in_dbm(cid, f, df, manifest)
     missing = [c for c in MEASUREMENT_COLUMNS if c not in df.columns]
     if missing:
         _fail(cid, f, "required columns", f"missing {missing}; found {list(df.columns)}")
@@ -309,7 +410,7 @@ def validate_measurements(cid: str, df: pd.DataFrame, manifest: dict) -> pd.Data
     if df["trajectory_id"].dtype == object and not df["trajectory_id"].map(lambda v: isinstance(v, str)).all():
         bad = ~df["trajectory_id"].map(lambda v: isinstance(v, str)).to_numpy()
         _fail(cid, f, "column types", "trajectory_id must be string", _first_row(bad))
-    for col in ("t_s", "power_dbm"):  # integer time or power (int32 dBm, int64 seconds) is fine: read as float64
+    for col in ("t_s",):  # integer time (int64 seconds) is fine: read as float64; power: _power_in_dbm
         if not pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):
             _fail(cid, f, "column types", f"{col} must be a number (float or integer), got {df[col].dtype}")
     for col in ("bs_id", "beam_id"):
@@ -329,8 +430,6 @@ def validate_measurements(cid: str, df: pd.DataFrame, manifest: dict) -> pd.Data
         _fail(cid, f, "time in seconds", f"|t_s| = {abs(t[huge][0]):.3g} s exceeds {MAX_ABS_TIME_S:.0e} s: give "
                                          "seconds (not nanoseconds), relative to a recent origin", _first_row(huge))
     p = df["power_dbm"].to_numpy(np.float64)
-    if not np.isfinite(p).all():
-        _fail(cid, f, "finite power", f"power_dbm = {p[~np.isfinite(p)][0]}", _first_row(~np.isfinite(p)))
     known_bs = {int(b["bs_id"]) for b in manifest["base_stations"]}
     unknown = ~df["bs_id"].isin(known_bs).to_numpy()
     if unknown.any():

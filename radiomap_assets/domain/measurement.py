@@ -4,8 +4,10 @@ eq. (2): rho(p, w_j) = E|h(p) w_j|^2 + n. The ray-traced beam map is the expecta
 transmit power), n is Gaussian measurement noise in dB, and at every sample M beams per base station are observed,
 chosen uniformly without replacement (the paper's sparse observation). Values are clipped at the noise floor.
 
-Normalization of g (documented choice): g = clip((power_dbm - NOISE_FLOOR_DBM) / DYNAMIC_RANGE_DB, 0, 1), so the
-noise floor maps to 0 and NOISE_FLOOR_DBM + DYNAMIC_RANGE_DB to 1; unobserved entries are 0 with m = 0.
+Normalization of g (documented choice): g = (power_dbm - NOISE_FLOOR_DBM) / DYNAMIC_RANGE_DB, affine and never
+clipped (issue 14: a campaign's -210 dBm and +10 dBm keep their order and their difference), so the noise floor maps
+to 0 and NOISE_FLOOR_DBM + DYNAMIC_RANGE_DB to 1; the simulated sites' measurements lie in [0, 1.05]. Unobserved
+entries are 0 with m = 0 (the mask, not the value, says what was observed).
 Entry k of g and m is (base station at position b in the manifest, beam j): ``beam_layout.BeamLayout``.
 """
 
@@ -24,7 +26,7 @@ DYNAMIC_RANGE_DB = 100.0
 
 
 def normalize_power(power_dbm: np.ndarray) -> np.ndarray:
-    return np.clip((np.asarray(power_dbm, dtype=np.float64) - NOISE_FLOOR_DBM) / DYNAMIC_RANGE_DB, 0.0, 1.0)
+    return (np.asarray(power_dbm, dtype=np.float64) - NOISE_FLOOR_DBM) / DYNAMIC_RANGE_DB
 
 
 def denormalize_power(g: np.ndarray) -> np.ndarray:

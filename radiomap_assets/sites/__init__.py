@@ -63,6 +63,10 @@ class Site:
     # the spread of the area users move in, so that one Adam step moves p̂ by a fraction of a grid cell. 100 m for a
     # city; the hall's 20 m L at 100 m lost 14 % (Table III, 800 steps: 0.93 m at 100 m, 0.80 m at 10 m, 0.81 m at 5 m)
     position_scale_m: float = 100.0
+    # the 95th percentile of observed beam power [dBm] of the site's campaigns: where a campaign in relative dB
+    # without a reference level is placed (domain.campaign.align_power_level). San Francisco's five simulated
+    # campaigns (2026-11-28): -45.5, -41.5, -44.6, -44.3, -44.7 dBm; the hall's: -28.2 dBm
+    reference_p95_power_dbm: float = -44.0
 
     def __post_init__(self):
         rows, cols = self.array_shape

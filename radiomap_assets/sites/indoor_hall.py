@@ -132,6 +132,7 @@ SITE = Site(
     coarse_noise_variance_m2=PAPER_INDOOR_NOISE_VARIANCE_M2,  # 25 m^2
     loss_weights="paper_indoor",  # λ_c = 0.01, λ_t = 5, λ_d = 2
     position_scale_m=10.0,  # a 20 m x 17 m L (Site.position_scale_m)
+    reference_p95_power_dbm=-28.0,  # Site.reference_p95_power_dbm
     base_stations=BASE_STATIONS,
     walkable_area_m=L_AREA_M,
     survey_height_m=HALL_HEIGHT_M - 1.0,  # under the roof
