@@ -6,6 +6,7 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
 from radiomap_assets.domain import campaign as contract
+from radiomap_assets.domain.localization import coarse_location_problem
 from radiomap_assets.domain.measurement import MaskedSparseCSI
 from resources import LandingZone
 
@@ -122,6 +123,11 @@ def recovered_closer_than_coarse_input(accuracy: dict) -> AssetCheckResult:
 def coarse_locations_in_range(locations: pd.DataFrame, campaign: contract.Campaign) -> AssetCheckResult:
     xy = locations[["x_m", "y_m"]].to_numpy()
     bs = campaign.bs_positions[:, :2]
+    problem = coarse_location_problem(bs)
+    if problem is not None:  # the campaign serves what it can; nothing wrong to block, something to say
+        return AssetCheckResult(check_name="coarse_locations_in_range", passed=False,
+                                severity=AssetCheckSeverity.WARN, metadata={"no_coarse_locations": problem})
+    bs = bs[np.isfinite(bs).all(axis=1)]
     finite = bool(np.isfinite(xy).all())
     dist = np.min(np.linalg.norm(xy[:, None, :] - bs[None], axis=2), axis=1) if finite else np.array([np.inf])
     return AssetCheckResult(check_name="coarse_locations_in_range", passed=finite and float(dist.max()) < 1000.0,

@@ -14,8 +14,8 @@ from radiomap_assets.domain import campaign as contract
 
 def good_manifest(cid: str) -> dict:
     return {"campaign_id": cid, "site": "test_site", "carrier_frequency_hz": 2.8e9,
-            "base_stations": [{"bs_id": b, "x_m": 50.0 * b, "y_m": 10.0, "z_m": 30.0, "num_antennas": 16,
-                               "yaw_deg": 0.0} for b in range(3)],
+            "base_stations": [{"bs_id": b, "x_m": 50.0 * b, "y_m": 10.0 + 30.0 * (b == 1), "z_m": 30.0,
+                               "num_antennas": 16, "yaw_deg": 0.0} for b in range(3)],  # not on one line
             "codebook": {"type": "dft", "num_beams": 16}, "measurement_rate_hz": 10.0, "notes": "test"}
 
 

@@ -294,3 +294,47 @@ def test_a_relative_campaign_through_the_ingestion_assets_says_its_level_is_esti
     assert meta["power_unit"].value == "dB" and meta["power_level"].value.startswith("estimated")
     csi = result.output_for_node("masked_sparse_csi")
     assert np.isfinite(csi.g).all()
+
+
+# ---- base stations without positions (issue 14) ------------------------------------------------------------------
+
+def test_a_campaign_without_enough_base_station_positions_is_accepted_and_says_why_it_has_no_coarse_locations(
+        tmp_path):
+    zone = LandingZone(root=str(tmp_path))
+    manifest = good_manifest("two-unknown")
+    for b in manifest["base_stations"][1:]:
+        b.update(x_m=None, y_m=None, z_m=None)
+    contract.write_campaign(zone.landing_path / "two-unknown", manifest, good_measurements())
+    half = good_manifest("half-given")
+    half["base_stations"][0]["y_m"] = None  # x given, y not: refused
+    contract.write_campaign(zone.landing_path / "half-given", half, good_measurements())
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("campaigns", ["two-unknown", "half-given"])
+    assets = [ingestion.raw_channel_measurements, ingestion.masked_sparse_csi, ingestion.coarse_locations]
+    result = materialize(assets, partition_key="two-unknown", instance=instance, resources={"landing_zone": zone})
+    assert result.success
+    coarse = result.output_for_node("coarse_locations")
+    assert coarse[["x_m", "y_m"]].isna().all().all()  # never a base station's position
+    meta = [e.materialization.metadata for e in result.get_asset_materialization_events()
+            if e.materialization.asset_key.path[-1] == "coarse_locations"][0]
+    assert meta["samples_located"].value == 0
+    assert meta["why_not_located"].value.startswith("1 of 3 base stations have a known position")
+    check = [e.asset_check_evaluation_data for e in result.all_events
+             if e.event_type_value == "ASSET_CHECK_EVALUATION"
+             and e.asset_check_evaluation_data.check_name == "coarse_locations_in_range"][0]
+    assert not check.passed and check.severity.value == "WARN"
+    bad = materialize(assets, partition_key="half-given", instance=instance, resources={"landing_zone": zone},
+                      raise_on_error=False)
+    assert not bad.success
+    assert "all three null" in [e for e in bad.all_events if e.is_step_failure][0].step_failure_data.error.message
+
+
+def test_training_leaves_out_trajectories_without_coarse_locations_and_names_them():
+    from models.beam_map.training import TrajectoryData
+    from radiomap_assets.assets.shared import without_coarse_locations
+    n = 5
+    good = TrajectoryData("c/a", np.zeros((n, 4), np.float32), np.ones((n, 4), bool), np.arange(n) * 0.1,
+                          np.zeros((n, 2)))
+    none = TrajectoryData("d/b", good.g, good.m, good.t_s, np.full((n, 2), np.nan))
+    keep, left_out = without_coarse_locations([good, none])
+    assert [d.trajectory_id for d in keep] == ["c/a"] and left_out == ["d/b"]

@@ -6,7 +6,7 @@ import pytest
 
 from radiomap_assets.domain.codebook import beam_direction_cosines, beam_gains, dft_codebook, steering_vector
 from radiomap_assets.domain.grid import Grid
-from radiomap_assets.domain.localization import noisy_ground_truth, weighted_centroid
+from radiomap_assets.domain.localization import coarse_location_problem, noisy_ground_truth, weighted_centroid
 from radiomap_assets.domain.measurement import (DYNAMIC_RANGE_DB, masked_sparse_csi, measurements_long_format,
                                                 normalize_power, synthesize_measurements)
 from radiomap_assets.domain.raytrace import NOISE_FLOOR_DBM
@@ -83,17 +83,39 @@ def test_long_format_round_trip_keeps_every_observation():
 
 
 def test_weighted_centroid_is_pulled_toward_the_strongest_base_station():
-    bs = np.array([[0.0, 0.0], [100.0, 0.0]])
-    equal = np.full((1, 2, 4), np.nan)
+    bs = np.array([[0.0, 0.0], [100.0, 0.0], [50.0, 90.0]])
+    equal = np.full((1, 3, 4), np.nan)
     equal[0, :, 0] = -60.0
-    np.testing.assert_allclose(weighted_centroid(equal, bs), [[50.0, 0.0]])
+    np.testing.assert_allclose(weighted_centroid(equal, bs), [[50.0, 30.0]])
     strong_first = equal.copy()
     strong_first[0, 0, 2] = -40.0  # 20 dB stronger at bs 0 -> weight 10x with exponent 2
-    np.testing.assert_allclose(weighted_centroid(strong_first, bs), [[100.0 / 11.0, 0.0]])
-    nothing = np.full((2, 2, 4), np.nan)
-    nothing[0, 1, 0] = -50.0
-    est = weighted_centroid(nothing, bs, np.array(["a", "a"]))
-    np.testing.assert_allclose(est[1], est[0])  # a sample without observation repeats the previous estimate
+    np.testing.assert_allclose(weighted_centroid(strong_first, bs), [[150.0 / 12.0, 90.0 / 12.0]])
+
+
+def test_a_sample_hearing_fewer_than_three_positioned_base_stations_never_sits_on_one():
+    """Issue 14: a centroid of one base station is that base station; such samples take the estimate of the
+    nearest sample of their trajectory that heard three (NaN when none did)."""
+    bs = np.array([[0.0, 0.0], [100.0, 0.0], [50.0, 90.0], [np.nan, np.nan]])  # bs 3: position unknown
+    power = np.full((4, 4, 2), np.nan)
+    power[0, :3, 0] = -60.0
+    power[1, 1, 0] = -50.0  # only bs 1
+    power[2, [1, 3], 0] = -50.0  # bs 1 and the unpositioned bs 3
+    power[3, :, 0] = -60.0  # all four: bs 3 does not count
+    est = weighted_centroid(power, bs, np.array(["a", "a", "a", "b"]))
+    np.testing.assert_allclose(est[[1, 2]], est[[0, 0]])
+    np.testing.assert_allclose(est[3], [50.0, 30.0])
+    assert not (np.linalg.norm(est[:, None, :] - bs[None, :3], axis=2) < 1e-6).any()
+    alone = weighted_centroid(power[1:2], bs, np.array(["c"]))
+    assert np.isnan(alone).all()
+
+
+def test_base_stations_that_cannot_locate_anyone_are_named_with_the_reason():
+    assert coarse_location_problem(np.array([[0.0, 0.0], [100.0, 0.0], [50.0, 90.0]])) is None
+    two = coarse_location_problem(np.array([[0.0, 0.0], [100.0, 0.0], [np.nan, np.nan]]))
+    assert two.startswith("2 of 3 base stations have a known position")
+    line = coarse_location_problem(np.array([[0.0, 0.0], [100.0, 0.0], [200.0, 0.0]]))
+    assert "one line" in line
+    assert np.isnan(weighted_centroid(np.full((2, 3, 1), -60.0), np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]))).all()
 
 
 def test_paper_noisy_ground_truth_has_the_requested_variance():

@@ -10,7 +10,7 @@ from dagster import AssetCheckSpec, AssetExecutionContext, Config, Failure, Meta
 from radiomap_assets import checks
 from radiomap_assets.assets.shared import campaign_partitions
 from radiomap_assets.domain import campaign as contract
-from radiomap_assets.domain.localization import weighted_centroid
+from radiomap_assets.domain.localization import MIN_POSITIONED_BS, coarse_location_problem, weighted_centroid
 from radiomap_assets.domain.measurement import MaskedSparseCSI, masked_sparse_csi as build_masked_sparse_csi
 from radiomap_assets.sites import get_site
 from resources import LandingZone
@@ -76,17 +76,30 @@ class CoarseLocationConfig(Config):
 
 @asset(group_name="ingestion", partitions_def=campaign_partitions, kinds={"pandas"},
        check_specs=[AssetCheckSpec("coarse_locations_in_range", asset="coarse_locations",
-                                   description="finite and within 1 km of a base station")],
+                                   description="finite and within 1 km of a positioned base station; a campaign "
+                                               "whose base stations cannot locate anyone warns with the reason")],
        description="Coarse location p̄ per sample (section II-B): weighted centroid of the base-station positions "
                    "from the sparse CSI alone. Label-free: what every landed campaign gets; never reads ground truth.")
 def coarse_locations(context: AssetExecutionContext, config: CoarseLocationConfig,
                      raw_channel_measurements: contract.Campaign,
                      masked_sparse_csi: MaskedSparseCSI):
     c, csi = raw_channel_measurements, masked_sparse_csi
+    problem = coarse_location_problem(c.bs_positions[:, :2])
     xy = weighted_centroid(csi.power_dbm(), c.bs_positions[:, :2], csi.trajectory_id, config.centroid_exponent)
     df = pd.DataFrame({"trajectory_id": csi.trajectory_id, "t_s": csi.t_s, "x_m": xy[:, 0], "y_m": xy[:, 1]})
     df.attrs["method"] = "weighted_centroid"
+    located = np.isfinite(xy).all(axis=1)
+    if problem is not None:  # accepted for what it can serve; the model cannot train L_c on it
+        context.log.warning(f"campaign {c.campaign_id}: no coarse locations: {problem}")
+    elif not located.all():
+        problem = (f"{int((~located).sum())} samples in trajectories where no sample heard {MIN_POSITIONED_BS} "
+                   f"positioned base stations have no coarse location")
+    finite = xy[located] if located.any() else np.full((1, 2), np.nan)
     yield Output(df, metadata={"method": "weighted_centroid", "samples": len(df),
-                                "x_range_m": MetadataValue.json([float(np.min(xy[:, 0])), float(np.max(xy[:, 0]))]),
-                                "y_range_m": MetadataValue.json([float(np.min(xy[:, 1])), float(np.max(xy[:, 1]))])})
+                                "samples_located": int(located.sum()),
+                                "why_not_located": problem or "",
+                                "x_range_m": MetadataValue.json([float(np.min(finite[:, 0])),
+                                                                 float(np.max(finite[:, 0]))]),
+                                "y_range_m": MetadataValue.json([float(np.min(finite[:, 1])),
+                                                                 float(np.max(finite[:, 1]))])})
     yield checks.coarse_locations_in_range(df, c)

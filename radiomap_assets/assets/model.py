@@ -14,7 +14,7 @@ from radiomap_assets import checks, metadata, plots, storage
 from radiomap_assets.assets.model_registry import (REGISTERED_MODEL, load_registered_model, profile_model_config,
                                                    train_and_register)
 from radiomap_assets.assets.shared import (campaign_partitions, campaign_site, campaigns_of_site, generative_map_name,
-                                           load_training_data, site_partitions)
+                                           load_training_data, site_partitions, without_coarse_locations)
 from radiomap_assets.domain.beam_layout import BeamLayout
 from radiomap_assets.domain.beam_map_store import beam_map_dataset, flag_attrs
 from radiomap_assets.domain.grid import SiteGrid
@@ -75,7 +75,13 @@ def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_
     if missing:
         raise ValueError(f"campaign(s) {missing} have no ingested masked_sparse_csi; known: "
                          f"{storage.materialized_campaigns(context.instance, 'masked_sparse_csi', 'coarse_locations')}")
-    data = load_training_data(campaigns)
+    data, no_coarse = without_coarse_locations(load_training_data(campaigns))
+    if no_coarse:  # said, not dropped silently (their recovered trajectories still come from the trained model)
+        context.log.warning(f"{len(no_coarse)} trajectory(ies) have no coarse locations and are not trained on: "
+                            f"{', '.join(no_coarse[:10])}{' ...' if len(no_coarse) > 10 else ''}")
+    if not data:
+        raise ValueError(f"none of the campaigns {campaigns} has coarse locations to train on (see each campaign's "
+                         f"coarse_locations metadata for why)")
     versions = {c: {a: storage.content_version(a, c) for a in ("masked_sparse_csi", "coarse_locations")}
                 for c in campaigns}
     mconfig = profile_model_config(run_profile.get(), data[0].g.shape[1], config.max_steps, config.loss_weights)
@@ -93,6 +99,7 @@ def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_
         "parameter_count": ref.parameter_count, "campaigns": MetadataValue.json(campaigns),
         "train_wall_time_s": round(result.wall_time_s, 1), "train_samples_per_s": round(result.samples_per_s, 1),
         "steps": result.steps_done, "resumed_from_step": result.resumed_from, "device": result.device,
+        "trajectories_without_coarse_locations": MetadataValue.json(no_coarse[:50]),
         "trajectories_shorter_than_window": MetadataValue.json(
             {"window_samples": mconfig.seq_len, "count": len(short), "samples": int(sum(short.values())),
              "trajectories": dict(list(short.items())[:50])}),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 from dagster import DynamicPartitionsDefinition, StaticPartitionsDefinition
 
@@ -60,3 +61,10 @@ def load_training_data(campaigns: list[str], coarse_asset: str = "coarse_locatio
         data += split_trajectories(csi.trajectory_id, csi.g, csi.m, csi.t_s, coarse[["x_m", "y_m"]].to_numpy(),
                                    prefix=f"{cid}/")
     return data
+
+
+def without_coarse_locations(data: list[TrajectoryData]) -> tuple[list[TrajectoryData], list[str]]:
+    """Trajectories that have coarse locations, and the ids of those that have none (their campaign's base stations
+    cannot give one, domain.localization.coarse_location_problem): L_c (eq. (3)) cannot train on those."""
+    keep = [d for d in data if np.isfinite(d.coarse_xy).all()]
+    return keep, [d.trajectory_id for d in data if not np.isfinite(d.coarse_xy).all()]

@@ -34,7 +34,10 @@ MEASUREMENT_COLUMNS = {"trajectory_id": "string", "t_s": "float64", "bs_id": "in
 GROUND_TRUTH_COLUMNS = ("trajectory_id", "t_s", "x_m", "y_m")
 CODEBOOK_TYPES = ("dft", "dft_2d")  # the 1-D DFT of a ULA, the 2-D DFT of a URA (domain.codebook)
 MANIFEST_KEYS = ("campaign_id", "site", "carrier_frequency_hz", "base_stations", "codebook", "measurement_rate_hz")
-BS_KEYS = ("bs_id", "x_m", "y_m", "z_m", "num_antennas")
+BS_KEYS = ("bs_id", "num_antennas")
+# a base station's position: three finite numbers, or all three null / absent when it is not known (issue 14):
+# coarse locations then use the positioned ones (domain.localization.coarse_location_problem says when none can)
+BS_POSITION_KEYS = ("x_m", "y_m", "z_m")
 # an oversampled DFT codebook has a few beams per antenna; more is a typo (1024 beams declared on 16-antenna arrays)
 MAX_BEAMS_PER_ANTENNA = 4
 MAX_ABS_TIME_S = 1e11  # time stamps are seconds; float64 still resolves 0.1 ms at this magnitude
@@ -148,7 +151,9 @@ class Campaign:
 
     @property
     def bs_positions(self) -> np.ndarray:
-        return np.array([[b["x_m"], b["y_m"], b["z_m"]] for b in self.manifest["base_stations"]], dtype=np.float64)
+        """(N_b, 3) metres, NaN rows for base stations whose position the manifest does not give."""
+        return np.array([[b.get(k) if b.get(k) is not None else np.nan for k in BS_POSITION_KEYS]
+                         for b in self.manifest["base_stations"]], dtype=np.float64)
 
     @property
     def num_beams(self) -> int:
@@ -206,9 +211,13 @@ def read_manifest(folder: Path) -> dict:
         _fail(cid, MANIFEST, "at least one base station", "base_stations is empty or not a list")
     for i, bs in enumerate(bss):
         if not isinstance(bs, dict) or any(k not in bs for k in BS_KEYS):
-            _fail(cid, MANIFEST, "base station has id, position and antennas", f"base_stations[{i}] needs {BS_KEYS}")
-        if not all(_is_number(bs[k]) for k in BS_KEYS):
-            _fail(cid, MANIFEST, "base station fields are finite numbers", f"base_stations[{i}] = {bs}")
+            _fail(cid, MANIFEST, "base station has id and antennas", f"base_stations[{i}] needs {BS_KEYS}")
+        given = [bs.get(k) is not None for k in BS_POSITION_KEYS]
+        if not all(_is_number(bs[k]) for k in BS_KEYS) or (any(given) and not all(
+                _is_number(bs.get(k)) for k in BS_POSITION_KEYS)):
+            _fail(cid, MANIFEST, "base station fields are finite numbers",
+                  f"base_stations[{i}] = {bs}: bs_id and num_antennas are numbers; x_m, y_m, z_m are three numbers, "
+                  f"or all three null when the position is not known")
         if not _is_count(bs["bs_id"], minimum=0) or not _is_count(bs["num_antennas"], minimum=1):
             _fail(cid, MANIFEST, "bs_id is an integer >= 0 and num_antennas an integer >= 1",
                   f"base_stations[{i}]: bs_id = {bs['bs_id']!r}, num_antennas = {bs['num_antennas']!r}")
