@@ -104,7 +104,18 @@ def write_malformed_corpus(landing: Path) -> dict[str, str]:
     land("bad-id-mismatch", "folder name equals campaign_id", m, good_manifest("some-other-id"))
     man = good_manifest("bad-codebook")
     man["codebook"] = {"type": "random", "num_beams": 16}
-    land("bad-codebook", "codebook is one of ('dft', 'dft_2d') with a positive number of beams", m, man)
+    land("bad-codebook", f"codebook is one of {contract.CODEBOOK_TYPES} with a positive number of beams", m, man)
+    for cid, codebook, rule in [
+            ("bad-angles-count", {"type": "steering_angles", "num_beams": 16, "azimuth_deg": [0.0] * 15},
+             "a steering_angles codebook gives num_beams angles in [-90, 90] degrees"),
+            ("bad-angles-behind", {"type": "steering_angles", "num_beams": 16,
+                                   "azimuth_deg": [0.0] * 15 + [135.0]},
+             "a steering_angles codebook gives num_beams angles in [-90, 90] degrees"),
+            ("bad-weights-width", {"type": "weights", "num_beams": 16, "real": [[1.0] * 8] * 16,
+                                   "imag": [[0.0] * 8] * 16}, "the codebook fits the array (one weight per antenna)"),
+            ("bad-weights-zero", {"type": "weights", "num_beams": 16, "real": [[0.0] * 16] * 16,
+                                  "imag": [[0.0] * 16] * 16}, "no beam has all-zero weights")]:
+        land(cid, rule, m, {**good_manifest(cid), "codebook": codebook})
     man = good_manifest("bad-codebook-not-the-array")  # a 2 x 4 URA's codebook declared for 16-antenna arrays
     man["codebook"] = {"type": "dft_2d", "num_beams": 8, "array_rows": 2, "array_cols": 4, "beams_vertical": 2,
                        "beams_horizontal": 4}

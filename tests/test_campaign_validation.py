@@ -338,3 +338,69 @@ def test_training_leaves_out_trajectories_without_coarse_locations_and_names_the
     none = TrajectoryData("d/b", good.g, good.m, good.t_s, np.full((n, 2), np.nan))
     keep, left_out = without_coarse_locations([good, none])
     assert [d.trajectory_id for d in keep] == ["c/a"] and left_out == ["d/b"]
+
+
+# ---- codebooks (issue 14) -------------------------------------------------------------------------------------
+
+def test_the_same_campaign_with_a_steering_angle_or_weight_codebook_lands_and_its_beams_point_the_same_way(tmp_path):
+    from radiomap_assets.domain.codebook import codebook_beam_directions, dft_codebook, planar_dft_codebook
+    zone = LandingZone(root=str(tmp_path))
+    m = good_measurements()
+    dft = good_manifest("dft")["codebook"]
+    u = codebook_beam_directions(dft, 16)[:, 0]
+    angles = {"type": "steering_angles", "num_beams": 16, "azimuth_deg": np.degrees(np.arcsin(u)).tolist()}
+    w = dft_codebook(16)
+    weights = {"type": "weights", "num_beams": 16, "real": w.real.tolist(), "imag": w.imag.tolist()}
+    reference = contract.load_campaign(contract.write_campaign(zone.landing_path / "dft", good_manifest("dft"), m))
+    for cid, codebook in (("by-angles", angles), ("by-weights", weights)):
+        contract.write_campaign(zone.landing_path / cid, {**good_manifest(cid), "codebook": codebook}, m)
+        got = zone.accept(cid)
+        assert got.num_beams == 16
+        pd.testing.assert_frame_equal(got.measurements, reference.measurements)
+        np.testing.assert_allclose(codebook_beam_directions(got.manifest["codebook"], 16),
+                                   codebook_beam_directions(dft, 16), atol=0.005)  # the weights' peak search grid
+    w2 = planar_dft_codebook(2, 4, 2, 4)  # a URA's weights find their elevation too
+    ura = {"type": "weights", "num_beams": 8, "array_rows": 2, "array_cols": 4, "real": w2.real.tolist(),
+           "imag": w2.imag.tolist()}
+    dft_2d = {"type": "dft_2d", "num_beams": 8, "array_rows": 2, "array_cols": 4, "beams_vertical": 2,
+              "beams_horizontal": 4}
+    np.testing.assert_allclose(codebook_beam_directions(ura, 8), codebook_beam_directions(dft_2d, 8), atol=0.005)
+
+
+def test_a_beam_map_carries_the_steering_angles_its_campaign_declared():
+    from radiomap_assets.domain.beam_map_store import beam_map_dataset
+    from radiomap_assets.domain.codebook import codebook_beam_directions
+    from radiomap_assets.domain.grid import Grid
+    grid = Grid(0.0, 0.0, 10.0, 4, 3)
+    codebook = {"type": "steering_angles", "num_beams": 3, "azimuth_deg": [-40.0, 5.0, 60.0],
+                "elevation_deg": [0.0, 10.0, 0.0]}
+    bss = [{"bs_id": 1, "x_m": 0.0, "y_m": 0.0, "z_m": 10.0, "yaw_deg": 90.0}]
+    ds = beam_map_dataset(np.full((1, 3) + grid.shape, -80.0), grid, bss, np.ones(grid.shape, bool),
+                          {"site": "test"}, beam_directions=codebook_beam_directions(codebook, 8))
+    np.testing.assert_allclose(ds.beam_steering_deg.values, [-40.0, 5.0, 60.0], atol=1e-9)
+    np.testing.assert_allclose(ds.beam_elevation_deg.values, [0.0, 10.0, 0.0], atol=1e-9)
+    np.testing.assert_allclose(ds.beam_azimuth_deg.values[0], [50.0, 95.0, 150.0], atol=1e-9)
+
+
+def test_a_blocking_check_stops_the_assets_below_it():
+    """measurement_power_range blocks (issue 14): a relative campaign whose level, once placed at its site's, falls
+    outside the physical range is not turned into masked sparse CSI in the same run."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        zone = LandingZone(root=tmp)
+        m = good_measurements()
+        rel = (m["power_dbm"].to_numpy(np.float64) + 120.0)
+        rel[5] = -200.0  # a span of 280 dB: allowed for relative values, but placed at -44 dBm it reaches -321 dBm
+        manifest = {**good_manifest("too-deep"), "site": "san_francisco", "power": {"unit": "dB"}}
+        contract.write_campaign(zone.landing_path / "too-deep", manifest,
+                                m.drop(columns=["power_dbm"]).assign(power_db=rel))
+        instance = DagsterInstance.ephemeral()
+        instance.add_dynamic_partitions("campaigns", ["too-deep"])
+        result = materialize([ingestion.raw_channel_measurements, ingestion.masked_sparse_csi],
+                             partition_key="too-deep", instance=instance, resources={"landing_zone": zone},
+                             raise_on_error=False)
+        evaluations = [e.asset_check_evaluation_data for e in result.all_events
+                       if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+        assert [(c.check_name, c.passed) for c in evaluations] == [("measurement_power_range", False)]
+        made = {e.materialization.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+        assert made == {"raw_channel_measurements"}  # masked_sparse_csi was not computed from it

@@ -17,7 +17,8 @@ from resources import LandingZone
 
 @asset(group_name="ingestion", partitions_def=campaign_partitions, kinds={"pandas"},
        check_specs=[AssetCheckSpec("measurement_power_range", asset="raw_channel_measurements", blocking=True,
-                                   description="power, read as dBm, lies in the physical range [-250, 60] dBm")],
+                                   description="Blocks: power, read as dBm, lies in the physical range [-250, 60] "
+                                               "dBm")],
        description="A landed campaign validated against the contract of design 3.1 and moved to the accepted "
                    "folder; a malformed one is quarantined with its reason and this run fails naming the rule.")
 def raw_channel_measurements(context: AssetExecutionContext, landing_zone: LandingZone):
@@ -47,9 +48,9 @@ def raw_channel_measurements(context: AssetExecutionContext, landing_zone: Landi
 
 
 @asset(group_name="ingestion", partitions_def=campaign_partitions, kinds={"numpy"},
-       check_specs=[AssetCheckSpec("mask_density", asset="masked_sparse_csi",
-                                   description="g finite, 0 where unobserved; every sample observed something; "
-                                               "warns under 1% density")],
+       check_specs=[AssetCheckSpec("mask_density", asset="masked_sparse_csi", blocking=True,
+                                   description="Blocks: g finite, 0 where unobserved, every sample observed "
+                                               "something. Warns (does not block) under 1% density")],
        description="Per sample the masked sparse CSI g̊ = g ⊙ m and the mask m over N_b·|W| entries (eq. (2)), "
                    "g normalized as (power_dbm - noise floor) / dynamic range (affine, never clipped).")
 def masked_sparse_csi(context: AssetExecutionContext, raw_channel_measurements: contract.Campaign):
@@ -75,9 +76,10 @@ class CoarseLocationConfig(Config):
 
 
 @asset(group_name="ingestion", partitions_def=campaign_partitions, kinds={"pandas"},
-       check_specs=[AssetCheckSpec("coarse_locations_in_range", asset="coarse_locations",
-                                   description="finite and within 1 km of a positioned base station; a campaign "
-                                               "whose base stations cannot locate anyone warns with the reason")],
+       check_specs=[AssetCheckSpec("coarse_locations_in_range", asset="coarse_locations", blocking=True,
+                                   description="Blocks: finite and within 1 km of a positioned base station. Warns "
+                                               "(does not block) with the reason when the campaign's base stations "
+                                               "cannot locate anyone")],
        description="Coarse location p̄ per sample (section II-B): weighted centroid of the base-station positions "
                    "from the sparse CSI alone. Label-free: what every landed campaign gets; never reads ground truth.")
 def coarse_locations(context: AssetExecutionContext, config: CoarseLocationConfig,

@@ -16,6 +16,7 @@ from radiomap_assets.assets.model_registry import (REGISTERED_MODEL, load_regist
 from radiomap_assets.assets.shared import (campaign_partitions, campaign_site, campaigns_of_site, generative_map_name,
                                            load_training_data, site_partitions, without_coarse_locations)
 from radiomap_assets.domain.beam_layout import BeamLayout
+from radiomap_assets.domain.codebook import codebook_beam_directions
 from radiomap_assets.domain.beam_map_store import beam_map_dataset, flag_attrs
 from radiomap_assets.domain.grid import SiteGrid
 from radiomap_assets.domain.model_reference import ModelReference
@@ -110,8 +111,9 @@ def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_
 @asset(group_name="inference", partitions_def=campaign_partitions, kinds={"pandas"},
        deps=[AssetDep("beam_map_model", partition_mapping=AllPartitionMapping())],
        check_specs=[AssetCheckSpec("recovered_smoother_than_coarse_input", asset="recovered_trajectories",
-                                   description="label-free: says nothing about accuracy. Mean |second difference| "
-                                               "of the recovered trajectory is below its coarse input's (accuracy: "
+                                   description="A warning, never blocks; label-free: says nothing about accuracy. "
+                                               "Mean |second difference| of the recovered trajectory is below its "
+                                               "coarse input's (accuracy: "
                                                "recovered_closer_than_coarse_input on recovered_trajectory_accuracy)")],
        description="Recovered trajectory per campaign: p̂ per sample (eq. (14)) and the most likely grid cell "
                    "(eq. (17)), from the registered model version of the campaign's site (beam_map_model's "
@@ -151,8 +153,8 @@ class BeamMapConfig(Config):
 
 
 @asset(group_name="inference", partitions_def=site_partitions, kinds={"zarr"},
-       check_specs=[AssetCheckSpec("beam_map_shape_and_nan_pattern", asset="beam_maps",
-                                   description="dims (bs, beam, y, x); finite exactly on the walkable cells "
+       check_specs=[AssetCheckSpec("beam_map_shape_and_nan_pattern", asset="beam_maps", blocking=True,
+                                   description="Blocks: dims (bs, beam, y, x); finite exactly on the walkable cells "
                                                "a training trajectory visited (codebook_visited)")],
        description="Beam map of the generative decoder (design 3.2): every visited cell's codebook vector decoded "
                    "into the full CSI, several diffusion samples per cell (mean power_dbm, spread power_std_db); "
@@ -211,7 +213,10 @@ def beam_maps(context: AssetExecutionContext, config: BeamMapConfig, beam_map_mo
     extra = {"codebook_visited": (("y", "x"), trained,
                                   flag_attrs("a training trajectory visited the cell: its codebook vector was trained",
                                              "not_visited visited"))}
-    ds = beam_map_dataset(power, grid, bss, walkable, attrs, power_std_db=std, extra=extra)
+    directions = codebook_beam_directions(campaign.manifest["codebook"],
+                                          int(campaign.manifest["base_stations"][0]["num_antennas"]))
+    ds = beam_map_dataset(power, grid, bss, walkable, attrs, power_std_db=std, extra=extra,
+                          beam_directions=directions)
     path = beam_map_store.write(ds, generative_map_name(scene.site.name))
     png = plots.beam_maps_of_base_station(ds, 0)
     ok_dims = ds.power_dbm.dims == ("bs", "beam", "y", "x")

@@ -19,7 +19,7 @@ from resources import BeamMapStore, LandingZone, RunProfile, SionnaScene
 
 
 @asset(group_name="simulation", partitions_def=site_partitions, kinds={"sionna", "zarr"},
-       check_specs=[AssetCheckSpec("ground_truth_coverage", asset="ground_truth_beam_map",
+       check_specs=[AssetCheckSpec("ground_truth_coverage", asset="ground_truth_beam_map", blocking=True,
                                    description=checks.GROUND_TRUTH_COVERAGE),
                     AssetCheckSpec("base_stations_see_los_and_nlos", asset="ground_truth_beam_map",
                                    description=checks.LOS_AND_NLOS)],
@@ -107,7 +107,9 @@ class SimulationConfig(Config):
 
 @asset(group_name="simulation", partitions_def=site_partitions, deps=["ground_truth_beam_map"], kinds={"parquet"},
        check_specs=[AssetCheckSpec("simulated_campaigns_follow_contract", asset="simulated_campaigns",
-                                   description="Every campaign this run simulated passes the landing-zone contract.")],
+                                   blocking=True,
+                                   description="Blocks: every campaign this run simulated passes the landing-zone "
+                                               "contract.")],
        description="Simulated campaigns of the site (San Francisco: uniform, complex, random discontinuous "
                    "trajectories; the indoor hall: robot trajectories) written into the landing zone exactly as a "
                    "real campaign lands (design 3.1); ground truth in its own file.")

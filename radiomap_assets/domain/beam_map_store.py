@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from radiomap_assets.domain.codebook import planar_beam_angles_deg, planar_beam_directions
+from radiomap_assets.domain.codebook import beam_angles_deg, planar_beam_directions
 from radiomap_assets.domain.grid import Grid
 
 CHUNK_CELLS = 128  # cells per chunk side: at 2.5-5 m that is 320-640 m square, one base station per read
@@ -70,7 +70,8 @@ def frame_attrs(site: str) -> dict:
 
 def beam_map_dataset(power_dbm: np.ndarray, grid: Grid, base_stations: list[dict], valid: np.ndarray,
                      attrs: dict, power_std_db: np.ndarray | None = None,
-                     extra: dict[str, tuple[tuple[str, ...], np.ndarray, dict]] | None = None) -> xr.Dataset:
+                     extra: dict[str, tuple[tuple[str, ...], np.ndarray, dict]] | None = None,
+                     beam_directions: np.ndarray | None = None) -> xr.Dataset:
     """A beam map as an xarray Dataset with dims (bs, beam, y, x).
 
     power_dbm (N_b, |W|, ny, nx), NaN where the map has no value (the caller flags why in ``extra``: a coverage
@@ -79,6 +80,8 @@ def beam_map_dataset(power_dbm: np.ndarray, grid: Grid, base_stations: list[dict
     ``flag_meanings`` are listed as ancillary variables of the power arrays. Base stations need ``bs_id``,
     ``x_m``, ``y_m``, ``z_m`` and ``yaw_deg`` (array boresight, counterclockwise from +x); each beam gets its
     steering angle (``codebook.beam_steering_deg``) and, per base station, its azimuth and bearing.
+    ``beam_directions`` (|W|, 2): the direction cosines (u_j, v_j) of a campaign's codebook
+    (``codebook.codebook_beam_directions``); None = the DFT codebook (``attrs["beams_vertical"]`` x the rest).
     """
     n_b, n_w, ny, nx = power_dbm.shape
     if (ny, nx) != grid.shape:
@@ -111,8 +114,11 @@ def beam_map_dataset(power_dbm: np.ndarray, grid: Grid, base_stations: list[dict
     beams_vertical = int(attrs.get("beams_vertical", 1))
     if n_w % beams_vertical:
         raise ValueError(f"{n_w} beams do not split into {beams_vertical} vertical beams")
-    uv = planar_beam_directions(beams_vertical, n_w // beams_vertical)  # (|W|, 2)
-    steering_deg, elevation_deg = planar_beam_angles_deg(beams_vertical, n_w // beams_vertical)
+    uv = planar_beam_directions(beams_vertical, n_w // beams_vertical) if beam_directions is None \
+        else np.asarray(beam_directions, dtype=np.float64)  # (|W|, 2)
+    if uv.shape != (n_w, 2):
+        raise ValueError(f"beam_directions {uv.shape} for {n_w} beams")
+    steering_deg, elevation_deg = beam_angles_deg(uv)
     azimuth = (yaw[:, None] + steering_deg[None, :] + 180.0) % 360.0 - 180.0  # (N_b, |W|)
     bs_ids = np.array([b["bs_id"] for b in base_stations], dtype=np.int64)
     coords = {
@@ -124,12 +130,12 @@ def beam_map_dataset(power_dbm: np.ndarray, grid: Grid, base_stations: list[dict
                "standard_name": "projection_y_coordinate", "axis": "Y"}),
         "bs": ("bs", bs_ids, {"units": "1", "long_name": "base station id"}),
         "bs_id": ("bs", bs_ids.copy(), {"units": "1", "long_name": "base station id (as in the campaign manifest)"}),
-        "beam": ("beam", np.arange(n_w, dtype=np.int64), {"units": "1", "long_name": "DFT codebook beam index j"}),
+        "beam": ("beam", np.arange(n_w, dtype=np.int64), {"units": "1", "long_name": "codebook beam index j"}),
         "beam_direction_cosine": ("beam", uv[:, 0],
-                                  {"units": "1", "long_name": "u_j = sin(steering angle) cos(elevation) of DFT beam j "
+                                  {"units": "1", "long_name": "u_j = sin(steering angle) cos(elevation) of beam j "
                                                             "(horizontal direction cosine)"}),
         "beam_vertical_direction_cosine": ("beam", uv[:, 1],
-                                           {"units": "1", "long_name": "v_j = sin(elevation) of DFT beam j (0 for a "
+                                           {"units": "1", "long_name": "v_j = sin(elevation) of beam j (0 for a "
                                                                      "horizontal ULA's codebook)"}),
         "beam_elevation_deg": ("beam", elevation_deg,
                                {"units": "degree", "long_name": "elevation beam j steers at, above the array's "

@@ -32,7 +32,9 @@ REASON_JSON = "reason.json"
 MEASUREMENT_COLUMNS = {"trajectory_id": "string", "t_s": "float64", "bs_id": "int", "beam_id": "int",
                        "power_dbm": "float32"}
 GROUND_TRUTH_COLUMNS = ("trajectory_id", "t_s", "x_m", "y_m")
-CODEBOOK_TYPES = ("dft", "dft_2d")  # the 1-D DFT of a ULA, the 2-D DFT of a URA (domain.codebook)
+# the 1-D DFT of a ULA, the 2-D DFT of a URA, explicit steering angles per beam, an explicit complex weight matrix
+# (domain.codebook.codebook_beam_directions says where each beam points)
+CODEBOOK_TYPES = ("dft", "dft_2d", "steering_angles", "weights")
 MANIFEST_KEYS = ("campaign_id", "site", "carrier_frequency_hz", "base_stations", "codebook", "measurement_rate_hz")
 BS_KEYS = ("bs_id", "num_antennas")
 # a base station's position: three finite numbers, or all three null / absent when it is not known (issue 14):
@@ -263,7 +265,48 @@ def read_manifest(folder: Path) -> dict:
                 _fail(cid, MANIFEST, "the codebook fits the array (num_antennas = array_rows x array_cols)",
                       f"base_stations[{i}] has {bs['num_antennas']} antennas, the codebook's array "
                       f"{cb['array_rows']}x{cb['array_cols']}")
+    if cb["type"] == "steering_angles":
+        _check_angles(cid, cb, "azimuth_deg", required=True)
+        _check_angles(cid, cb, "elevation_deg", required=False)
+    if cb["type"] == "weights":
+        _check_weights(cid, cb, bss)
     return manifest
+
+
+def _check_angles(cid: str, cb: dict, key: str, required: bool) -> None:
+    """A steering-angle codebook: ``key`` lists num_beams angles in degrees within [-90, 90] of the boresight."""
+    if key not in cb and not required:
+        return
+    angles = cb.get(key)
+    if not isinstance(angles, list) or len(angles) != cb["num_beams"] or not all(_is_number(a) for a in angles) \
+            or any(abs(a) > 90.0 for a in angles):
+        _fail(cid, MANIFEST, "a steering_angles codebook gives num_beams angles in [-90, 90] degrees",
+              f"codebook.{key} = {str(angles)[:200]} for num_beams = {cb['num_beams']}")
+
+
+def _check_weights(cid: str, cb: dict, bss: list) -> None:
+    """A weight-matrix codebook: real and imag are num_beams rows of N numbers each, N the arrays' antennas (and
+    array_rows x array_cols when given); no all-zero beam."""
+    rows_ok = all(isinstance(cb.get(k), list) and len(cb[k]) == cb["num_beams"] for k in ("real", "imag"))
+    if not rows_ok:
+        _fail(cid, MANIFEST, "a weights codebook gives real and imag as num_beams rows",
+              f"codebook keys {sorted(cb)}: need real and imag, each a list of {cb['num_beams']} rows")
+    widths = {len(r) if isinstance(r, list) else -1 for k in ("real", "imag") for r in cb[k]}
+    n = int(bss[0]["num_antennas"])
+    if widths != {n} or any(int(bs["num_antennas"]) != n for bs in bss):
+        _fail(cid, MANIFEST, "the codebook fits the array (one weight per antenna)",
+              f"weight rows of {sorted(widths)} entries for arrays of "
+              f"{sorted({int(bs['num_antennas']) for bs in bss})} antennas")
+    if not all(_is_number(v) for k in ("real", "imag") for r in cb[k] for v in r):
+        _fail(cid, MANIFEST, "weights are finite numbers", "codebook.real / codebook.imag hold a non-number")
+    w = np.asarray(cb["real"], dtype=np.float64) + 1j * np.asarray(cb["imag"], dtype=np.float64)
+    if (np.linalg.norm(w, axis=1) == 0).any():
+        _fail(cid, MANIFEST, "no beam has all-zero weights",
+              f"beam {int(np.argmax(np.linalg.norm(w, axis=1) == 0))} has all-zero weights")
+    shape = (cb.get("array_rows", 1), cb.get("array_cols", n))
+    if not all(_is_count(v, 1) for v in shape) or shape[0] * shape[1] != n:
+        _fail(cid, MANIFEST, "the codebook fits the array (num_antennas = array_rows x array_cols)",
+              f"array {shape[0]}x{shape[1]} for {n} antennas")
 
 
 def _is_number(v: object) -> bool:

@@ -80,7 +80,50 @@ def planar_dft_codebook(rows: int, cols: int, beams_vertical: int | None = None,
 def planar_beam_angles_deg(beams_vertical: int, beams_horizontal: int) -> tuple[np.ndarray, np.ndarray]:
     """(steering azimuth from the boresight, elevation) of every beam in degrees, each (|W|,): elevation =
     arcsin(v_j), azimuth = arcsin(u_j / cos(elevation)) (clipped where the beam lies outside the visible region)."""
-    uv = planar_beam_directions(beams_vertical, beams_horizontal)
+    return beam_angles_deg(planar_beam_directions(beams_vertical, beams_horizontal))
+
+
+def beam_angles_deg(uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(azimuth from the boresight, elevation) in degrees of beams at direction cosines uv (|W|, 2)."""
+    uv = np.asarray(uv, dtype=np.float64)
     elevation = np.arcsin(np.clip(uv[:, 1], -1.0, 1.0))
     azimuth = np.arcsin(np.clip(uv[:, 0] / np.maximum(np.cos(elevation), 1e-9), -1.0, 1.0))
     return np.degrees(azimuth), np.degrees(elevation)
+
+
+# --- codebooks a campaign declares (issue 14): what each beam points at, whatever the codebook's form -------------
+#
+# "dft" and "dft_2d" above; "steering_angles": an explicit azimuth (from the boresight) and optional elevation per
+# beam, in degrees; "weights": an explicit complex weight matrix, one row w_j of N = num_antennas per beam (real and
+# imag parts as lists), on a half-wavelength array of array_rows x array_cols (default 1 x N, a ULA). A weight
+# vector's direction is where its beam pattern |a(u, v)^T w_j| peaks, searched on the horizontal plane (v = 0) and,
+# for a planar array, over elevation too (a 0.005 grid of direction cosines).
+
+def directions_of_weights(weights: np.ndarray, rows: int, cols: int, resolution: float = 0.005) -> np.ndarray:
+    """(u_j, v_j) where each beam's pattern peaks: weights (|W|, rows * cols) complex -> (|W|, 2)."""
+    w = np.asarray(weights, dtype=np.complex128)
+    u = np.arange(-1.0, 1.0 + resolution / 2, resolution)
+    v = np.arange(-1.0, 1.0 + resolution / 2, resolution) if rows > 1 else np.zeros(1)
+    vv, uu = np.meshgrid(v, u, indexing="ij")
+    inside = uu ** 2 + vv ** 2 <= 1.0  # the visible region
+    a = planar_steering_vector(uu[inside], vv[inside], rows, cols)  # (D, N)
+    best = np.argmax(np.abs(a @ w.T), axis=0)  # (|W|,)
+    return np.stack([uu[inside][best], vv[inside][best]], axis=1)
+
+
+def codebook_beam_directions(codebook: dict, num_antennas: int) -> np.ndarray:
+    """(u_j, v_j) of every beam of a manifest's codebook entry (domain.campaign.CODEBOOK_TYPES), shape (|W|, 2)."""
+    kind, n_w = codebook["type"], int(codebook["num_beams"])
+    if kind == "dft":
+        return planar_beam_directions(1, n_w)
+    if kind == "dft_2d":
+        return planar_beam_directions(int(codebook["beams_vertical"]), int(codebook["beams_horizontal"]))
+    if kind == "steering_angles":
+        az = np.radians(np.asarray(codebook["azimuth_deg"], dtype=np.float64))
+        el = np.radians(np.asarray(codebook.get("elevation_deg", np.zeros(n_w)), dtype=np.float64))
+        return np.stack([np.sin(az) * np.cos(el), np.sin(el)], axis=1)
+    if kind == "weights":
+        w = np.asarray(codebook["real"], dtype=np.float64) + 1j * np.asarray(codebook["imag"], dtype=np.float64)
+        return directions_of_weights(w, int(codebook.get("array_rows", 1)),
+                                     int(codebook.get("array_cols", num_antennas)))
+    raise ValueError(f"unknown codebook type {kind!r}")
