@@ -19,6 +19,10 @@ run_monitoring:
   # the daemon marks runs whose worker died (killed, out of memory) as failed instead of leaving them STARTED
   enabled: true
   max_resume_run_attempts: 0
+run_retries:
+  # jobs opt in with the tag dagster/max_retries (ingest_campaign: 2, for runs whose worker died)
+  enabled: true
+  max_retries: 0
 """
 
 

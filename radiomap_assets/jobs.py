@@ -14,6 +14,10 @@ simulation_job = define_asset_job("simulate_site", selection=AssetSelection.grou
 ingestion_job = define_asset_job("ingest_campaign", selection=AssetSelection.groups("ingestion")
                                  | AssetSelection.assets("coarse_location_accuracy"),
                                  partitions_def=campaign_partitions,
+                                 # a run whose worker died is retried by Dagster (the daemon, dagster.yaml
+                                 # run_retries); a campaign that broke a rule is quarantined, never retried
+                                 tags={"dagster/max_retries": "2", "dagster/retry_strategy": "FROM_FAILURE",
+                                       "dagster/retry_on_asset_or_op_failure": "false"},
                                  description="Validate one campaign, build its masked sparse CSI and coarse locations "
                                              "(and score them where the campaign has ground truth).")
 paper_protocol_job = define_asset_job(

@@ -5,20 +5,28 @@ one ingestion run (run_key = campaign id, so Dagster itself never launches it tw
 ids already handled to a fingerprint of the contents requested and is persisted by Dagster, so a restarted daemon
 continues where it was; a campaign quarantined and then landed again, corrected, under the same id has other
 contents and gets a run of its own (run_key ``<id>@<fingerprint>``), the quarantine record of the old one kept.
-Duplicates of accepted campaigns, campaigns whose manifest never arrives, ids against the id rule and symbolic links
-are quarantined (see ``LandingZone.scan``); an entry that cannot be read is skipped with a warning, never stopping
-the others.
+A campaign whose ingestion run died or failed for a reason other than its data (a killed worker, a full disk: its
+folder is still in the landing zone, not quarantined) is requested again once Dagster's own run retries are spent
+(``dagster/will_retry`` is not set on its newest run), at most ``MAX_SENSOR_RETRIES`` times, run key
+``<id>@<fingerprint>#retry<k>``. Duplicates of accepted campaigns, campaigns whose manifest never arrives, ids
+against the id rule and symbolic links are quarantined (see ``LandingZone.scan``); an entry that cannot be read is
+skipped with a warning, never stopping the others.
 """
 
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
-from dagster import RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import DagsterRunStatus, RunRequest, RunsFilter, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster._core.storage.tags import WILL_RETRY_TAG
 
 from radiomap_assets.assets.shared import campaign_partitions
 from radiomap_assets.jobs import ingestion_job
 from resources import LandingZone
+
+
+MAX_SENSOR_RETRIES = 3
 
 
 def decode_cursor(cursor: str | None) -> dict[str, str | None]:
@@ -30,8 +38,16 @@ def decode_cursor(cursor: str | None) -> dict[str, str | None]:
     return dict(seen) if isinstance(seen, dict) else dict.fromkeys(seen)
 
 
-def encode_cursor(seen: dict[str, str | None]) -> str:
-    return json.dumps({"seen": dict(sorted(seen.items()))})
+def decode_retries(cursor: str | None) -> dict[str, int]:
+    """How often the sensor has requested each waiting campaign again."""
+    return dict(json.loads(cursor).get("retries", {})) if cursor else {}
+
+
+def encode_cursor(seen: dict[str, str | None], retries: dict[str, int] | None = None) -> str:
+    out = {"seen": dict(sorted(seen.items()))}
+    if retries:
+        out["retries"] = dict(sorted(retries.items()))
+    return json.dumps(out)
 
 
 @dataclass
@@ -43,12 +59,15 @@ class LandingTick:
     quarantined: list[tuple[str, str]]
     unreadable: list[tuple[str, str]]
     cursor: str
+    retried: list[tuple[str, str]] = field(default_factory=list)  # (campaign, run key): its last run died
 
     def run_requests(self) -> list[RunRequest]:
         """One ingestion run per campaign; the run key is the campaign id, and for a campaign landed again
-        ``<id>@<fingerprint>``: Dagster never launches one twice, and a corrected campaign gets a run of its own."""
+        ``<id>@<fingerprint>``: Dagster never launches one twice, and a corrected campaign gets a run of its own;
+        a campaign whose run died gets ``<id>@<fingerprint>#retry<k>``."""
         return ([RunRequest(run_key=cid, partition_key=cid) for cid in self.new]
-                + [RunRequest(run_key=f"{cid}@{fp}", partition_key=cid) for cid, fp in self.again])
+                + [RunRequest(run_key=f"{cid}@{fp}", partition_key=cid) for cid, fp in self.again]
+                + [RunRequest(run_key=key, partition_key=cid) for cid, key in self.retried])
 
 
 def partitions_in_landing_zone(instance, landing_zone: LandingZone) -> set[str]:
@@ -59,22 +78,37 @@ def partitions_in_landing_zone(instance, landing_zone: LandingZone) -> set[str]:
             if instance.has_dynamic_partition(campaign_partitions.name, e.name)}
 
 
-def landing_zone_tick(landing_zone: LandingZone, cursor: str | None, known_partitions: set[str]) -> LandingTick:
+def ingestion_died(instance, campaign_id: str) -> bool:
+    """The newest ingestion run of the campaign ended without success and Dagster will not retry it itself."""
+    runs = instance.get_runs(filters=RunsFilter(job_name=ingestion_job.name,
+                                                tags={"dagster/partition": campaign_id}), limit=1)
+    return bool(runs) and runs[0].status in (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED) \
+        and runs[0].tags.get(WILL_RETRY_TAG) != "true"
+
+
+def landing_zone_tick(landing_zone: LandingZone, cursor: str | None, known_partitions: set[str],
+                      died: Callable[[str], bool] | None = None) -> LandingTick:
     """One sensor evaluation: new campaigns, campaigns landed again after a quarantine, what was quarantined.
 
     The cursor keeps only what a later tick needs: campaigns requested and not accepted yet (waiting for their
     ingestion, or quarantined and perhaps landed again corrected). An accepted campaign leaves it: a copy landed
     later under its id is quarantined as a duplicate whatever the cursor says, so the cursor does not grow with every
     campaign ever landed (scripts/benchmark_sensor_tick.py)."""
-    remembered = decode_cursor(cursor)
+    remembered, retries = decode_cursor(cursor), decode_retries(cursor)
     seen = {**dict.fromkeys(known_partitions), **remembered}
     scan = landing_zone.scan(already_seen=seen)
     new = scan.complete  # complete and not seen before
     again = [(c, scan.fingerprints[c]) for c in scan.relanded]
+    retried = []
+    for cid in [c for c in scan.waiting if c in seen]:  # requested earlier, still in the landing zone: run died?
+        if died is not None and retries.get(cid, 0) < MAX_SENSOR_RETRIES and died(cid):
+            retries[cid] = retries.get(cid, 0) + 1
+            retried.append((cid, f"{cid}@{scan.fingerprints.get(cid)}#retry{retries[cid]}"))
     remembered.update({c: scan.fingerprints[c] for c in new + scan.relanded})
     accepted = landing_zone.accepted_path
     remembered = {c: fp for c, fp in remembered.items() if not (accepted / c).exists()}
-    return LandingTick(new, again, scan.quarantined, scan.unreadable, encode_cursor(remembered))
+    retries = {c: k for c, k in retries.items() if c in remembered}
+    return LandingTick(new, again, scan.quarantined, scan.unreadable, encode_cursor(remembered, retries), retried)
 
 
 @sensor(job=ingestion_job, minimum_interval_seconds=30,
@@ -82,12 +116,15 @@ def landing_zone_tick(landing_zone: LandingZone, cursor: str | None, known_parti
                     "ingestion run, exactly once (cursor + run key).")
 def landing_zone_sensor(context: SensorEvaluationContext, landing_zone: LandingZone):
     known = partitions_in_landing_zone(context.instance, landing_zone) if context.instance else set()
-    tick = landing_zone_tick(landing_zone, context.cursor, known)
+    died = (lambda cid: ingestion_died(context.instance, cid)) if context.instance else None
+    tick = landing_zone_tick(landing_zone, context.cursor, known, died)
     for cid, reason in tick.quarantined:
         context.log.warning(f"quarantined {cid}: {reason}")
     for entry, error in tick.unreadable:
         context.log.warning(f"could not read {entry} in the landing zone (tried again next tick): {error}")
-    if not tick.new and not tick.again:
+    for cid, key in tick.retried:
+        context.log.warning(f"requesting {cid} again ({key}): its last ingestion run ended without accepting it")
+    if not tick.new and not tick.again and not tick.retried:
         context.update_cursor(tick.cursor)
         return SkipReason(f"no new complete campaign ({len(tick.quarantined)} quarantined, "
                           f"{len(tick.unreadable)} unreadable)")

@@ -135,3 +135,52 @@ def test_the_cursor_keeps_only_campaigns_not_accepted_yet(tmp_path):
     runs, cursor = _tick(instance, zone, cursor)
     assert runs == [] and any(p.name.startswith("a1__") for p in zone.quarantine_path.iterdir())
     assert (zone.accepted_path / "a1").exists()
+
+
+def test_a_campaign_whose_ingestion_run_died_is_requested_again_until_the_retries_are_spent(tmp_path):
+    """Issue 14: a killed ingestion leaves the campaign in the landing zone; once Dagster's own retries are spent the
+    sensor requests it again (its own run key each time), at most MAX_SENSOR_RETRIES times, and a campaign whose run
+    is still going, or that Dagster will retry, is left alone."""
+    from dagster import DagsterRunStatus
+    from dagster._core.storage.tags import WILL_RETRY_TAG
+    from dagster._core.test_utils import create_run_for_test
+    from radiomap_assets.sensors import MAX_SENSOR_RETRIES
+
+    instance = DagsterInstance.ephemeral()
+    zone = LandingZone(root=str(tmp_path))
+    write_good(zone.landing_path, "dies")
+    write_good(zone.landing_path, "busy")
+    runs, cursor = _tick(instance, zone, None)
+    assert sorted(runs) == ["busy", "dies"]
+
+    def run_of(cid, status, **tags):
+        create_run_for_test(instance, job_name="ingest_campaign", status=status,
+                            tags={"dagster/partition": cid, **tags})
+
+    run_of("busy", DagsterRunStatus.STARTED)
+    run_of("dies", DagsterRunStatus.FAILURE, **{WILL_RETRY_TAG: "true"})  # Dagster retries it itself
+    runs, cursor = _tick(instance, zone, cursor)
+    assert runs == []
+    keys = []
+    for attempt in range(1, MAX_SENSOR_RETRIES + 2):
+        run_of("dies", DagsterRunStatus.FAILURE)  # the (retried) run died too
+        ctx = build_sensor_context(instance=instance, cursor=cursor, resources={"landing_zone": zone},
+                                   definitions=defs)
+        result = landing_zone_sensor(ctx)
+        if isinstance(result, SensorResult):
+            keys += [r.run_key for r in result.run_requests]
+            cursor = result.cursor
+        else:
+            cursor = ctx.cursor
+    assert len(keys) == MAX_SENSOR_RETRIES and len(set(keys)) == MAX_SENSOR_RETRIES
+    assert all(k.startswith("dies@") and k.endswith(f"#retry{i + 1}") for i, k in enumerate(keys))
+    zone.accept("dies")  # a retry finally accepts it: it leaves the cursor
+    _, cursor = _tick(instance, zone, cursor)
+    assert "dies" not in cursor
+
+
+def test_ingestion_runs_retry_themselves_when_their_worker_dies_but_never_for_bad_data():
+    job = defs.resolve_job_def("ingest_campaign")
+    assert job.tags["dagster/max_retries"] == "2" and job.tags["dagster/retry_on_asset_or_op_failure"] == "false"
+    from radiomap_assets.env_setup import DAGSTER_YAML
+    assert "run_retries:\n  # jobs opt in" in DAGSTER_YAML and "enabled: true" in DAGSTER_YAML
