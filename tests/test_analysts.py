@@ -311,3 +311,46 @@ def test_the_readme_recipe_for_analysts_runs_as_written(analyst_outputs, radioma
     assert info["dims"] == ["y", "x"] and info["latest"] == info["versions"][-1]
     assert info["finite"] == info["visited"] > 0 and info["rows"] > 0
     assert "zarr_format" in section and "catalogue.parquet" in section and "latest" in section
+
+
+def _counting_reads(monkeypatch):
+    """Bytes and keys zarr reads from local stores while the context runs."""
+    from zarr.storage import LocalStore
+    seen = {"bytes": 0, "keys": []}
+    get = LocalStore.get
+
+    async def counting_get(self, key, prototype, byte_range=None):
+        buf = await get(self, key, prototype, byte_range)
+        if buf is not None:
+            seen["bytes"] += len(buf)
+            seen["keys"].append(key)
+        return buf
+
+    monkeypatch.setattr(LocalStore, "get", counting_get)
+    return seen
+
+
+def test_the_analyst_api_lists_versions_opens_by_version_or_model_and_reads_a_tile_from_its_chunks_only(
+        tmp_path, monkeypatch):
+    from radiomap_assets import analyst
+    grid = Grid(0.0, 0.0, 5.0, 300, 260)  # 3 x 3 chunks of 128 cells
+    bss = [{"bs_id": b, "x_m": 0.0, "y_m": 0.0, "z_m": 20.0, "yaw_deg": 0.0} for b in (4, 9)]
+    power = np.random.default_rng(0).normal(-80, 10, (2, 16) + grid.shape).astype(np.float32)
+    root = tmp_path / "beam_maps"
+    for k, model_version in enumerate(("3", "4")):
+        ds = store.beam_map_dataset(power + k, grid, bss, np.ones(grid.shape, bool),
+                                    {"site": "demo", "model_name": "m", "model_version": model_version})
+        store.write_beam_map(ds, root, "generative_demo", version=f"v{k}")
+    versions = analyst.beam_map_versions("demo", home=tmp_path)
+    assert versions["version"].tolist() == ["v0", "v1"] and versions["model_version"].tolist() == ["3", "4"]
+    assert float(analyst.open_beam_map("demo", home=tmp_path).power_dbm[0, 0, 0, 0]) == power[0, 0, 0, 0] + 1
+    assert float(analyst.open_beam_map("demo", "model:3", home=tmp_path).power_dbm[0, 0, 0, 0]) == power[0, 0, 0, 0]
+    with pytest.raises(FileNotFoundError, match=r"model versions with maps: \['3', '4'\]"):
+        analyst.open_beam_map("demo", "model:7", home=tmp_path)
+
+    reads = _counting_reads(monkeypatch)
+    tile = analyst.read_tile("demo", x_m=(0.0, 600.0), y_m=(0.0, 600.0), bs=9, home=tmp_path)
+    assert tile.shape == (16, 120, 120)
+    np.testing.assert_array_equal(tile.values, power[1, :, :120, :120] + 1)
+    power_chunks = [k for k in reads["keys"] if k.startswith("power_dbm/c/")]
+    assert len(power_chunks) == 1  # one base station, one chunk of cells: nothing else of power_dbm was read
