@@ -121,7 +121,7 @@ def _drill_model():
     data = [TrajectoryData("t", g * m, m, np.arange(n) * 0.1, xy + rng.normal(0, 5, xy.shape))]
     config = ModelConfig(num_entries=40, beams_per_bs=8, token_dim=8, num_heads=2, feature_dim=32,
                          rnn_widths=(32, 32, 32), truncation_len=4, latent_dim=16, cnn_channels=4, diffusion_steps=50,
-                         unet_channels=16, condition_tokens=4, seq_len=16, batch_size=8, max_steps=120,
+                         unet_channels=16, condition_tokens=4, seq_len=16, batch_size=8, max_steps=300,
                          checkpoint_every=5, loss_subsample=64, diffusion_subsample=64)
     cells = torch.tensor([[x, 0.0] for x in range(0, 201, 5)], dtype=torch.float32)
     torch.manual_seed(0)
@@ -148,7 +148,7 @@ def drill_training(kills: int, rng: random.Random) -> dict:
     resumed = []
     for _ in range(kills):
         _kill_after([PY, __file__, "--child-training", str(checkpoint), str(folder / "killed.pt")],
-                    rng.uniform(0.2, 1.0) * full_s)
+                    rng.uniform(0.15, 0.35) * full_s)
         if checkpoint.exists():
             resumed.append(int(torch.load(checkpoint, weights_only=False)["step"]))
     subprocess.run([PY, __file__, "--child-training", str(checkpoint), str(folder / "final.pt")], check=True)

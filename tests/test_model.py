@@ -221,6 +221,36 @@ def test_decoder_refinement_trains_only_the_decoder_and_lowers_its_loss_on_full_
     assert last < first
 
 
+def test_a_killed_decoder_refinement_resumes_from_its_checkpoint_and_ends_where_an_uninterrupted_one_does(
+        tmp_path):
+    """Issue 14: the decoder refinement had no checkpoint; a kill during it now loses at most checkpoint_every
+    steps, and a checkpoint of another refinement (other steps) is not resumed."""
+    from models.beam_map.training import refine_decoder
+
+    data, config, cells = _tiny_problem()
+    trained = _fresh_model(config, cells)
+    train(trained, data)
+    state = {k: v.clone() for k, v in trained.state_dict().items()}
+
+    def model_after_training():
+        model = _fresh_model(config, cells)
+        model.load_state_dict(state)
+        return model
+
+    reference = model_after_training()
+    refine_decoder(reference, data, steps=8, batch_size=16)
+    path = tmp_path / "refine.pt"
+    killed = model_after_training()
+    assert len(refine_decoder(killed, data, steps=8, batch_size=16, checkpoint_path=path, stop_after=5)) == 5
+    resumed = model_after_training()
+    history = refine_decoder(resumed, data, steps=8, batch_size=16, checkpoint_path=path)
+    assert len(history) == 8 and history[0]["step"] == 1  # the history of the steps before the kill came back
+    for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), name
+    other = model_after_training()  # another refinement (10 steps): starts afresh, never from the 8-step one
+    assert len(refine_decoder(other, data, steps=10, batch_size=16, checkpoint_path=path)) == 10
+
+
 def test_a_decoder_refined_on_another_trajectorys_cells_decodes_its_map_along_that_trajectory():
     """The tracked variant's beam map (Table IV, Fig. 12): targets assigned by given label-free cells, not by p̂."""
     from models.beam_map.radio_map import nearest_cell

@@ -273,7 +273,8 @@ def parameter_count(model: torch.nn.Module) -> int:
 
 def refine_decoder(model: GenerativeBeamMapModel, data: list[TrajectoryData], steps: int, batch_size: int = 512,
                    learning_rate: float = 5e-4, on_step: Callable[[int, dict], None] | None = None,
-                   cells: list[np.ndarray] | None = None) -> list[dict]:
+                   cells: list[np.ndarray] | None = None, checkpoint_path: Path | None = None,
+                   stop_after: int | None = None) -> list[dict]:
     """Decoder refinement after the joint training of eq. (30) (our addition for CPU budgets; the paper trains
     everything jointly). The encoder and the codebook are frozen; the denoiser is trained on what it is asked at
     inference: the codebook vector e_k of a cell -> the full CSI there.
@@ -284,7 +285,11 @@ def refine_decoder(model: GenerativeBeamMapModel, data: list[TrajectoryData], st
     entry the sample observed keeps its measurement, an unobserved one takes the mean of that entry over the
     samples assigned to the same cell that did observe it (entries nobody observed there stay out of the loss).
     The joint training only ever sees the M observed beams per base station and the unobserved entries as fixed
-    -1 inputs, which it never has to denoise; this teaches the decoder the full vector it generates."""
+    -1 inputs, which it never has to denoise; this teaches the decoder the full vector it generates.
+
+    ``checkpoint_path``: written every ``checkpoint_every`` steps and resumed when it was written for the same
+    configuration, data, cells and refinement settings (a kill during the refinement loses at most that many steps).
+    ``stop_after`` ends the call early (tests simulate a kill with it)."""
     c = model.config
     if cells is None:
         cells = [recover_trajectory(model, d.g, d.m)[1] for d in data]
@@ -312,6 +317,12 @@ def refine_decoder(model: GenerativeBeamMapModel, data: list[TrajectoryData], st
                                     known[idx].to(device), gen)
         return {"L_r_refine": loss}, batch_size  # its name in histories and MLflow
 
+    checkpoint = None
+    if checkpoint_path is not None:
+        h = hashlib.sha1(f"{config_fingerprint(c, data)}|{steps}|{batch_size}|{learning_rate}".encode())
+        h.update(np.ascontiguousarray(cells, dtype=np.int64).tobytes())
+        checkpoint = Checkpointing(Path(checkpoint_path), c.checkpoint_every, h.hexdigest()[:16])
     result = fit(model, step_loss, steps, c.seed, learning_rate, device, parameters=model.denoiser.parameters(),
-                 train_module=model.denoiser, seed_stride=7_919, on_step=on_step, loss_name="L_r_refine")
+                 train_module=model.denoiser, seed_stride=7_919, on_step=on_step, loss_name="L_r_refine",
+                 checkpoint=checkpoint, stop_after=stop_after)
     return result.history

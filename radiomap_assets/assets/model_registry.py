@@ -92,7 +92,8 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
                     run.log_metrics({"L_r_refine": row["L_r_refine"]}, step=mconfig.max_steps + step)
 
             refine = refine_decoder(model, data, mconfig.decoder_refine_steps, mconfig.decoder_refine_batch,
-                                    on_step=on_refine)
+                                    on_step=on_refine, checkpoint_path=checkpoint.with_name(checkpoint.stem
+                                                                                           + ".refine.pt"))
             result.wall_time_s += time.perf_counter() - t_refine
             context.log.info(f"decoder refined for {len(refine)} steps in {time.perf_counter() - t_refine:.0f} s: "
                              f"L_r {refine[0]['L_r_refine']:.3f} -> {refine[-1]['L_r_refine']:.3f}")
