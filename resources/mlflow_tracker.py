@@ -119,6 +119,46 @@ class MlflowTracker(ConfigurableResource):
             mlflow.set_tags({k: str(v) for k, v in tags.items()} | _owner_tags())
             yield TrackedRun(run)
 
+    # ---- the registry's aliases (issue 15: champion / challenger) ----------------------------------------------
+
+    def alias_version(self, registered_model_name: str, alias: str) -> str | None:
+        """The version ``alias`` points at (None when the model or the alias does not exist)."""
+        self.activate()
+        client = _mlflow().MlflowClient()
+        try:
+            return str(client.get_model_version_by_alias(registered_model_name, alias).version)
+        except Exception:  # MlflowException: no such model or alias
+            return None
+
+    def set_alias(self, registered_model_name: str, alias: str, version: str) -> None:
+        self.activate()
+        _mlflow().MlflowClient().set_registered_model_alias(registered_model_name, alias, str(version))
+
+    def tag_version(self, registered_model_name: str, version: str, tags: dict[str, str]) -> None:
+        self.activate()
+        client = _mlflow().MlflowClient()
+        for k, v in tags.items():
+            client.set_model_version_tag(registered_model_name, str(version), k, str(v))
+
+    def log_to_run(self, run_id: str, metrics: dict[str, float] | None = None, value: dict | None = None,
+                   artifact_file: str | None = None) -> None:
+        """Metrics and/or a JSON artifact added to a finished run (a promotion decision, a model reference)."""
+        self.activate()
+        client = _mlflow().MlflowClient()
+        for k, v in (metrics or {}).items():
+            client.log_metric(run_id, k, float(v))
+        if value is not None:
+            client.log_dict(run_id, value, artifact_file)
+
+    def load_run_dict(self, run_id: str, artifact_file: str) -> dict:
+        self.activate()
+        mlflow = _mlflow()
+        return mlflow.artifacts.load_dict(f"runs:/{run_id}/{artifact_file}")
+
+    def version_run_id(self, registered_model_name: str, version: str) -> str:
+        self.activate()
+        return _mlflow().MlflowClient().get_model_version(registered_model_name, str(version)).run_id
+
     def ui_command(self) -> str:
         return f"mlflow ui --backend-store-uri {self.tracking_uri} --port 5000"
 

@@ -400,6 +400,59 @@ def test_generated_beam_map_opens_with_plain_xarray_and_carries_the_design_attri
     assert abs(info["median_dbm"] - truth_median) < 25.0, (info["median_dbm"], truth_median)
 
 
+def test_the_label_free_validation_score_prefers_a_model_that_learned_where_its_samples_are():
+    """models.beam_map.validation: held-out observed beams, explained by the map at the model's recovered cells.
+    Measurements here vary along the track (a bump per entry); a trained model places samples consistently, an
+    untrained one does not (measured 10.5 dB against 31.3 dB)."""
+    from models.beam_map.validation import heldout_beam_error_db
+
+    rng = np.random.default_rng(0)
+    data = []
+    for k in range(4):
+        n = 200
+        x = np.linspace(0, 60, n) if k % 2 == 0 else np.linspace(60, 0, n)
+        xy = np.stack([x, np.zeros(n)], 1)
+        g = np.exp(-(x[:, None] - 8.0 * np.arange(8)[None]) ** 2 / (2 * 6.0 ** 2)).astype(np.float32)
+        m = rng.random((n, 8)) < 0.5
+        data.append(TrajectoryData(f"t{k}", g * m, m, np.arange(n) * 0.1, xy + rng.normal(0, 3, xy.shape)))
+    _, config, cells = _tiny_problem()
+    config = ModelConfig.from_dict({**config.to_dict(), "batch_size": 4, "max_steps": 150, "checkpoint_every": 50})
+    untrained, trained = _fresh_model(config, cells), _fresh_model(config, cells)
+    train(trained, data)
+    good, bad = heldout_beam_error_db(trained, data, 100.0), heldout_beam_error_db(untrained, data, 100.0)
+    assert good["scored_samples"] > 700 and good["rmse_db"] < 0.6 * bad["rmse_db"]
+    assert heldout_beam_error_db(trained, data, 100.0) == good  # the held-out entries are drawn by a fixed seed
+
+
+def test_a_worse_model_version_becomes_challenger_and_the_champion_keeps_serving(trained_model, dagster_instance):
+    """Issue 15: a new version is the champion only if its label-free score is no worse than the champion's."""
+    import mlflow
+
+    from radiomap_assets.definitions import defs
+
+    campaign, first = trained_model
+    champion = first.output_for_node("beam_map_model")
+    md0 = next(e for e in first.get_asset_materialization_events()
+               if e.asset_key.to_user_string() == "beam_map_model").materialization.metadata
+    assert md0["promotion"].value["decision"] == "champion"  # the first version of the site's model
+    cfg = {"ops": {"beam_map_model": {"config": {"campaigns": [campaign], "max_steps": 1}}}}  # barely trained
+    again = defs.resolve_job_def("train_model").execute_in_process(instance=dagster_instance, run_config=cfg,
+                                                                   partition_key=SITE)
+    assert again.success
+    served = again.output_for_node("beam_map_model")
+    md = next(e for e in again.get_asset_materialization_events()
+              if e.asset_key.to_user_string() == "beam_map_model").materialization.metadata
+    decision = md["promotion"].value
+    assert decision["decision"] == "challenger" and decision["champion_version"] == champion.model_version
+    assert decision["candidate_heldout_beam_rmse_db"] > decision["champion_heldout_beam_rmse_db"]
+    assert (served.model_uri, served.mlflow_run_id) == (champion.model_uri, champion.mlflow_run_id)  # it serves
+    mlflow.set_tracking_uri(champion.tracking_uri)
+    client = mlflow.MlflowClient()
+    name = champion.registered_model_name
+    assert client.get_model_version_by_alias(name, "champion").version == champion.model_version
+    assert client.get_model_version_by_alias(name, "challenger").version == decision["candidate_version"]
+
+
 def test_the_shared_fit_loop_trains_any_network_and_a_resumed_fit_ends_where_an_uninterrupted_one_does(tmp_path):
     from models.nn.fit import Checkpointing, fit
 

@@ -11,8 +11,8 @@ from dagster import (AllPartitionMapping, AssetCheckResult, AssetCheckSpec, Asse
 
 from models.beam_map.training import decode_beam_map, recover_trajectory, trajectories_shorter_than
 from radiomap_assets import checks, metadata, plots, storage
-from radiomap_assets.assets.model_registry import (REGISTERED_MODEL, load_registered_model, profile_model_config,
-                                                   train_and_register)
+from radiomap_assets.assets.model_registry import (CHAMPION, REGISTERED_MODEL, load_registered_model,
+                                                   profile_model_config, promote, train_and_register)
 from radiomap_assets.assets.shared import (campaign_partitions, campaign_site, campaigns_of_site, generative_map_name,
                                            load_training_data, site_partitions, without_coarse_locations)
 from radiomap_assets.domain.beam_layout import BeamLayout
@@ -92,11 +92,14 @@ def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_
                             f"samples are not trained on ({sum(short.values())} samples): "
                             f"{', '.join(list(short)[:10])}{' ...' if len(short) > 10 else ''}")
     name = config.registered_model_name or f"{REGISTERED_MODEL}_{site}"
-    ref, result, curves = train_and_register(context, mlflow_tracker, site_grid, data, mconfig, config.rnn_cell,
-                                             name, campaigns, versions, run_profile.name)
+    trained, result, curves = train_and_register(context, mlflow_tracker, site_grid, data, mconfig,
+                                                 config.rnn_cell, name, campaigns, versions, run_profile.name)
+    ref, decision = promote(context, mlflow_tracker, trained, data)  # the champion serves, not the newest
     return Output(ref, metadata={
+        "promotion": metadata.as_json(decision), "trained_version": trained.model_version,
         "mlflow_run": MetadataValue.text(f"{ref.mlflow_run_id} ({mlflow_tracker.ui_command()})"),
-        "registered_model": MetadataValue.text(f"{name} version {ref.model_version}"), "site": site,
+        "registered_model": MetadataValue.text(f"{name} version {trained.model_version}"),
+        "serving_model": MetadataValue.text(f"{name} version {ref.model_version} (alias {CHAMPION})"), "site": site,
         "parameter_count": ref.parameter_count, "campaigns": MetadataValue.json(campaigns),
         "train_wall_time_s": round(result.wall_time_s, 1), "train_samples_per_s": round(result.samples_per_s, 1),
         "steps": result.steps_done, "resumed_from_step": result.resumed_from, "device": result.device,

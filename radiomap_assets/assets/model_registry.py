@@ -3,11 +3,13 @@ group's ``beam_map_model``, every experiment's own models). Every MLflow call go
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from dagster import AssetExecutionContext
 
@@ -18,6 +20,7 @@ from models.beam_map.training import parameter_count, refine_decoder, train
 from radiomap_assets import plots
 from radiomap_assets.domain.beam_layout import BeamLayout
 from radiomap_assets.domain.grid import SiteGrid
+from radiomap_assets.domain.measurement import DYNAMIC_RANGE_DB
 from radiomap_assets.domain.model_reference import ModelReference
 from radiomap_assets.profiles import Profile, home_layout
 from radiomap_assets.sites import get_site
@@ -112,7 +115,70 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
                          result.steps_done, result.wall_time_s, result.samples_per_s,
                          result.history[-1] if result.history else {})
     _MODEL_CACHE[f"{ref.tracking_uri}|{ref.model_uri}"] = model
+    # the reference itself, so that a later promotion can serve this version again (``promote``)
+    mlflow_tracker.log_to_run(ref.mlflow_run_id, value=dataclasses.asdict(ref), artifact_file=REFERENCE_ARTIFACT)
     return ref, result, curves
+
+
+CHAMPION, CHALLENGER = "champion", "challenger"  # MLflow registry aliases
+REFERENCE_ARTIFACT = "model_reference.json"
+PROMOTION_SAMPLES = 20_000  # samples the label-free score reads (whole trajectories, drawn by a fixed seed)
+
+
+def _scoring_subset(data: list, max_samples: int, seed: int = 0) -> list:
+    order = np.random.default_rng(seed).permutation(len(data))
+    out, total = [], 0
+    for i in order:
+        if total >= max_samples:
+            break
+        out.append(data[i])
+        total += len(data[i])
+    return out
+
+
+def promote(context: AssetExecutionContext, mlflow_tracker: MlflowTracker, candidate: ModelReference,
+            data: list) -> tuple[ModelReference, dict]:
+    """Champion or challenger (issue 15): the new version becomes the registry alias ``champion`` only if its
+    label-free validation score (``models.beam_map.validation.heldout_beam_error_db``, held-out observed beams
+    explained by the model's positions, in dB) on ``data`` is no worse than the current champion's on the same data;
+    otherwise it becomes ``challenger`` and the champion keeps serving. Returns the reference of the version that
+    serves (what recovery and beam maps use) and the decision with both scores (also tagged on the version and
+    logged to the candidate's MLflow run)."""
+    from models.beam_map.validation import heldout_beam_error_db
+
+    name = candidate.registered_model_name
+    subset = _scoring_subset(data, PROMOTION_SAMPLES)
+    t0 = time.perf_counter()
+    cand = heldout_beam_error_db(load_registered_model(candidate), subset, DYNAMIC_RANGE_DB)
+    champion_version = mlflow_tracker.alias_version(name, CHAMPION)
+    champion, champ = None, None
+    if champion_version is not None and champion_version != candidate.model_version:
+        try:
+            champion = ModelReference(**mlflow_tracker.load_run_dict(
+                mlflow_tracker.version_run_id(name, champion_version), REFERENCE_ARTIFACT))
+        except Exception as e:  # a champion registered before references were logged: it cannot serve again
+            context.log.warning(f"champion {name} v{champion_version} has no {REFERENCE_ARTIFACT} ({e}); the new "
+                                f"version replaces it")
+        if champion is not None:
+            champ = heldout_beam_error_db(load_registered_model(champion), subset, DYNAMIC_RANGE_DB)
+    promoted = champ is None or not (cand["rmse_db"] > champ["rmse_db"])  # NaN for the candidate never wins
+    if promoted and np.isnan(cand["rmse_db"]) and champ is not None and not np.isnan(champ["rmse_db"]):
+        promoted = False
+    alias = CHAMPION if promoted else CHALLENGER
+    mlflow_tracker.set_alias(name, alias, candidate.model_version)
+    decision = {"decision": alias, "candidate_version": candidate.model_version,
+                "candidate_heldout_beam_rmse_db": round(cand["rmse_db"], 3),
+                "champion_version": champion_version if champion is not None else None,
+                "champion_heldout_beam_rmse_db": round(champ["rmse_db"], 3) if champ else None,
+                "scored_samples": cand["scored_samples"], "score_seconds": round(time.perf_counter() - t0, 1),
+                "serving_version": candidate.model_version if promoted else champion_version}
+    mlflow_tracker.tag_version(name, candidate.model_version, {"promotion": json.dumps(decision)})
+    mlflow_tracker.log_to_run(candidate.mlflow_run_id, metrics={
+        k: v for k, v in (("heldout_beam_rmse_db", cand["rmse_db"]),
+                          ("champion_heldout_beam_rmse_db", champ["rmse_db"] if champ else None)) if v is not None})
+    context.log.info(f"{name} v{candidate.model_version}: {alias} (held-out beams {cand['rmse_db']:.2f} dB"
+                     + (f" against champion v{champion_version}'s {champ['rmse_db']:.2f} dB)" if champ else ")"))
+    return (candidate if promoted else champion), decision
 
 
 def load_registered_model(ref: ModelReference) -> GenerativeBeamMapModel:
