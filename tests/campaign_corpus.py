@@ -146,7 +146,7 @@ def write_malformed_corpus(landing: Path) -> dict[str, str]:
             ("bad-too-many-beams", manifest_with("bad-too-many-beams", codebook={"type": "dft", "num_beams": 1024}),
              "a codebook has at most 4 beams per antenna"),
             ("bad-time-kind", manifest_with("bad-time-kind", time={"kind": "gps_week"}),
-             "time kind is timestamps or sample_index"),
+             "time kind is timestamps, sample_index or none"),
             ("bad-index-and-time", manifest_with("bad-index-and-time", time={"kind": "sample_index"}),
              "one time column")]:  # sample_index declared, rows with t_s (and no index)
         land(cid, rule, m, man)

@@ -404,3 +404,25 @@ def test_a_blocking_check_stops_the_assets_below_it():
         assert [(c.check_name, c.passed) for c in evaluations] == [("measurement_power_range", False)]
         made = {e.materialization.asset_key.path[-1] for e in result.get_asset_materialization_events()}
         assert made == {"raw_channel_measurements"}  # masked_sparse_csi was not computed from it
+
+
+def test_a_campaign_without_time_lands_and_every_sample_stands_alone(tmp_path):
+    """Time kind 'none' (issue 14): no order is known, so no temporal method may join two samples; each sample is a
+    trajectory of its own, and the ground truth follows it."""
+    zone = LandingZone(root=str(tmp_path))
+    m = good_measurements()
+    sid = np.rint(m["t_s"] * 10).astype(np.int64)
+    rows = m.drop(columns=["t_s"]).assign(sample_id=sid).sample(frac=1.0, random_state=2)
+    gt = good_ground_truth()
+    gt = gt.assign(sample_id=np.rint(gt["t_s"] * 10).astype(np.int64)).drop(columns=["t_s"])
+    contract.write_campaign(zone.landing_path / "no-time", {**good_manifest("no-time"), "time": {"kind": "none"}},
+                            rows, gt)
+    got = zone.accept("no-time")
+    csi = masked_sparse_csi(got.measurements, got.bs_ids, 16)
+    assert csi.num_samples == 40 and len(csi.trajectories()) == 40 and (csi.t_s == 0).all()
+    assert (csi.m.reshape(40, 3, 16).sum(axis=2) == 1).all()  # each sample keeps its three rows
+    truth = contract.read_ground_truth(got)
+    assert set(truth["trajectory_id"]) == set(csi.trajectories())
+    with_time = {**good_manifest("no-time-but-t"), "time": {"kind": "none"}}
+    with pytest.raises(contract.CampaignValidationError, match="one time column"):
+        contract.validate_measurements("no-time-but-t", m.assign(sample_id=sid), with_time)

@@ -40,7 +40,9 @@ def raw_channel_measurements(context: AssetExecutionContext, landing_zone: Landi
         "trajectories": int(df["trajectory_id"].nunique()), "base_stations": len(campaign.bs_ids),
         "beams": campaign.num_beams, "duration_s": float((per_traj["max"] - per_traj["min"]).sum()),
         "power_dbm_range": MetadataValue.json([float(df["power_dbm"].min()), float(df["power_dbm"].max())]),
-        "power_unit": campaign.power_unit, "power_level": level,
+        "power_unit": campaign.power_unit, "power_level": level, "time_kind": contract.time_kind(campaign.manifest),
+        "temporal_methods": ("none: the campaign has no time, every sample is a trajectory of its own"
+                             if contract.time_kind(campaign.manifest) == "none" else "yes"),
         "has_ground_truth_file": campaign.ground_truth_path is not None,
         "path": MetadataValue.path(str(campaign.path)),
     })

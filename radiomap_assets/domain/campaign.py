@@ -48,7 +48,11 @@ MAX_ABS_TIME_S = 1e11  # time stamps are seconds; float64 still resolves 0.1 ms 
 # trajectory) and no t_s; t_s = sample_index / measurement_rate_hz. Either way an optional integer column sweep_id
 # groups the rows of one beam sweep into one sample even when their time stamps differ by beam: the sample's time is
 # the earliest time stamp of its sweep (a ground truth then gives that time, or the sample index).
-TIME_KINDS = ("timestamps", "sample_index")
+# "none": no time and no order at all: a column sample_id (integer >= 0) groups the rows of one sample and every
+# sample stands alone; it becomes a trajectory of its own, "<trajectory_id>/s<sample_id>" at t_s = 0, so that no
+# temporal method (windows, smoothers, tracking) ever joins two samples whose order is unknown; the model still
+# locates each sample from its own CSI, and the ingestion says so (``time_kind``).
+TIME_KINDS = ("timestamps", "sample_index", "none")
 # Power units (manifest key "power", optional: {"unit": ...}; default {"unit": "dBm"}), each in its own column:
 #   "dBm": power_dbm, absolute received power;
 #   "mW":  power_mw, linear milliwatts (> 0), read as 10 log10(mW) dBm;
@@ -231,9 +235,10 @@ def read_manifest(folder: Path) -> dict:
             _fail(cid, MANIFEST, f"{key} is a positive number", f"{key} = {manifest[key]!r}")
     time_spec = manifest.get("time", {"kind": "timestamps"})
     if not isinstance(time_spec, dict) or time_spec.get("kind") not in TIME_KINDS:
-        _fail(cid, MANIFEST, "time kind is timestamps or sample_index",
+        _fail(cid, MANIFEST, "time kind is timestamps, sample_index or none",
               f"time = {time_spec!r}: give {{\"kind\": \"timestamps\"}} (a column t_s, the default when the key is "
-              f"absent) or {{\"kind\": \"sample_index\"}} (a column sample_index, t_s = index / rate)")
+              f"absent), {{\"kind\": \"sample_index\"}} (a column sample_index, t_s = index / rate) or "
+              f"{{\"kind\": \"none\"}} (a column sample_id, no order: every sample stands alone)")
     power = manifest.get("power", {"unit": "dBm"})
     if not isinstance(power, dict) or power.get("unit") not in POWER_COLUMNS or set(power) - {"unit", "reference_dbm"}:
         _fail(cid, MANIFEST, f"power unit is one of {list(POWER_COLUMNS)}",
@@ -427,6 +432,30 @@ def _time_from_sample_index(cid: str, file: str, df: pd.DataFrame, manifest: dic
     return df.assign(t_s=sample_index_times(idx, manifest))
 
 
+def _samples_without_time(cid: str, file: str, df: pd.DataFrame) -> pd.DataFrame:
+    """A campaign without time (TIME_KINDS "none"): each (trajectory_id, sample_id) becomes a trajectory of one
+    sample at t_s = 0."""
+    if "t_s" in df.columns or "sample_index" in df.columns:
+        _fail(cid, file, "one time column", "the manifest declares time kind 'none'; the file has "
+                                            f"{[c for c in ('t_s', 'sample_index') if c in df.columns]}: drop it, or "
+                                            "declare its time kind")
+    if "sample_id" not in df.columns:
+        _fail(cid, file, "required columns", f"time kind 'none' needs a column sample_id; found {list(df.columns)}")
+    sid = df["sample_id"]
+    if not pd.api.types.is_integer_dtype(sid):
+        _fail(cid, file, "column types", f"sample_id must be integer, got {sid.dtype}")
+    if (sid < 0).any():
+        _fail(cid, file, "sample_id >= 0", f"sample_id = {int(sid[sid < 0].iloc[0])}", _first_row((sid < 0).to_numpy()))
+    if "trajectory_id" in df.columns:
+        df = df.assign(trajectory_id=standalone_sample_ids(df["trajectory_id"], sid))
+    return df.drop(columns=["sample_id"]).assign(t_s=0.0)
+
+
+def standalone_sample_ids(trajectory_id: pd.Series, sample_id: pd.Series) -> pd.Series:
+    """The trajectory id of a sample without time: ``<trajectory_id>/s<sample_id>``."""
+    return trajectory_id.astype(str) + "/s" + sample_id.astype(np.int64).astype(str)
+
+
 def _time_per_sweep(cid: str, file: str, df: pd.DataFrame) -> pd.DataFrame:
     """Rows of one beam sweep (trajectory_id, sweep_id) become one sample at the sweep's earliest time stamp."""
     sweep = df["sweep_id"]
@@ -453,6 +482,8 @@ def validate_measurements(cid: str, df: pd.DataFrame, manifest: dict) -> pd.Data
         _fail(cid, f, "at least one measurement row", "the file has no rows")
     if time_kind(manifest) == "sample_index":
         df = _time_from_sample_index(cid, f, df, manifest)
+    elif time_kind(manifest) == "none":
+        df = _samples_without_time(cid, f, df)
     df = _power_in_dbm(cid, f, df, manifest)
     missing = [c for c in MEASUREMENT_COLUMNS if c not in df.columns]
     if missing:
@@ -521,6 +552,8 @@ def validate_ground_truth(cid: str, path: Path, manifest: dict | None = None) ->
     columns = set(df.columns)
     if manifest is not None and time_kind(manifest) == "sample_index" and "t_s" not in columns:
         columns |= {"t_s"} if "sample_index" in columns else set()  # read_ground_truth derives t_s from it
+    if manifest is not None and time_kind(manifest) == "none" and "t_s" not in columns:
+        columns |= {"t_s"} if "sample_id" in columns else set()  # one trajectory per sample, t_s = 0
     missing = [c for c in GROUND_TRUTH_COLUMNS if c not in columns]
     if missing:
         _fail(cid, GROUND_TRUTH, "required columns", f"missing {missing}")
@@ -562,6 +595,8 @@ def read_ground_truth(campaign: Campaign) -> pd.DataFrame:
     gt = pd.read_parquet(campaign.ground_truth_path)
     if "t_s" not in gt.columns and time_kind(campaign.manifest) == "sample_index":
         gt = gt.assign(t_s=sample_index_times(gt["sample_index"], campaign.manifest))
+    if "t_s" not in gt.columns and time_kind(campaign.manifest) == "none":
+        gt = gt.assign(trajectory_id=standalone_sample_ids(gt["trajectory_id"], gt["sample_id"]), t_s=0.0)
     return gt
 
 
