@@ -16,6 +16,7 @@ from dagster import ConfigurableResource
 
 from radiomap_assets.domain import campaign as contract
 from radiomap_assets.profiles import home_layout
+from radiomap_assets.sites import site_names
 
 
 @dataclass
@@ -137,7 +138,11 @@ class LandingZone(ConfigurableResource):
             if problem is not None:
                 raise contract.CampaignValidationError(
                     campaign_id, ".", "campaign folder is a plain folder with a valid id", problem)
-            contract.load_campaign(landed)
+            site = contract.load_campaign(landed).manifest["site"]
+            if site not in site_names():  # nothing of it may ever be written under a site's name
+                raise contract.CampaignValidationError(
+                    campaign_id, contract.MANIFEST, "site is a known site",
+                    f"unknown site {site!r}; known sites: {', '.join(site_names())} (radiomap_assets/sites)")
         except contract.CampaignValidationError as e:
             self.quarantine(landed, e)
             raise

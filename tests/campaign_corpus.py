@@ -13,7 +13,7 @@ from radiomap_assets.domain import campaign as contract
 
 
 def good_manifest(cid: str) -> dict:
-    return {"campaign_id": cid, "site": "test_site", "carrier_frequency_hz": 2.8e9,
+    return {"campaign_id": cid, "site": "san_francisco", "carrier_frequency_hz": 2.8e9,
             "base_stations": [{"bs_id": b, "x_m": 50.0 * b, "y_m": 10.0 + 30.0 * (b == 1), "z_m": 30.0,
                                "num_antennas": 16, "yaw_deg": 0.0} for b in range(3)],  # not on one line
             "codebook": {"type": "dft", "num_beams": 16}, "measurement_rate_hz": 10.0, "notes": "test"}
@@ -137,6 +137,7 @@ def write_malformed_corpus(landing: Path) -> dict[str, str]:
             ("bad-rate-negative", manifest_with("bad-rate-negative", measurement_rate_hz=-10.0),
              "measurement_rate_hz is a positive number"),
             ("bad-site-number", manifest_with("bad-site-number", site=7), "site names a site"),
+            ("bad-site-unknown", manifest_with("bad-site-unknown", site="test_site"), "site is a known site"),
             ("bad-zero-antennas", manifest_with("bad-zero-antennas", 1, num_antennas=0),
              "bs_id is an integer >= 0 and num_antennas an integer >= 1"),
             ("bad-bs-id-fraction", manifest_with("bad-bs-id-fraction", 1, bs_id=0.5),
