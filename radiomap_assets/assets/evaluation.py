@@ -111,10 +111,11 @@ def paper_protocol_coarse_accuracy(context: AssetExecutionContext, raw_channel_m
 
 @asset(group_name="evaluation", partitions_def=campaign_partitions, kinds={"pandas"},
        check_specs=[AssetCheckSpec("recovered_closer_than_coarse_input", asset="recovered_trajectory_accuracy",
-                                   blocking=True,
-                                   description="Blocks, where ground truth exists: the recovered trajectory's mean "
-                                               "error is below its coarse input's (fails, severity ERROR, when it is "
-                                               "not; passes with a note without ground truth)")],
+                                   description="Where ground truth exists: the recovered trajectory's mean error "
+                                               "is below its coarse input's (fails, severity ERROR, when it is not; "
+                                               "passes with a note without ground truth). Not blocking, and no bad "
+                                               "data flows on: no asset reads the accuracy it checks, and the run "
+                                               "finishes so that the failure is seen")],
        description="Recovered trajectory against ground truth, beside the coarse input it came from (the production "
                    "coarse_locations the model group trains on).")
 def recovered_trajectory_accuracy(context: AssetExecutionContext, raw_channel_measurements: contract.Campaign,
