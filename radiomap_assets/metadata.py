@@ -35,3 +35,13 @@ def rounded(value, digits: int = 4):
 def as_json(value, digits: int = 4) -> MetadataValue:
     """A dict or list as a JSON metadata value (not a Python repr), numbers rounded."""
     return MetadataValue.json(rounded(value, digits))
+
+
+def time_left(elapsed_s: float, done: float, total: float) -> str:
+    """Progress for the run log: share done and the time left at the rate so far (issue 15: every step longer
+    than a few seconds logs one)."""
+    if done <= 0 or total <= 0:
+        return "0 % done"
+    left = elapsed_s / done * max(total - done, 0)
+    return f"{100 * min(done / total, 1):.0f} % done, about {left / 60:.1f} min left" if left >= 90 else \
+        f"{100 * min(done / total, 1):.0f} % done, about {left:.0f} s left"

@@ -354,3 +354,10 @@ def test_the_analyst_api_lists_versions_opens_by_version_or_model_and_reads_a_ti
     np.testing.assert_array_equal(tile.values, power[1, :, :120, :120] + 1)
     power_chunks = [k for k in reads["keys"] if k.startswith("power_dbm/c/")]
     assert len(power_chunks) == 1  # one base station, one chunk of cells: nothing else of power_dbm was read
+
+
+def test_progress_lines_say_the_share_done_and_the_time_left():
+    from radiomap_assets.metadata import time_left
+    assert time_left(30.0, 100, 800) == "12 % done, about 3.5 min left"  # 0.3 s per step, 700 steps to go
+    assert time_left(30.0, 10, 20) == "50 % done, about 30 s left"
+    assert time_left(5.0, 0, 20) == "0 % done"

@@ -174,7 +174,8 @@ def beam_maps(context: AssetExecutionContext, config: BeamMapConfig, beam_map_mo
     def progress(done, total):
         if time.perf_counter() - last[0] > 15:
             last[0] = time.perf_counter()
-            context.log.info(f"decoded {done:,}/{total:,} cell samples")
+            context.log.info(f"decoded {done:,}/{total:,} cell samples, "
+                             f"{metadata.time_left(time.perf_counter() - t0, done, total)}")
 
     # only the cells a training trajectory visited are decoded: the others stay NaN below (decoding all 12,006
     # walkable cells of the default site and discarding most took 184 s of a 20-min demo)

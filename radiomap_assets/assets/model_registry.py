@@ -18,6 +18,7 @@ from models.beam_map.generative_model import GenerativeBeamMapModel
 from models.beam_map.persistence import BeamMapPyfuncModel, load_model_files, save_model_files
 from models.beam_map.training import parameter_count, refine_decoder, train
 from radiomap_assets import plots
+from radiomap_assets.metadata import time_left
 from radiomap_assets.domain.beam_layout import BeamLayout
 from radiomap_assets.domain.grid import SiteGrid
 from radiomap_assets.domain.measurement import DYNAMIC_RANGE_DB
@@ -74,15 +75,19 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
         run.log_params({**mconfig.to_dict(), "parameter_count": n_params, "campaigns": ",".join(campaigns),
                         "num_cells_K": model.codebook.num_cells})
         run.log_dict(versions, "data_versions.json")
-        t_last = [time.perf_counter()]
+        t_last, first_step = [time.perf_counter()], []
 
         def on_step(step: int, row: dict) -> None:
+            if not first_step:  # a resumed training starts past step 1
+                first_step.append(step)
             if step % 10 == 0 or step == mconfig.max_steps:
                 run.log_metrics({k: v for k, v in row.items() if k not in ("step", "seconds")}, step=step)
             if time.perf_counter() - t_last[0] > 15 or step == mconfig.max_steps:
                 t_last[0] = time.perf_counter()
+                left = time_left(row["seconds"], step - first_step[0] + 1, mconfig.max_steps - first_step[0] + 1)
                 context.log.info(f"{registered_model_name} step {step}/{mconfig.max_steps}: total {row['total']:.3f}, "
-                                 f"L_c {row['L_c']:.2f} m, L_r {row['L_r_diffusion']:.3f}, {row['seconds']:.0f} s")
+                                 f"L_c {row['L_c']:.2f} m, L_r {row['L_r_diffusion']:.3f}, {row['seconds']:.0f} s, "
+                                 f"{left}")
 
         result = train(model, data, checkpoint, on_step=on_step)
         if result.resumed_from:
@@ -93,6 +98,10 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
             def on_refine(step: int, row: dict) -> None:
                 if step % 10 == 0:
                     run.log_metrics({"L_r_refine": row["L_r_refine"]}, step=mconfig.max_steps + step)
+                if time.perf_counter() - t_last[0] > 15:
+                    t_last[0] = time.perf_counter()
+                    context.log.info(f"decoder refinement step {step}/{mconfig.decoder_refine_steps}, "
+                                     f"{time_left(time.perf_counter() - t_refine, step, mconfig.decoder_refine_steps)}")
 
             refine = refine_decoder(model, data, mconfig.decoder_refine_steps, mconfig.decoder_refine_batch,
                                     on_step=on_refine, checkpoint_path=checkpoint.with_name(checkpoint.stem
