@@ -72,12 +72,16 @@ class TrackedRun:
             mlflow.log_artifacts(str(folder), folder_name)
 
     def register_pyfunc_model(self, python_model, artifacts: dict[str, str], registered_model_name: str,
-                              version_tags: dict[str, str], pip_requirements: list[str]) -> RegisteredVersion:
+                              version_tags: dict[str, str], pip_requirements: list[str], input_example=None,
+                              code_paths: list[str] | None = None) -> RegisteredVersion:
         """Log ``python_model`` (an ``mlflow.pyfunc.PythonModel``) with its artifact files, register a new version
-        of ``registered_model_name`` and tag that version."""
+        of ``registered_model_name`` and tag that version. ``input_example``: a few rows of the model's input, from
+        which MLflow infers and stores the signature; ``code_paths``: packages copied beside the model so that it
+        loads where they are not installed."""
         mlflow = _mlflow()
         info = mlflow.pyfunc.log_model(name="model", python_model=python_model, artifacts=artifacts,
-                                       registered_model_name=registered_model_name, pip_requirements=pip_requirements)
+                                       registered_model_name=registered_model_name, pip_requirements=pip_requirements,
+                                       input_example=input_example, code_paths=code_paths)
         version = str(info.registered_model_version)
         client = mlflow.MlflowClient()
         for k, v in version_tags.items():

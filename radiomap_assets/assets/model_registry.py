@@ -10,9 +10,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from dagster import AssetExecutionContext
 
+import models
 from models.beam_map.config import model_config, with_loss_weights
 from models.beam_map.generative_model import GenerativeBeamMapModel
 from models.beam_map.persistence import BeamMapPyfuncModel, load_model_files, save_model_files
@@ -115,10 +117,15 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
         with tempfile.TemporaryDirectory() as tmp:
             files = save_model_files(model, Path(tmp),
                                      extra={"campaigns": campaigns, "site_grid": site_grid.grid.to_dict()})
+            first = data[0]  # the pyfunc's input: one row per sample, g and m as lists, rows of a trajectory in order
+            example = pd.DataFrame({"trajectory_id": [first.trajectory_id] * min(3, len(first)),
+                                    "g": [row.astype(float).tolist() for row in first.g[:3]],
+                                    "m": [row.astype(bool).tolist() for row in first.m[:3]]})
             registered = run.register_pyfunc_model(
                 BeamMapPyfuncModel(), files, registered_model_name,
                 version_tags={**tags, "data_versions": json.dumps(versions)},
-                pip_requirements=["torch==2.13.0", "numpy", "pandas"])
+                pip_requirements=["torch==2.13.0", "numpy", "pandas"], input_example=example,
+                code_paths=[str(Path(models.__file__).resolve().parent)])
     ref = ModelReference(registered_model_name, str(registered.model_version), registered.model_uri, run.run_id,
                          mlflow_tracker.tracking_uri, list(campaigns), coarse_asset, versions, rnn_cell, n_params,
                          result.steps_done, result.wall_time_s, result.samples_per_s,

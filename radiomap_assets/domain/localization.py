@@ -3,11 +3,11 @@
 - ``weighted_centroid``: weighted centroid localization [27] from the known base-station positions. The weight of
   base station b is its strongest observed beam power in linear scale raised to 1/``exponent`` (exponent 2 makes
   the weight proportional to the amplitude, about 1/distance under free-space loss). Base stations not observed in
-  a sample get weight 0. Only base stations with a known position count (a manifest may leave positions out, issue 14). A sample needs
-  ``MIN_POSITIONED_BS`` of them observed: with fewer, the centroid would sit on a base station or on the line
-  between two, never an honest user location, so such a sample takes the estimate of the nearest sample of its
-  trajectory that has one (NaN when none has). ``coarse_location_problem`` says when a campaign's base stations
-  cannot give any (fewer than three positioned, or all on one line).
+  a sample get weight 0. Only base stations with a known position count (a manifest may leave positions out, issue
+  14). A sample needs ``MIN_POSITIONED_BS`` of them observed: with fewer, the centroid would sit on a base station or
+  on the line between two, never an honest user location, so such a sample takes the estimate of the nearest sample
+  of its trajectory that has one (NaN when none has). ``coarse_location_problem`` says when a campaign's base
+  stations cannot give any (fewer than three positioned, or all on one line).
 - ``noisy_ground_truth``: the paper's protocol for its tables: ground truth plus Gaussian noise of variance
   ``variance_m2`` per coordinate (400 m^2 outdoor, 25 m^2 indoor). It reads ground truth, so only the evaluation
   asset ``paper_protocol_coarse_locations`` uses it; the production ``coarse_locations`` is the weighted centroid.
