@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -290,6 +291,12 @@ def test_training_registers_a_model_version_tagged_with_run_campaigns_and_data_v
     history = client.get_metric_history(ref.mlflow_run_id, "L_c")
     assert len(history) >= 10
     assert "learning_curves.png" in {a.path for a in client.list_artifacts(ref.mlflow_run_id)}
+    info = mlflow.models.get_model_info(ref.model_uri)  # issue 15: a signature, an input example, the code beside it
+    assert set(info.signature.inputs.input_names()) == {"trajectory_id", "g", "m"}
+    assert {"x_m", "y_m", "cell"} <= set(info.signature.outputs.input_names())
+    assert info.saved_input_example_info is not None
+    local = Path(mlflow.artifacts.download_artifacts(ref.model_uri))
+    assert (local / "code" / "models" / "beam_map" / "training.py").exists()
     md = next(e for e in result.get_asset_materialization_events()
               if e.asset_key.to_user_string() == "beam_map_model").materialization.metadata
     assert ref.mlflow_run_id in md["mlflow_run"].value
