@@ -456,8 +456,8 @@ def test_a_worse_model_version_becomes_challenger_and_the_champion_keeps_serving
     mlflow.set_tracking_uri(champion.tracking_uri)
     client = mlflow.MlflowClient()
     name = champion.registered_model_name
-    assert client.get_model_version_by_alias(name, "champion").version == champion.model_version
-    assert client.get_model_version_by_alias(name, "challenger").version == decision["candidate_version"]
+    assert str(client.get_model_version_by_alias(name, "champion").version) == champion.model_version
+    assert str(client.get_model_version_by_alias(name, "challenger").version) == decision["candidate_version"]
 
 
 def test_the_shared_fit_loop_trains_any_network_and_a_resumed_fit_ends_where_an_uninterrupted_one_does(tmp_path):
