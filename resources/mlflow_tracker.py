@@ -11,6 +11,7 @@ import io
 import os
 import socket
 import subprocess
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,9 +80,12 @@ class TrackedRun:
         which MLflow infers and stores the signature; ``code_paths``: packages copied beside the model so that it
         loads where they are not installed."""
         mlflow = _mlflow()
-        info = mlflow.pyfunc.log_model(name="model", python_model=python_model, artifacts=artifacts,
-                                       registered_model_name=registered_model_name, pip_requirements=pip_requirements,
-                                       input_example=input_example, code_paths=code_paths)
+        with warnings.catch_warnings():  # the cell index is an integer column, never missing: nothing to warn about
+            warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column")
+            info = mlflow.pyfunc.log_model(name="model", python_model=python_model, artifacts=artifacts,
+                                           registered_model_name=registered_model_name,
+                                           pip_requirements=pip_requirements, input_example=input_example,
+                                           code_paths=code_paths)
         version = str(info.registered_model_version)
         client = mlflow.MlflowClient()
         for k, v in version_tags.items():
