@@ -100,7 +100,7 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
             def on_refine(step: int, row: dict) -> None:
                 if step % 10 == 0:
                     run.log_metrics({"L_r_refine": row["L_r_refine"]}, step=mconfig.max_steps + step)
-                if time.perf_counter() - t_last[0] > 15:
+                if time.perf_counter() - t_last[0] > 15 and step >= 5:  # the first steps carry the set-up
                     t_last[0] = time.perf_counter()
                     context.log.info(f"decoder refinement step {step}/{mconfig.decoder_refine_steps}, "
                                      f"{time_left(time.perf_counter() - t_refine, step, mconfig.decoder_refine_steps)}")
