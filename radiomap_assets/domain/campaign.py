@@ -149,7 +149,7 @@ class Campaign:
     def power_level_known(self) -> bool:
         """False for relative dB without a declared reference_dbm: its power_dbm holds the relative values (plus
         ``power_offset_db`` once aligned)."""
-        return self.power_unit != "dB" or "reference_dbm" in self.manifest.get("power", {})
+        return power_level_known(self.manifest)
 
     @property
     def bs_ids(self) -> list[int]:
@@ -343,6 +343,11 @@ def power_unit(manifest: dict) -> str:
     return manifest.get("power", {}).get("unit", "dBm")
 
 
+def power_level_known(manifest: dict) -> bool:
+    """Whether the campaign's power is on an absolute scale: every unit but relative dB without reference_dbm."""
+    return power_unit(manifest) != "dB" or "reference_dbm" in manifest.get("power", {})
+
+
 def _power_in_dbm(cid: str, file: str, df: pd.DataFrame, manifest: dict) -> pd.DataFrame:
     """The declared unit's column (POWER_COLUMNS) read as power_dbm; blocks values the unit cannot hold."""
     unit = power_unit(manifest)
@@ -372,24 +377,24 @@ def _power_in_dbm(cid: str, file: str, df: pd.DataFrame, manifest: dict) -> pd.D
         dbm = 10.0 * np.log10(x)
     elif unit == "dB":
         dbm = x + float(manifest["power"].get("reference_dbm", 0.0))
-        if "reference_dbm" not in manifest["power"]:
-            span = float(x.max() - x.min())
-            if span > MAX_RELATIVE_SPAN_DB:
-                _fail(cid, file, "the unit matches the values",
-                      f"power_db spans {span:.0f} dB, more than received power can ({MAX_RELATIVE_SPAN_DB:.0f} dB)")
-            return df.drop(columns=[column]).assign(power_dbm=dbm)
     else:
         dbm = x
         if (x > 0).all() and (x <= 1).all():
             _fail(cid, file, "the unit matches the values",
                   "every power_dbm lies in (0, 1]: received power of 0-1 dBm at every row is not a campaign; these "
                   "look like linear milliwatts: declare \"power\": {\"unit\": \"mW\"} and name the column power_mw")
-    out = (dbm < lo) | (dbm > hi)
-    if out.any():
-        r = _first_row(out)
-        _fail(cid, file, "received power within the physical range",
-              f"{column} = {x[r]:.6g} is {dbm[r]:.1f} dBm, outside [{lo:.0f}, {hi:.0f}] dBm: is unit {unit!r} "
-              f"right?", r)
+    if not power_level_known(manifest):  # only the span can be checked; the level is placed at ingestion
+        span = float(x.max() - x.min())
+        if span > MAX_RELATIVE_SPAN_DB:
+            _fail(cid, file, "the unit matches the values",
+                  f"power_db spans {span:.0f} dB, more than received power can ({MAX_RELATIVE_SPAN_DB:.0f} dB)")
+    else:
+        out = (dbm < lo) | (dbm > hi)
+        if out.any():
+            r = _first_row(out)
+            _fail(cid, file, "received power within the physical range",
+                  f"{column} = {x[r]:.6g} is {dbm[r]:.1f} dBm, outside [{lo:.0f}, {hi:.0f}] dBm: is unit {unit!r} "
+                  f"right?", r)
     return df.drop(columns=[column]).assign(power_dbm=dbm)
 
 
