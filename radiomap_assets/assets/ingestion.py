@@ -33,16 +33,16 @@ def raw_channel_measurements(context: AssetExecutionContext, landing_zone: Landi
         campaign = contract.align_power_level(campaign, get_site(campaign.manifest["site"]).reference_p95_power_dbm)
         level = f"estimated: relative dB + {campaign.power_offset_db:.1f} dB (95th percentile at the site's level)"
         context.log.warning(f"campaign {cid}: power in relative dB without reference_dbm; {level}")
-    df = campaign.measurements
+    df, time_kind = campaign.measurements, contract.time_kind(campaign.manifest)
     per_traj = df.groupby("trajectory_id")["t_s"].agg(["min", "max", "count"])
     yield Output(campaign, metadata={
         "campaign_id": cid, "site": campaign.manifest["site"], "rows": len(df),
         "trajectories": int(df["trajectory_id"].nunique()), "base_stations": len(campaign.bs_ids),
         "beams": campaign.num_beams, "duration_s": float((per_traj["max"] - per_traj["min"]).sum()),
         "power_dbm_range": MetadataValue.json([float(df["power_dbm"].min()), float(df["power_dbm"].max())]),
-        "power_unit": campaign.power_unit, "power_level": level, "time_kind": contract.time_kind(campaign.manifest),
+        "power_unit": campaign.power_unit, "power_level": level, "time_kind": time_kind,
         "temporal_methods": ("none: the campaign has no time, every sample is a trajectory of its own"
-                             if contract.time_kind(campaign.manifest) == "none" else "yes"),
+                             if time_kind == "none" else "yes"),
         "has_ground_truth_file": campaign.ground_truth_path is not None,
         "path": MetadataValue.path(str(campaign.path)),
     })

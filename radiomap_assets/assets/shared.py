@@ -66,5 +66,5 @@ def load_training_data(campaigns: list[str], coarse_asset: str = "coarse_locatio
 def without_coarse_locations(data: list[TrajectoryData]) -> tuple[list[TrajectoryData], list[str]]:
     """Trajectories that have coarse locations, and the ids of those that have none (their campaign's base stations
     cannot give one, domain.localization.coarse_location_problem): L_c (eq. (3)) cannot train on those."""
-    keep = [d for d in data if np.isfinite(d.coarse_xy).all()]
-    return keep, [d.trajectory_id for d in data if not np.isfinite(d.coarse_xy).all()]
+    located = [bool(np.isfinite(d.coarse_xy).all()) for d in data]
+    return ([d for d, ok in zip(data, located) if ok], [d.trajectory_id for d, ok in zip(data, located) if not ok])

@@ -62,10 +62,9 @@ def weighted_centroid(power_dbm: np.ndarray, bs_xy: np.ndarray, trajectory_id: n
             rows = np.nonzero(tids == tid)[0]
             good = rows[~missing[rows]]
             if len(good):
-                nearest = good[np.clip(np.searchsorted(good, rows), 0, len(good) - 1)]
-                left = good[np.clip(np.searchsorted(good, rows) - 1, 0, len(good) - 1)]
-                pick = np.where(np.abs(left - rows) <= np.abs(nearest - rows), left, nearest)
-                est[rows] = est[pick]
+                at = np.searchsorted(good, rows)  # the first located sample at or after each row
+                after, before = good[np.minimum(at, len(good) - 1)], good[np.maximum(at - 1, 0)]
+                est[rows] = est[np.where(np.abs(before - rows) <= np.abs(after - rows), before, after)]
     return est
 
 
