@@ -87,9 +87,7 @@ class TrackedRun:
                                            pip_requirements=pip_requirements, input_example=input_example,
                                            code_paths=code_paths)
         version = str(info.registered_model_version)
-        client = mlflow.MlflowClient()
-        for k, v in version_tags.items():
-            client.set_model_version_tag(registered_model_name, version, k, str(v))
+        _tag_version(mlflow.MlflowClient(), registered_model_name, version, version_tags)
         return RegisteredVersion(registered_model_name, version, f"models:/{registered_model_name}/{version}")
 
 
@@ -144,19 +142,14 @@ class MlflowTracker(ConfigurableResource):
 
     def tag_version(self, registered_model_name: str, version: str, tags: dict[str, str]) -> None:
         self.activate()
-        client = _mlflow().MlflowClient()
-        for k, v in tags.items():
-            client.set_model_version_tag(registered_model_name, str(version), k, str(v))
+        _tag_version(_mlflow().MlflowClient(), registered_model_name, str(version), tags)
 
-    def log_to_run(self, run_id: str, metrics: dict[str, float] | None = None, value: dict | None = None,
-                   artifact_file: str | None = None) -> None:
-        """Metrics and/or a JSON artifact added to a finished run (a promotion decision, a model reference)."""
+    def log_metrics_to_run(self, run_id: str, metrics: dict[str, float]) -> None:
+        """Metrics added to a finished run (a promotion's scores)."""
         self.activate()
         client = _mlflow().MlflowClient()
-        for k, v in (metrics or {}).items():
+        for k, v in metrics.items():
             client.log_metric(run_id, k, float(v))
-        if value is not None:
-            client.log_dict(run_id, value, artifact_file)
 
     def load_run_dict(self, run_id: str, artifact_file: str) -> dict:
         self.activate()
@@ -172,6 +165,11 @@ class MlflowTracker(ConfigurableResource):
 
 
 OWNER_PID, OWNER_HOST = "radiomap.pid", "radiomap.host"
+
+
+def _tag_version(client, registered_model_name: str, version: str, tags: dict) -> None:
+    for k, v in tags.items():
+        client.set_model_version_tag(registered_model_name, version, k, str(v))
 
 
 def _owner_tags() -> dict[str, str]:

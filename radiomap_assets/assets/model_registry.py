@@ -126,13 +126,13 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
                 version_tags={**tags, "data_versions": json.dumps(versions)},
                 pip_requirements=["torch==2.13.0", "numpy", "pandas"], input_example=example,
                 code_paths=[str(Path(models.__file__).resolve().parent)])
-    ref = ModelReference(registered_model_name, str(registered.model_version), registered.model_uri, run.run_id,
-                         mlflow_tracker.tracking_uri, list(campaigns), coarse_asset, versions, rnn_cell, n_params,
-                         result.steps_done, result.wall_time_s, result.samples_per_s,
-                         result.history[-1] if result.history else {})
+        ref = ModelReference(registered_model_name, str(registered.model_version), registered.model_uri, run.run_id,
+                             mlflow_tracker.tracking_uri, list(campaigns), coarse_asset, versions, rnn_cell, n_params,
+                             result.steps_done, result.wall_time_s, result.samples_per_s,
+                             result.history[-1] if result.history else {})
+        # the reference itself, so that a later promotion can serve this version again (``promote``)
+        run.log_dict(dataclasses.asdict(ref), REFERENCE_ARTIFACT)
     _MODEL_CACHE[f"{ref.tracking_uri}|{ref.model_uri}"] = model
-    # the reference itself, so that a later promotion can serve this version again (``promote``)
-    mlflow_tracker.log_to_run(ref.mlflow_run_id, value=dataclasses.asdict(ref), artifact_file=REFERENCE_ARTIFACT)
     return ref, result, curves
 
 
@@ -177,9 +177,8 @@ def promote(context: AssetExecutionContext, mlflow_tracker: MlflowTracker, candi
                                 f"version replaces it")
         if champion is not None:
             champ = heldout_beam_error_db(load_registered_model(champion), subset, DYNAMIC_RANGE_DB)
-    promoted = champ is None or not (cand["rmse_db"] > champ["rmse_db"])  # NaN for the candidate never wins
-    if promoted and np.isnan(cand["rmse_db"]) and champ is not None and not np.isnan(champ["rmse_db"]):
-        promoted = False
+    # no worse than the champion; a champion without a score (NaN) is replaced, a candidate without one never wins
+    promoted = champ is None or np.isnan(champ["rmse_db"]) or cand["rmse_db"] <= champ["rmse_db"]
     alias = CHAMPION if promoted else CHALLENGER
     mlflow_tracker.set_alias(name, alias, candidate.model_version)
     decision = {"decision": alias, "candidate_version": candidate.model_version,
@@ -189,9 +188,10 @@ def promote(context: AssetExecutionContext, mlflow_tracker: MlflowTracker, candi
                 "scored_samples": cand["scored_samples"], "score_seconds": round(time.perf_counter() - t0, 1),
                 "serving_version": candidate.model_version if promoted else champion_version}
     mlflow_tracker.tag_version(name, candidate.model_version, {"promotion": json.dumps(decision)})
-    mlflow_tracker.log_to_run(candidate.mlflow_run_id, metrics={
-        k: v for k, v in (("heldout_beam_rmse_db", cand["rmse_db"]),
-                          ("champion_heldout_beam_rmse_db", champ["rmse_db"] if champ else None)) if v is not None})
+    scores = {"heldout_beam_rmse_db": cand["rmse_db"]}
+    if champ:
+        scores["champion_heldout_beam_rmse_db"] = champ["rmse_db"]
+    mlflow_tracker.log_metrics_to_run(candidate.mlflow_run_id, scores)
     context.log.info(f"{name} v{candidate.model_version}: {alias} (held-out beams {cand['rmse_db']:.2f} dB"
                      + (f" against champion v{champion_version}'s {champ['rmse_db']:.2f} dB)" if champ else ")"))
     return (candidate if promoted else champion), decision
