@@ -9,6 +9,10 @@ ray tracer's).
     ds = analyst.open_beam_map("san_francisco")                       # latest
     ds = analyst.open_beam_map("san_francisco", version="model:3")    # the newest map of MLflow model version 3
     tile = analyst.read_tile("san_francisco", x_m=(0, 200), y_m=(-100, 100), bs=0)  # loads only that window
+    ds = analyst.open_beam_map("san_francisco", root="s3://bucket/beam_maps")  # maps on object storage
+
+Where the maps are: ``root`` (a folder or an fsspec URL) if given, else ``<home>/beam_maps``, else
+``$RADIOMAP_BEAM_MAP_URL``, else ``$RADIOMAP_HOME/beam_maps``, as the pipeline's ``BeamMapStore`` resolves it.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from radiomap_assets.profiles import home_layout
 MAP_KINDS = ("generative", "ground_truth")
 
 
-def _root(home: str | Path | None) -> Path:
-    return Path(home) / "beam_maps" if home is not None else home_layout().beam_maps
+def _root(home: str | Path | None, root: str | Path | None = None) -> Path | str:
+    if root is not None:
+        return beam_map_store.as_root(root)
+    return Path(home) / "beam_maps" if home is not None else beam_map_store.configured_root(home_layout().beam_maps)
 
 
 def _name(site: str, kind: str) -> str:
@@ -34,40 +40,43 @@ def _name(site: str, kind: str) -> str:
     return f"{kind}_{site}"
 
 
-def beam_map_versions(site: str, kind: str = "generative", home: str | Path | None = None) -> pd.DataFrame:
+def beam_map_versions(site: str, kind: str = "generative", home: str | Path | None = None,
+                      root: str | Path | None = None) -> pd.DataFrame:
     """Every version of the site's map, in write order (the last row is ``latest``): version, written_at, model
     name and version, MLflow and Dagster run ids, profile, campaigns, path."""
-    return beam_map_store.read_catalogue(_root(home), _name(site, kind))
+    return beam_map_store.read_catalogue(_root(home, root), _name(site, kind))
 
 
 def beam_map_path(site: str, version: str = "latest", kind: str = "generative",
-                  home: str | Path | None = None) -> Path:
-    """The store of ``version``: ``latest``, a version id from ``beam_map_versions`` (``v2026...``), or
-    ``model:<n>``, the newest map decoded by MLflow model version n."""
-    root, name = _root(home), _name(site, kind)
+                  home: str | Path | None = None, root: str | Path | None = None) -> Path | str:
+    """The store of ``version`` (a Path, or a URL on object storage): ``latest``, a version id from
+    ``beam_map_versions`` (``v2026...``), or ``model:<n>``, the newest map decoded by MLflow model version n."""
+    root, name = _root(home, root), _name(site, kind)
     if version.startswith("model:"):
-        rows = beam_map_store.read_catalogue(root, name)
-        rows = rows[rows["model_version"].astype(str) == version.split(":", 1)[1]]
+        catalogue = beam_map_store.read_catalogue(root, name)
+        model_versions = catalogue["model_version"].astype(str)
+        rows = catalogue[model_versions == version.split(":", 1)[1]]
         if rows.empty:
             raise FileNotFoundError(f"no {name} map of {version}; model versions with maps: "
-                                    f"{sorted(set(beam_map_versions(site, kind, home)['model_version'].astype(str)))}")
+                                    f"{sorted(set(model_versions))}")
         version = str(rows["version"].iloc[-1])
     return beam_map_store.version_path(root, name, version)
 
 
 def open_beam_map(site: str, version: str = "latest", kind: str = "generative",
-                  home: str | Path | None = None) -> xr.Dataset:
+                  home: str | Path | None = None, root: str | Path | None = None) -> xr.Dataset:
     """The map as a lazy ``xarray.Dataset`` (as stored: NaN where it has no value, the flags say why)."""
-    return beam_map_store.open_beam_map(beam_map_path(site, version, kind, home))
+    return beam_map_store.open_beam_map(beam_map_path(site, version, kind, home, root))
 
 
 def read_tile(site: str, x_m: tuple[float, float], y_m: tuple[float, float], version: str = "latest",
               kind: str = "generative", bs: int | None = None, beam: int | None = None,
-              variable: str = "power_dbm", home: str | Path | None = None) -> xr.DataArray:
+              variable: str = "power_dbm", home: str | Path | None = None,
+              root: str | Path | None = None) -> xr.DataArray:
     """``variable`` on the cells whose centres lie in [x_m] x [y_m] (metres, the map's frame), for base station
     ``bs`` (an id, as in the manifest) and ``beam`` (None: all), loaded into memory; only the chunks the window
     touches are read."""
-    ds = open_beam_map(site, version, kind, home)
+    ds = open_beam_map(site, version, kind, home, root)
     if x_m[0] > x_m[1] or y_m[0] > y_m[1]:
         raise ValueError(f"empty window x {x_m}, y {y_m}")
     da = ds[variable].sel(x=slice(*x_m), y=slice(*y_m))

@@ -19,7 +19,8 @@ from radiomap_assets.assets import (baselines, evaluation, floors, ingestion, mo
 from radiomap_assets.jobs import (beam_map_job, evaluation_job, headline_evaluation_job, inference_job, ingestion_job,
                                   paper_protocol_job, simulation_job, training_job)
 from radiomap_assets.profiles import Profile, get_profile, home_layout
-from radiomap_assets.sensors import landing_zone_sensor
+from radiomap_assets.sensors import (beam_map_refresh_sensor, landing_zone_sensor, retrain_after_new_campaigns,
+                                     retraining_schedule, trajectory_refresh_sensor)
 from resources import BeamMapStore, LandingZone, MlflowTracker, RunProfile, SionnaScene
 
 
@@ -37,7 +38,9 @@ def common_definitions() -> Definitions:
 
 def beam_map_definitions() -> Definitions:
     return Definitions(assets=assets_defined_in([model, evaluation, baselines, floors, variants, report]),
-                       jobs=[training_job, inference_job, beam_map_job, evaluation_job, headline_evaluation_job])
+                       jobs=[training_job, inference_job, beam_map_job, evaluation_job, headline_evaluation_job],
+                       sensors=[trajectory_refresh_sensor, beam_map_refresh_sensor, retrain_after_new_campaigns],
+                       schedules=[retraining_schedule])
 
 
 def resource_definitions(profile: Profile) -> Definitions:
@@ -47,7 +50,7 @@ def resource_definitions(profile: Profile) -> Definitions:
         resources={
             "run_profile": run_profile,
             "scene": SionnaScene(run_profile=run_profile),
-            "beam_map_store": BeamMapStore(root=str(home.beam_maps)),
+            "beam_map_store": BeamMapStore(),  # $RADIOMAP_BEAM_MAP_URL (any fsspec URL), else $RADIOMAP_HOME/beam_maps
             "landing_zone": LandingZone(root=str(home.root)),
             "mlflow_tracker": MlflowTracker(root=str(home.root / "mlflow")),
             "io_manager": FilesystemIOManager(base_dir=str(home.storage)),

@@ -8,13 +8,25 @@ from pathlib import Path
 from radiomap_assets.domain.raytrace import configure_drjit_llvm
 from radiomap_assets.profiles import home_layout
 
-DAGSTER_YAML = """telemetry:
+MARKER = "# written by radiomap_assets.env_setup"
+DAGSTER_YAML = f"""{MARKER} (rewritten when the project changes it; delete this line to keep your edits)
+telemetry:
   enabled: false
 run_coordinator:
   module: dagster._core.run_coordinator
   class: QueuedRunCoordinator
   config:
-    max_concurrent_runs: 1
+    # two lanes (tag radiomap/lane, radiomap_assets.automation): a training, simulation, beam-map decoding or
+    # evaluation takes the heavy lane, ingestion and trajectory recovery the campaign lane, so a training never
+    # holds a newly landed campaign back; at most one run per lane on a 2-core machine
+    max_concurrent_runs: 2
+    tag_concurrency_limits:
+      - key: radiomap/lane
+        value: heavy
+        limit: 1
+      - key: radiomap/lane
+        value: campaign
+        limit: 1
 run_monitoring:
   # the daemon marks runs whose worker died (killed, out of memory) as failed instead of leaving them STARTED
   enabled: true
@@ -35,9 +47,16 @@ def configure() -> Path:
     dagster_home = Path(os.environ.setdefault("DAGSTER_HOME", str(home.root / "dagster_home")))
     dagster_home.mkdir(parents=True, exist_ok=True)
     cfg = dagster_home / "dagster.yaml"
-    if not cfg.exists():
+    if not cfg.exists() or _ours(cfg.read_text()) and cfg.read_text() != DAGSTER_YAML:
         cfg.write_text(DAGSTER_YAML)
     return dagster_home
+
+
+def _ours(text: str) -> bool:
+    """A dagster.yaml this module wrote (with its marker, or the first version's, which had none)."""
+    return text.startswith(MARKER) or text.startswith("telemetry:\n  enabled: false\nrun_coordinator:\n  module: "
+                                                      "dagster._core.run_coordinator\n  class: QueuedRunCoordinator\n"
+                                                      "  config:\n    max_concurrent_runs: 1\nrun_monitoring:")
 
 
 if __name__ == "__main__":

@@ -5,10 +5,11 @@ experiments, report): its headline (evaluate_headline, `make demo`) and all of i
 from dagster import AssetSelection, define_asset_job
 
 from radiomap_assets.assets.shared import campaign_partitions, site_partitions
+from radiomap_assets.automation import CAMPAIGN_LANE, HEAVY_LANE, LANE_TAG
 from radiomap_assets.experiments import HEADLINE_EXPERIMENTS, HEADLINE_METHODS
 
 simulation_job = define_asset_job("simulate_site", selection=AssetSelection.groups("simulation"),
-                                  partitions_def=site_partitions,
+                                  partitions_def=site_partitions, tags={LANE_TAG: HEAVY_LANE},
                                   description="Ray trace one site's ground-truth beam map and land its simulated "
                                               "campaigns (partition = site).")
 ingestion_job = define_asset_job("ingest_campaign", selection=AssetSelection.groups("ingestion")
@@ -16,24 +17,26 @@ ingestion_job = define_asset_job("ingest_campaign", selection=AssetSelection.gro
                                  partitions_def=campaign_partitions,
                                  # a run whose worker died is retried by Dagster (the daemon, dagster.yaml
                                  # run_retries); a campaign that broke a rule is quarantined, never retried
-                                 tags={"dagster/max_retries": "2", "dagster/retry_strategy": "FROM_FAILURE",
+                                 tags={LANE_TAG: CAMPAIGN_LANE, "dagster/max_retries": "2",
+                                       "dagster/retry_strategy": "FROM_FAILURE",
                                        "dagster/retry_on_asset_or_op_failure": "false"},
                                  description="Validate one campaign, build its masked sparse CSI and coarse locations "
                                              "(and score them where the campaign has ground truth).")
 paper_protocol_job = define_asset_job(
-    "paper_protocol", partitions_def=campaign_partitions,
+    "paper_protocol", partitions_def=campaign_partitions, tags={LANE_TAG: CAMPAIGN_LANE},
     selection=AssetSelection.assets("paper_protocol_coarse_locations", "paper_protocol_coarse_accuracy"),
     description="The paper's coarse-input protocol for one simulated campaign (ground truth + N(0, 400 m^2)) and its "
                 "error: the coarse input of the evaluation's paper experiments, never of production assets.")
 training_job = define_asset_job(
     "train_model", selection=AssetSelection.assets("site_grid", "beam_map_model"), partitions_def=site_partitions,
+    tags={LANE_TAG: HEAVY_LANE},
     description="Train one site's generative model on its ingested campaigns; register it in MLflow.")
 inference_job = define_asset_job(
-    "recover_trajectories", partitions_def=campaign_partitions,
+    "recover_trajectories", partitions_def=campaign_partitions, tags={LANE_TAG: CAMPAIGN_LANE},
     selection=AssetSelection.assets("recovered_trajectories", "recovered_trajectory_accuracy"),
     description="Recover one campaign's trajectories with the latest model and score them.")
 beam_map_job = define_asset_job("generate_beam_map", selection=AssetSelection.assets("beam_maps"),
-                                partitions_def=site_partitions,
+                                partitions_def=site_partitions, tags={LANE_TAG: HEAVY_LANE},
                                 description="Decode one site's radio-map codebook into a Zarr beam map.")
 # the evaluation group's method assets and report: both evaluation jobs run all of them; the headline one selects
 # (config of experiment_campaigns) which experiments and methods compute, the others return {} and the report
@@ -43,7 +46,7 @@ EVALUATION_ASSETS = AssetSelection.assets("experiment_campaigns", "coarse_floors
                                           "cam_baseline", "lstm_baseline", "proposed_method", "proposed_variants",
                                           "evaluation_report")
 evaluation_job = define_asset_job(
-    "evaluate", selection=EVALUATION_ASSETS, partitions_def=site_partitions,
+    "evaluate", selection=EVALUATION_ASSETS, partitions_def=site_partitions, tags={LANE_TAG: HEAVY_LANE},
     description="Run every method of paper section IV and the coarse-input floors on the experiments' campaigns and "
                 "write the report (needs ingested campaigns, a trained beam_map_model and a generated beam map). "
                 "`make paper`.")
@@ -52,6 +55,7 @@ HEADLINE_RUN_CONFIG = {"ops": {"experiment_campaigns": {"config": {"experiments"
                                                                    "methods": list(HEADLINE_METHODS)}}}}
 headline_evaluation_job = define_asset_job(
     "evaluate_headline", selection=EVALUATION_ASSETS, partitions_def=site_partitions, config=HEADLINE_RUN_CONFIG,
+    tags={LANE_TAG: HEAVY_LANE},
     description="The headline of the evaluation (`make demo`): Table I on the paper's protocol and on the production "
                 "input, with the floors, the SKF, CAM, the proposed model and its declared variants; the report marks "
                 "the other experiments and methods as not run (job evaluate runs them).")

@@ -1,4 +1,7 @@
-"""Automation: a cursor-based sensor on the landing zone.
+"""Automation: a cursor-based sensor on the landing zone, the declarative-automation sensors that refresh trajectories
+and beam maps (conditions in radiomap_assets.automation), and retraining: a schedule and a trigger after N newly
+accepted campaigns. All run by default under the daemon (``make ui``); the switches are environment variables
+(``RETRAIN_SWITCH``, ``RETRAIN_CRON``, ``RETRAIN_AFTER``), read when the code location loads.
 
 Each tick lists the landing zone; every complete campaign not seen before becomes a dynamic partition and gets
 one ingestion run (run_key = campaign id, so Dagster itself never launches it twice). The cursor maps the campaign
@@ -14,16 +17,27 @@ skipped with a warning, never stopping the others.
 """
 
 
+import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Callable
 
-from dagster import DagsterRunStatus, RunRequest, RunsFilter, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import (AssetKey, AssetRecordsFilter, AssetSelection, AutomationConditionSensorDefinition,
+                     DagsterRunStatus, DefaultScheduleStatus, DefaultSensorStatus, RunRequest, RunsFilter,
+                     ScheduleEvaluationContext, SensorEvaluationContext, SensorResult, SkipReason, schedule, sensor)
 from dagster._core.storage.tags import WILL_RETRY_TAG
 
-from radiomap_assets.assets.shared import campaign_partitions
-from radiomap_assets.jobs import ingestion_job
+from radiomap_assets import storage
+from radiomap_assets.assets.shared import campaign_partitions, campaign_site, site_partitions
+from radiomap_assets.automation import CAMPAIGN_LANE, HEAVY_LANE, LANE_TAG, REFRESH_TAG
+from radiomap_assets.jobs import ingestion_job, training_job
 from resources import LandingZone
+
+# retraining switches (environment, read when the code location loads): off, the cron of the schedule, and after how
+# many newly accepted campaigns of a site the trigger retrains it (0: never)
+RETRAIN_SWITCH, RETRAIN_CRON, RETRAIN_AFTER = "RADIOMAP_RETRAIN", "RADIOMAP_RETRAIN_CRON", "RADIOMAP_RETRAIN_AFTER"
+DEFAULT_RETRAIN_CRON, DEFAULT_RETRAIN_AFTER = "0 3 * * 0", 5  # Sundays 03:00; after 5 new campaigns
 
 
 MAX_SENSOR_RETRIES = 3
@@ -111,7 +125,7 @@ def landing_zone_tick(landing_zone: LandingZone, cursor: str | None, known_parti
     return LandingTick(new, again, scan.quarantined, scan.unreadable, encode_cursor(remembered, retries), retried)
 
 
-@sensor(job=ingestion_job, minimum_interval_seconds=30,
+@sensor(job=ingestion_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING,
         description="Adds one campaign partition per complete new campaign in the landing zone and requests its "
                     "ingestion run, exactly once (cursor + run key).")
 def landing_zone_sensor(context: SensorEvaluationContext, landing_zone: LandingZone):
@@ -133,3 +147,103 @@ def landing_zone_sensor(context: SensorEvaluationContext, landing_zone: LandingZ
         dynamic_partitions_requests=[campaign_partitions.build_add_request(tick.new)] if tick.new else [],
         cursor=tick.cursor,
     )
+
+
+# ---- declarative automation: two sensors, one per lane of the run queue -------------------------------------------
+
+trajectory_refresh_sensor = AutomationConditionSensorDefinition(
+    "refresh_recovered_trajectories", target=AssetSelection.assets("recovered_trajectories"),
+    run_tags={LANE_TAG: CAMPAIGN_LANE, REFRESH_TAG: "automation"}, default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Recovers a campaign's trajectories when its inputs land, and every campaign's when its site gets a "
+                "new champion (radiomap_assets.automation).")
+beam_map_refresh_sensor = AutomationConditionSensorDefinition(
+    "refresh_beam_maps", target=AssetSelection.assets("beam_maps"),
+    run_tags={LANE_TAG: HEAVY_LANE, REFRESH_TAG: "automation"}, default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30, description="Decodes a site's beam map when the site gets a new champion.")
+
+
+# ---- retraining: a schedule and a trigger after N newly accepted campaigns ----------------------------------------
+
+def retraining_on() -> bool:
+    return os.environ.get(RETRAIN_SWITCH, "on").strip().lower() not in ("off", "0", "false", "no")
+
+
+def retrain_after() -> int:
+    value = os.environ.get(RETRAIN_AFTER, str(DEFAULT_RETRAIN_AFTER))
+    try:
+        return max(int(value), 0)
+    except ValueError:
+        raise ValueError(f"{RETRAIN_AFTER} must be a whole number of campaigns (0: never), got {value!r}") from None
+
+
+def ingested_campaigns_by_site(instance) -> dict[str, list[str]]:
+    """Every campaign with masked sparse CSI and coarse locations, by the site its manifest names."""
+    out: dict[str, list[str]] = {}
+    for cid in storage.materialized_campaigns(instance, "masked_sparse_csi", "coarse_locations"):
+        try:
+            out.setdefault(campaign_site(cid), []).append(cid)
+        except (FileNotFoundError, KeyError, ValueError):  # accepted folder gone or an unknown site: not trainable
+            continue
+    return out
+
+
+def trained_campaigns(instance, site: str) -> set[str] | None:
+    """The campaigns the newest training of ``site`` used (None: the site was never trained)."""
+    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=AssetKey("beam_map_model"),
+                                                                 asset_partitions=[site]), limit=1).records
+    if not records or records[0].asset_materialization is None:
+        return None
+    value = records[0].asset_materialization.metadata.get("campaigns")
+    return set(value.value) if value is not None else set()
+
+
+def retraining_due(ingested: dict[str, list[str]], trained: dict[str, set[str] | None], after: int) -> dict[str, list]:
+    """Per site, the campaigns accepted since its newest training, where they are at least ``after`` (a site never
+    trained counts all of its campaigns). ``after`` = 0: never."""
+    if after <= 0:
+        return {}
+    due = {}
+    for site, campaigns in ingested.items():
+        new = sorted(set(campaigns) - (trained.get(site) or set()))
+        if len(new) >= after:
+            due[site] = new
+    return due
+
+
+def retraining_request(site: str, reason: str, run_key: str | None = None) -> RunRequest:
+    """A training of ``site`` on every accepted campaign of the site (TrainingConfig.campaigns empty); the new
+    version serves only if promote() makes it champion."""
+    return RunRequest(run_key=run_key, partition_key=site, tags={LANE_TAG: HEAVY_LANE, "radiomap/retrain": reason})
+
+
+@sensor(job=training_job, minimum_interval_seconds=120,
+        default_status=DefaultSensorStatus.RUNNING if retraining_on() else DefaultSensorStatus.STOPPED,
+        description=f"Retrains a site on all its accepted campaigns once {RETRAIN_AFTER} (default "
+                    f"{DEFAULT_RETRAIN_AFTER}) campaigns were accepted since its newest training. Off with "
+                    f"{RETRAIN_SWITCH}=off.")
+def retrain_after_new_campaigns(context: SensorEvaluationContext):
+    after = retrain_after()
+    ingested = ingested_campaigns_by_site(context.instance)
+    due = retraining_due(ingested, {s: trained_campaigns(context.instance, s) for s in ingested}, after)
+    if not due:
+        return SkipReason(f"no site has {after} or more campaigns accepted since its newest training"
+                          if after else f"{RETRAIN_AFTER}=0: the trigger never retrains")
+    requests = []
+    for site, new in due.items():
+        digest = hashlib.sha1(",".join(new).encode()).hexdigest()[:12]
+        context.log.info(f"{site}: {len(new)} campaigns accepted since its newest training; retraining")
+        requests.append(retraining_request(site, f"{len(new)} new campaigns", run_key=f"retrain-{site}-{digest}"))
+    return requests
+
+
+@schedule(job=training_job, cron_schedule=os.environ.get(RETRAIN_CRON, DEFAULT_RETRAIN_CRON),
+          default_status=DefaultScheduleStatus.RUNNING if retraining_on() else DefaultScheduleStatus.STOPPED,
+          description=f"Retrains every site that has accepted campaigns, on all of them, on a cron ({RETRAIN_CRON}, "
+                      f"default '{DEFAULT_RETRAIN_CRON}'). Off with {RETRAIN_SWITCH}=off.")
+def retraining_schedule(context: ScheduleEvaluationContext):
+    ingested = ingested_campaigns_by_site(context.instance)
+    sites = [s for s in site_partitions.get_partition_keys() if ingested.get(s)]
+    if not sites:
+        return SkipReason("no site has an accepted campaign to train on")
+    return [retraining_request(s, "schedule") for s in sites]

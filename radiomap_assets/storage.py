@@ -11,7 +11,8 @@ import hashlib
 import pickle
 from pathlib import Path
 
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from radiomap_assets.domain.campaign import campaign_id_problem
 from radiomap_assets.profiles import home_layout
@@ -53,3 +54,13 @@ def materialized_campaigns(instance: DagsterInstance, *asset_names: str) -> list
     sets = [set(instance.get_materialized_partitions(AssetKey(name))) for name in asset_names]
     common = set.intersection(*sets) if sets else set()
     return sorted(c for c in common if all(partition_path(n, c).exists() for n in asset_names))
+
+
+def latest_data_version(instance: DagsterInstance, asset_name: str, partition: str) -> str | None:
+    """The data version of the newest materialization of ``asset_name``'s ``partition`` (None: never materialized
+    or without a data version)."""
+    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=AssetKey(asset_name),
+                                                                 asset_partitions=[partition]), limit=1).records
+    if not records:
+        return None
+    return records[0].asset_materialization.tags.get(DATA_VERSION_TAG) if records[0].asset_materialization else None

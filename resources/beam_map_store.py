@@ -13,21 +13,26 @@ from radiomap_assets.profiles import home_layout
 
 
 class BeamMapStore(ConfigurableResource):
-    """Root folder of the beam maps (default ``$RADIOMAP_HOME/beam_maps``)."""
+    """Where the beam maps live: ``root``, a folder or an fsspec URL (``s3://bucket/prefix``, ``memory://...``:
+    object storage, see ``beam_map_store``'s docstring for what changes there). Empty (the default):
+    ``$RADIOMAP_BEAM_MAP_URL`` if set, else ``$RADIOMAP_HOME/beam_maps``."""
 
     root: str = ""
 
-    def root_path(self) -> Path:
-        return Path(self.root) if self.root else home_layout().beam_maps
+    def root_path(self) -> Path | str:
+        """The root: a Path where it is local, the URL where it is on object storage."""
+        if self.root:
+            return beam_map_store.as_root(self.root)
+        return beam_map_store.configured_root(home_layout().beam_maps)
 
-    def write(self, ds: xr.Dataset, name: str, version: str | None = None) -> Path:
+    def write(self, ds: xr.Dataset, name: str, version: str | None = None) -> Path | str:
         return beam_map_store.write_beam_map(ds, self.root_path(), name, version)
 
-    def latest(self, name: str) -> Path:
+    def latest(self, name: str) -> Path | str:
         return beam_map_store.latest_path(self.root_path(), name)
 
-    def catalogue_path(self, name: str) -> Path:
-        return self.root_path() / name / beam_map_store.CATALOGUE
+    def catalogue_path(self, name: str) -> Path | str:
+        return beam_map_store.catalogue_location(self.root_path(), name)
 
     def catalogue(self, name: str) -> pd.DataFrame:
         return beam_map_store.read_catalogue(self.root_path(), name)

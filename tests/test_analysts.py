@@ -356,6 +356,82 @@ def test_the_analyst_api_lists_versions_opens_by_version_or_model_and_reads_a_ti
     assert len(power_chunks) == 1  # one base station, one chunk of cells: nothing else of power_dbm was read
 
 
+
+def test_a_store_at_an_fsspec_url_writes_versions_there_and_analysts_read_them_through_it(monkeypatch, radiomap_home):
+    """Object storage (issue 15): the same versions, catalogue and LATEST through a non-local fsspec filesystem
+    (memory://), chosen by configuration alone; nothing lands on the local disk, no link, no lock."""
+    import uuid
+
+    import fsspec
+
+    from radiomap_assets import analyst
+    from resources import BeamMapStore
+
+    url = f"memory://radiomap-{uuid.uuid4().hex[:8]}/beam_maps"
+    fs, base = fsspec.core.url_to_fs(url)
+    grid = Grid(0.0, 0.0, 5.0, 140, 10)  # two chunks of cells along x
+    bss = [{"bs_id": b, "x_m": 0.0, "y_m": 0.0, "z_m": 20.0, "yaw_deg": 0.0} for b in (4, 9)]
+    power = np.random.default_rng(1).normal(-80, 10, (2, 4) + grid.shape).astype(np.float32)
+    name = "generative_demo"
+    monkeypatch.setenv(store.BEAM_MAP_URL_ENV, url)
+    try:
+        stores = [BeamMapStore(root=url), BeamMapStore()]  # by its root, then by $RADIOMAP_BEAM_MAP_URL
+        assert [s.root_path() for s in stores] == [url, url]
+        written = []
+        for k, (resource, model_version) in enumerate(zip(stores, ("3", "4"))):
+            ds = store.beam_map_dataset(power + k, grid, bss, np.ones(grid.shape, bool),
+                                        {"site": "demo", "model_name": "m", "model_version": model_version})
+            written.append(resource.write(ds, name, version=f"v{k}"))
+        assert written == [f"{url}/{name}/v0.zarr", f"{url}/{name}/v1.zarr"]
+        assert not (radiomap_home / "beam_maps" / name).exists()  # nothing local
+        assert sorted(fs.ls(f"{base}/{name}", detail=False)) == [
+            f"{base}/{name}/{entry}" for entry in ("LATEST", "catalogue.parquet", "v0.zarr", "v1.zarr")]
+        assert json.loads(fs.cat_file(f"{base}/{name}/v1.zarr/zarr.json"))["zarr_format"] == 3
+
+        # LATEST and the catalogue name the second version; plain fsspec, pandas and xarray read them by URL
+        latest = fs.cat_file(f"{base}/{name}/LATEST").decode().strip()
+        cat = pd.read_parquet(f"{url}/{name}/catalogue.parquet")
+        assert latest == "v1" and cat["version"].tolist() == ["v0", "v1"] and cat["path"].iloc[-1] == "v1.zarr"
+        assert list(cat.columns) == list(store.CATALOGUE_COLUMNS) and cat["model_version"].tolist() == ["3", "4"]
+        plain = xr.open_zarr(f"{url}/{name}/{cat['path'].iloc[-1]}")
+        np.testing.assert_array_equal(plain.power_dbm.values, power + 1)
+        assert plain.attrs["version"] == "v1" and plain.attrs["zarr_format"] == 3
+        assert plain.bs_id.values.tolist() == [4, 9]
+        assert stores[1].latest(name) == written[1]
+        assert stores[1].catalogue_path(name) == f"{url}/{name}/{store.CATALOGUE}"
+        assert stores[1].catalogue(name)["version"].tolist() == ["v0", "v1"]
+        np.testing.assert_array_equal(stores[0].open_latest(name).power_dbm.values, power + 1)
+
+        # the analyst API: by its root, or where the configuration points; the first version stays readable
+        assert analyst.beam_map_versions("demo", root=url)["version"].tolist() == ["v0", "v1"]
+        assert analyst.beam_map_path("demo") == written[1]
+        np.testing.assert_array_equal(analyst.open_beam_map("demo").power_dbm.values, power + 1)
+        np.testing.assert_array_equal(analyst.open_beam_map("demo", "v0", root=url).power_dbm.values, power)
+        np.testing.assert_array_equal(analyst.open_beam_map("demo", "model:3", root=url).power_dbm.values, power)
+        tile = analyst.read_tile("demo", x_m=(0.0, 100.0), y_m=(0.0, 20.0), bs=9, beam=2, root=url)
+        np.testing.assert_array_equal(tile.values, power[1, 2, :4, :20] + 1)
+        with pytest.raises(FileNotFoundError, match="no beam map version 'v7'"):
+            analyst.open_beam_map("demo", "v7", root=url)
+
+        # a version is never overwritten, there as here
+        with pytest.raises(FileExistsError):
+            stores[0].write(store.beam_map_dataset(power - 50, grid, bss, np.ones(grid.shape, bool), {}), name,
+                            version="v1")
+        np.testing.assert_array_equal(xr.open_zarr(written[1]).power_dbm.values, power + 1)
+        assert fs.cat_file(f"{base}/{name}/LATEST").decode().strip() == "v1"
+    finally:
+        fs.rm(base.split("/beam_maps")[0], recursive=True)
+
+
+def test_a_file_url_root_is_a_local_folder_with_its_link_and_lock(tmp_path):
+    from resources import BeamMapStore
+
+    resource = BeamMapStore(root=f"file://{tmp_path}")
+    assert resource.root_path() == tmp_path
+    path = resource.write(_tiny_map(model_version="1"), "m", version="v1")
+    assert path == tmp_path / "m" / "v1.zarr" and (tmp_path / "m" / "latest.zarr").is_symlink()
+    assert (tmp_path / "m" / ".lock").exists() and resource.latest("m") == path
+
 def test_progress_lines_say_the_share_done_and_the_time_left():
     from radiomap_assets.metadata import time_left
     assert time_left(30.0, 100, 800) == "12 % done, about 3.5 min left"  # 0.3 s per step, 700 steps to go

@@ -6,11 +6,12 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from dagster import (AllPartitionMapping, AssetCheckResult, AssetCheckSpec, AssetDep, AssetExecutionContext, Config,
-                     MetadataValue, Output, asset)
+from dagster import (AllPartitionMapping, AssetCheckResult, AssetCheckSpec, AssetDep, AssetExecutionContext, AssetIn,
+                     AssetOut, Config, DataVersion, MetadataValue, Output, asset, multi_asset)
 
 from models.beam_map.training import decode_beam_map, recover_trajectory, trajectories_shorter_than
 from radiomap_assets import checks, metadata, plots, storage
+from radiomap_assets.automation import REFRESH_TAG, beam_maps_condition, recovered_trajectories_condition
 from radiomap_assets.assets.model_registry import (CHAMPION, REGISTERED_MODEL, load_registered_model,
                                                    profile_model_config, promote, train_and_register)
 from radiomap_assets.assets.shared import (campaign_partitions, campaign_site, campaigns_of_site, generative_map_name,
@@ -24,6 +25,12 @@ from radiomap_assets.domain.measurement import MaskedSparseCSI, denormalize_powe
 from radiomap_assets.domain.trajectory_store import write_recovered_trajectories
 from radiomap_assets.profiles import home_layout
 from resources import BeamMapStore, MlflowTracker, RunProfile, SionnaScene
+
+RECOVERED_TRAJECTORIES_DESCRIPTION = (
+    "Recovered trajectory per campaign: p̂ per sample (eq. (14)) and the most likely grid cell (eq. (17)), from the "
+    "champion model of the campaign's site (beam_map_model's partition of that site); also written for analysts as "
+    "$RADIOMAP_HOME/trajectories/<campaign>.parquet (metadata parquet_path). Refreshed by itself when the campaign's "
+    "inputs land or a new champion serves (radiomap_assets.automation); its data version names both.")
 
 @asset(group_name="site", partitions_def=site_partitions, kinds={"numpy"},
        description="The discretized region X at the site's model grid resolution (paper: 5 m outdoors, 0.5 m "
@@ -95,7 +102,9 @@ def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_
     trained, result, curves = train_and_register(context, mlflow_tracker, site_grid, data, mconfig,
                                                  config.rnn_cell, name, campaigns, versions, run_profile.name)
     ref, decision = promote(context, mlflow_tracker, trained, data)  # the champion serves, not the newest
-    return Output(ref, metadata={
+    # the data version is the serving version: a challenger leaves it as it was, a new champion changes it and
+    # refreshes the site's beam map and recovered trajectories (radiomap_assets.automation)
+    return Output(ref, data_version=DataVersion(f"{ref.registered_model_name}/{ref.model_version}"), metadata={
         "promotion": metadata.as_json(decision), "trained_version": trained.model_version,
         "mlflow_run": MetadataValue.text(f"{ref.mlflow_run_id} ({mlflow_tracker.ui_command()})"),
         "registered_model": MetadataValue.text(f"{name} version {trained.model_version}"),
@@ -111,21 +120,43 @@ def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_
     })
 
 
-@asset(group_name="inference", partitions_def=campaign_partitions, kinds={"pandas"},
-       deps=[AssetDep("beam_map_model", partition_mapping=AllPartitionMapping())],
-       check_specs=[AssetCheckSpec("recovered_smoother_than_coarse_input", asset="recovered_trajectories",
-                                   description="A warning, never blocks; label-free: says nothing about accuracy. "
-                                               "Mean |second difference| of the recovered trajectory is below its "
-                                               "coarse input's (accuracy: "
-                                               "recovered_closer_than_coarse_input on recovered_trajectory_accuracy)")],
-       description="Recovered trajectory per campaign: p̂ per sample (eq. (14)) and the most likely grid cell "
-                   "(eq. (17)), from the registered model version of the campaign's site (beam_map_model's "
-                   "partition of that site); also written for analysts as "
-                   "$RADIOMAP_HOME/trajectories/<campaign>.parquet (metadata parquet_path).")
+def trajectories_data_version(model: ModelReference, campaign: str) -> str:
+    """What a campaign's recovered trajectories are a function of: the serving model version and the content of the
+    campaign's masked sparse CSI and coarse locations (their data version: the same means nothing to recompute)."""
+    inputs = "/".join(storage.content_version(a, campaign) for a in ("masked_sparse_csi", "coarse_locations"))
+    return f"{model.registered_model_name}/{model.model_version}/{inputs}"
+
+
+@multi_asset(outs={"result": AssetOut(key="recovered_trajectories", group_name="inference", kinds={"pandas"},
+                                      is_required=False, automation_condition=recovered_trajectories_condition(),
+                                      description=RECOVERED_TRAJECTORIES_DESCRIPTION)},
+             partitions_def=campaign_partitions, can_subset=True, name="recovered_trajectories",
+             ins={"masked_sparse_csi": AssetIn(), "coarse_locations": AssetIn()},
+             deps=[AssetDep("beam_map_model", partition_mapping=AllPartitionMapping())],
+             check_specs=[AssetCheckSpec("recovered_smoother_than_coarse_input", asset="recovered_trajectories",
+                                         description="A warning, never blocks; label-free: says nothing about "
+                                                     "accuracy. Mean |second difference| of the recovered trajectory "
+                                                     "is below its coarse input's (accuracy: "
+                                                     "recovered_closer_than_coarse_input on "
+                                                     "recovered_trajectory_accuracy)")])
 def recovered_trajectories(context: AssetExecutionContext, masked_sparse_csi: MaskedSparseCSI,
                            coarse_locations: pd.DataFrame):
-    site = campaign_site(context.partition_key)
-    beam_map_model: ModelReference = storage.load_site_asset("beam_map_model", site)
+    cid = context.partition_key
+    site = campaign_site(cid)
+    automated = context.run.tags.get(REFRESH_TAG) is not None
+    try:
+        beam_map_model: ModelReference = storage.load_site_asset("beam_map_model", site)
+    except FileNotFoundError:
+        if not automated:
+            raise
+        context.log.info(f"{cid}: site {site!r} has no champion model yet; its trajectories are recovered when one "
+                         f"is promoted (train_model)")
+        return
+    version = trajectories_data_version(beam_map_model, cid)
+    if automated and storage.latest_data_version(context.instance, "recovered_trajectories", cid) == version:
+        context.log.info(f"{cid}: trajectories already recovered with {beam_map_model.model_uri} from the same "
+                         f"inputs; nothing to do")
+        return
     model = load_registered_model(beam_map_model)
     csi = masked_sparse_csi
     parts = []
@@ -136,16 +167,15 @@ def recovered_trajectories(context: AssetExecutionContext, masked_sparse_csi: Ma
         parts.append(pd.DataFrame({"trajectory_id": tid, "t_s": csi.t_s[sel], "x_m": xy[:, 0], "y_m": xy[:, 1],
                                    "cell": cells, "cell_x_m": centres[cells, 0], "cell_y_m": centres[cells, 1]}))
     df = pd.concat(parts, ignore_index=True)
-    parquet = write_recovered_trajectories(df, home_layout().trajectories, context.partition_key, beam_map_model)
+    parquet = write_recovered_trajectories(df, home_layout().trajectories, cid, beam_map_model)
     # not "path": the IO manager writes its pickle's path under that key
-    yield Output(df, metadata={"parquet_path": MetadataValue.path(str(parquet)),
-                               "samples": len(df), "trajectories": int(df["trajectory_id"].nunique()),
-                               "model": MetadataValue.text(beam_map_model.model_uri), "site": site,
-                               "model_version": MetadataValue.text(str(beam_map_model.model_version)),
-                               "mlflow_run_id": MetadataValue.text(beam_map_model.mlflow_run_id),
-                               "mean_second_difference_m": metadata.as_json(
-                                   {"recovered": checks.mean_second_difference(df),
-                                    "coarse": checks.mean_second_difference(coarse_locations)})})
+    yield Output(df, output_name="result", data_version=DataVersion(version), metadata={
+        "parquet_path": MetadataValue.path(str(parquet)), "samples": len(df),
+        "trajectories": int(df["trajectory_id"].nunique()), "model": MetadataValue.text(beam_map_model.model_uri),
+        "site": site, "model_version": MetadataValue.text(str(beam_map_model.model_version)),
+        "mlflow_run_id": MetadataValue.text(beam_map_model.mlflow_run_id),
+        "mean_second_difference_m": metadata.as_json({"recovered": checks.mean_second_difference(df),
+                                                      "coarse": checks.mean_second_difference(coarse_locations)})})
     yield checks.recovered_smoother_than_coarse_input(df, coarse_locations)
 
 
@@ -156,6 +186,7 @@ class BeamMapConfig(Config):
 
 
 @asset(group_name="inference", partitions_def=site_partitions, kinds={"zarr"},
+       automation_condition=beam_maps_condition(),
        check_specs=[AssetCheckSpec("beam_map_shape_and_nan_pattern", asset="beam_maps", blocking=True,
                                    description="Blocks: dims (bs, beam, y, x); finite exactly on the walkable cells "
                                                "a training trajectory visited (codebook_visited)")],

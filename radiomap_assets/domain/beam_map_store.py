@@ -20,6 +20,19 @@ The Dataset is self-describing in CF style (``Conventions`` = CF-1.10): units an
 flags with ``flag_values`` / ``flag_meanings``, no fake values (a cell without a value is NaN and a flag says why),
 x / y in a documented local Cartesian frame (the scalar coordinate ``crs``), beams with their steering angles.
 Analysts need only xarray and zarr: ``xarray.open_zarr("<root>/<name>/latest.zarr")``.
+
+**Object storage.** ``root`` may also be an fsspec URL (``s3://bucket/prefix``, ``gs://...``, ``memory://...``;
+``file://`` URLs and plain paths are local and keep everything above), chosen by configuration alone
+(``BeamMapStore.root`` or ``$RADIOMAP_BEAM_MAP_URL``, see ``configured_root``); credentials come the usual fsspec way
+(the environment, ``~/.aws``, ``FSSPEC_<PROTOCOL>_<OPTION>`` variables). The layout and the stores are the same, the
+writes differ where object storage has no rename, no symbolic links and no locks: the version store is written in
+place through fsspec (Zarr format 3, consolidated; ``mode="w-"``, so never over another version), then the
+catalogue (one object, replaced whole), then ``LATEST`` last, the commit point. There is no ``latest.zarr`` (read
+``LATEST``, or use ``version_path(root, name)``), no lock and no ``repair``: in that order a killed write leaves at
+most an unlisted version store (or a catalogue row one version ahead of ``LATEST``) and ``LATEST`` never names a
+version that is missing or unlisted. Concurrent writers of one map are last-writer-wins for ``LATEST`` and the
+catalogue (a row of the loser can be lost; its store stays, readable by version, since versions are unique and a
+store is never overwritten): run one writer per map (Dagster materializes one partition at a time).
 """
 
 from __future__ import annotations
@@ -32,6 +45,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+import fsspec
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -43,6 +57,7 @@ CHUNK_CELLS = 128  # cells per chunk side: at 2.5-5 m that is 320-640 m square, 
 CONVENTIONS = "CF-1.10"
 ZARR_FORMAT = 3
 CATALOGUE = "catalogue.parquet"
+BEAM_MAP_URL_ENV = "RADIOMAP_BEAM_MAP_URL"  # the beam-map root (a folder or an fsspec URL) when none is configured
 CATALOGUE_COLUMNS = ("version", "written_at", "name", "site", "model_name", "model_version", "mlflow_run_id",
                      "dagster_run_id", "profile", "campaigns", "path", "zarr_format")
 FRAME = ("local Cartesian site frame (ENU): x east, y north, z up, metres, origin = the scene's origin; not "
@@ -180,6 +195,62 @@ def _encoding(ds: xr.Dataset) -> dict:
     return enc
 
 
+# ------------------------------------------------------------------- where a map lives: a folder or an fsspec URL
+
+def is_remote(root: Path | str) -> bool:
+    """Whether ``root`` is an fsspec URL of a non-local filesystem (``s3://``, ``gs://``, ``memory://``, ...);
+    plain paths and ``file://`` URLs are local."""
+    return not isinstance(root, Path) and "://" in root and fsspec.utils.get_protocol(root) not in ("file", "local")
+
+
+def as_root(root: Path | str) -> Path | str:
+    """A root as the store uses it: a Path where it is local (``file://`` stripped), the URL where it is not."""
+    if is_remote(root):
+        return str(root).rstrip("/")
+    root = str(root)
+    return Path(fsspec.core.url_to_fs(root)[1] if root.startswith("file://") else root)
+
+
+def configured_root(default: Path | str) -> Path | str:
+    """The root configuration names: ``$RADIOMAP_BEAM_MAP_URL`` (a folder or an fsspec URL) if set, else
+    ``default``."""
+    return as_root(os.environ.get(BEAM_MAP_URL_ENV) or default)
+
+
+def map_folder(root: Path | str, name: str) -> Path | str:
+    """``<root>/<name>``, the folder of one map's versions: a Path, or a URL on object storage."""
+    return _entry(as_root(root), name)
+
+
+def _entry(folder: Path | str, entry: str) -> Path | str:
+    return folder / entry if isinstance(folder, Path) else f"{folder}/{entry}"
+
+
+def _exists(location: Path | str) -> bool:
+    if isinstance(location, Path):
+        return location.exists()
+    fs, path = fsspec.core.url_to_fs(location)
+    return fs.exists(path)
+
+
+def _read_text(location: Path | str) -> str:
+    if isinstance(location, Path):
+        return location.read_text()
+    fs, path = fsspec.core.url_to_fs(location)
+    return fs.cat_file(path).decode()
+
+
+def _store_name(version: str) -> str:
+    return f"{version}.zarr"
+
+
+def new_version() -> str:
+    """A fresh version id: UTC time of the write and a random suffix, so that two writers never share one."""
+    return datetime.now(timezone.utc).strftime("v%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+# ------------------------------------------------------------------------------------------------------ writes
+
 @contextmanager
 def _locked(folder: Path):
     """One writer at a time per map folder (the alias, LATEST and the catalogue change together)."""
@@ -198,24 +269,41 @@ def catalogue_row(attrs: dict, name: str, version: str, written_at: datetime | N
             "name": name, "site": str(attrs.get("site", "")), "model_name": str(attrs.get("model_name", "")),
             "model_version": str(attrs.get("model_version", "")), "mlflow_run_id": str(attrs.get("mlflow_run_id", "")),
             "dagster_run_id": str(attrs.get("dagster_run_id", "")), "profile": str(attrs.get("profile", "")),
-            "campaigns": str(attrs.get("campaigns", "")), "path": f"{version}.zarr",
+            "campaigns": str(attrs.get("campaigns", "")), "path": _store_name(version),
             "zarr_format": int(attrs.get("zarr_format", ZARR_FORMAT))}
 
 
-def _write_catalogue(folder: Path, rows: list[dict]) -> None:
+def _write_catalogue(folder: Path | str, rows: list[dict]) -> None:
     frame = pd.DataFrame(rows, columns=list(CATALOGUE_COLUMNS))
     frame["written_at"] = pd.to_datetime(frame["written_at"], utc=True)
+    if not isinstance(folder, Path):
+        frame.to_parquet(_entry(folder, CATALOGUE), index=False)  # one object put: replaced whole
+        return
     tmp = folder / f".{CATALOGUE}.{uuid.uuid4().hex[:8]}"
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, folder / CATALOGUE)
 
 
-def _catalogue_rows(folder: Path, name: str, exclude: str) -> list[dict]:
-    """The catalogue's rows; where it does not exist yet (stores written before it), rebuilt from the versions'
-    attributes in the order they were written."""
-    path = folder / CATALOGUE
-    if path.exists():
+def _write_latest(folder: Path | str, version: str) -> None:
+    """The commit point: ``LATEST`` names ``version`` (a file replaced atomically, or one object put)."""
+    if not isinstance(folder, Path):
+        fs, path = fsspec.core.url_to_fs(_entry(folder, "LATEST"))
+        fs.pipe_file(path, (version + "\n").encode())
+        return
+    text_tmp = folder / f".LATEST.{uuid.uuid4().hex[:8]}"
+    text_tmp.write_text(version + "\n")
+    os.replace(text_tmp, folder / "LATEST")
+
+
+def _catalogue_rows(folder: Path | str, name: str, exclude: str) -> list[dict]:
+    """The catalogue's rows; where it does not exist yet (local stores written before it), rebuilt from the versions'
+    attributes in the order they were written. On object storage only the catalogue lists versions: a store
+    without a row there belongs to a killed write."""
+    path = _entry(folder, CATALOGUE)
+    if _exists(path):
         return pd.read_parquet(path).to_dict("records")
+    if not isinstance(folder, Path):
+        return []
     rows = []
     for store in folder.glob("*.zarr"):
         if store.is_symlink() or store.stem == exclude or store.name.startswith("."):
@@ -225,34 +313,61 @@ def _catalogue_rows(folder: Path, name: str, exclude: str) -> list[dict]:
     return sorted(rows, key=lambda r: r["written_at"])
 
 
-def write_beam_map(ds: xr.Dataset, root: Path, name: str, version: str | None = None) -> Path:
-    """Write ``ds`` to ``<root>/<name>/<version>.zarr`` atomically (temporary path, then rename), point ``latest``
-    at it and add its row to the catalogue. Returns the version's path."""
-    folder = Path(root) / name
-    folder.mkdir(parents=True, exist_ok=True)
-    version = version or datetime.now(timezone.utc).strftime("v%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    final = folder / f"{version}.zarr"
-    if final.exists():
+def _catalogue_with(folder: Path | str, name: str, ds: xr.Dataset, version: str) -> list[dict]:
+    """The catalogue's rows after this write: the rows so far and the new version's, last."""
+    return (_catalogue_rows(folder, name, exclude=version)
+            + [catalogue_row(ds.attrs, name, version, datetime.now(timezone.utc))])
+
+
+def _write_store(ds: xr.Dataset, target: Path | str, version: str, mode: str) -> None:
+    """A version's Zarr store, the same on every filesystem: format 3, consolidated metadata, our chunks."""
+    ds.attrs["version"] = version
+    ds.to_zarr(target, mode=mode, encoding=_encoding(ds), consolidated=True, zarr_format=ZARR_FORMAT)
+
+
+def write_beam_map(ds: xr.Dataset, root: Path | str, name: str, version: str | None = None) -> Path | str:
+    """Write ``ds`` as a new version of the map ``name`` under ``root`` (a folder or an fsspec URL), point
+    ``latest`` at it and add its row to the catalogue. Returns the version's store (a Path, or its URL)."""
+    folder = map_folder(root, name)
+    if isinstance(folder, Path):
+        folder.mkdir(parents=True, exist_ok=True)
+    version = version or new_version()
+    final = _entry(folder, _store_name(version))
+    if _exists(final):
         raise FileExistsError(f"beam map version {final} exists; versions are never overwritten")
-    tmp = folder / f".{version}.zarr.tmp-{uuid.uuid4().hex[:8]}"
+    if isinstance(folder, Path):
+        _write_local(ds, folder, name, version)
+    else:
+        _write_remote(ds, folder, name, version)
+    return final
+
+
+def _write_local(ds: xr.Dataset, folder: Path, name: str, version: str) -> None:
+    """Atomically: a temporary store renamed into place under the folder's lock, then LATEST, the catalogue and
+    the link."""
+    tmp = folder / f".{_store_name(version)}.tmp-{uuid.uuid4().hex[:8]}"
     try:
-        ds.attrs["version"] = version
-        ds.to_zarr(tmp, mode="w", encoding=_encoding(ds), consolidated=True, zarr_format=ZARR_FORMAT)
+        _write_store(ds, tmp, version, mode="w")
         with _locked(folder):
             repair(folder, name)
-            rows = _catalogue_rows(folder, name, exclude=version)
-            os.replace(tmp, final)
+            rows = _catalogue_with(folder, name, ds, version)
+            os.replace(tmp, folder / _store_name(version))
             # LATEST is the commit point: written first, so that a kill after it leaves the catalogue and the link
             # behind it, never ahead, and the next write (``repair``) brings them level
-            text_tmp = folder / f".LATEST.{uuid.uuid4().hex[:8]}"
-            text_tmp.write_text(version + "\n")
-            os.replace(text_tmp, folder / "LATEST")
-            _write_catalogue(folder, rows + [catalogue_row(ds.attrs, name, version, datetime.now(timezone.utc))])
+            _write_latest(folder, version)
+            _write_catalogue(folder, rows)
             _point_latest_link(folder, version)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return final
+
+
+def _write_remote(ds: xr.Dataset, folder: str, name: str, version: str) -> None:
+    """On object storage (no rename, link or lock): the store in place, the catalogue, then LATEST, the commit
+    point, last, so that LATEST never names a version the catalogue lacks (the module docstring says why)."""
+    _write_store(ds, _entry(folder, _store_name(version)), version, mode="w-")
+    _write_catalogue(folder, _catalogue_with(folder, name, ds, version))
+    _write_latest(folder, version)
 
 
 STALE_TEMPORARY_S = 3600.0  # a temporary entry this old belongs to a killed write, not to a running one
@@ -260,14 +375,15 @@ STALE_TEMPORARY_S = 3600.0  # a temporary entry this old belongs to a killed wri
 
 def _point_latest_link(folder: Path, version: str) -> None:
     link_tmp = folder / f".latest.{uuid.uuid4().hex[:8]}"
-    os.symlink(f"{version}.zarr", link_tmp)
+    os.symlink(_store_name(version), link_tmp)
     os.replace(link_tmp, folder / "latest.zarr")
 
 
 def repair(folder: Path, name: str, now: float | None = None) -> list[str]:
-    """Bring a map folder level after a killed write (call under the folder's lock): the catalogue gets the row of
-    the version LATEST names if it lacks it, ``latest.zarr`` points where LATEST does, and temporary entries of
-    killed writes older than ``STALE_TEMPORARY_S`` are removed. Returns what was done (empty: nothing to do)."""
+    """Bring a local map folder level after a killed write (call under the folder's lock): the catalogue gets the
+    row of the version LATEST names if it lacks it, ``latest.zarr`` points where LATEST does, and temporary entries
+    of killed writes older than ``STALE_TEMPORARY_S`` are removed. Returns what was done (empty: nothing to do).
+    Object storage needs none: its write order leaves nothing to level (module docstring)."""
     done = []
     now = datetime.now(timezone.utc).timestamp() if now is None else now
     for entry in folder.iterdir():
@@ -283,50 +399,58 @@ def repair(folder: Path, name: str, now: float | None = None) -> list[str]:
     if not marker.exists():
         return done
     version = marker.read_text().strip()
-    if not (folder / f"{version}.zarr").exists():
+    if not (folder / _store_name(version)).exists():
         return done
     rows = _catalogue_rows(folder, name, exclude="") if (folder / CATALOGUE).exists() else None
     if rows is not None and (not rows or rows[-1]["version"] != version):
-        attrs = xr.open_zarr(folder / f"{version}.zarr", consolidated=True).attrs
+        attrs = xr.open_zarr(folder / _store_name(version), consolidated=True).attrs
         _write_catalogue(folder, [r for r in rows if r["version"] != version]
                          + [catalogue_row(attrs, name, version)])
         done.append(f"catalogue row of {version}")
     link = folder / "latest.zarr"
-    if not link.is_symlink() or os.readlink(link) != f"{version}.zarr":
+    if not link.is_symlink() or os.readlink(link) != _store_name(version):
         _point_latest_link(folder, version)
-        done.append(f"latest.zarr -> {version}.zarr")
+        done.append(f"latest.zarr -> {_store_name(version)}")
     return done
 
 
-def version_path(root: Path, name: str, version: str = "latest") -> Path:
-    """The store of ``version`` (``latest``: the version written last, as named in ``LATEST``); FileNotFoundError
-    if there is none."""
-    folder = Path(root) / name
+# ------------------------------------------------------------------------------------------------------- reads
+
+def version_path(root: Path | str, name: str, version: str = "latest") -> Path | str:
+    """The store of ``version`` (``latest``: the version written last, as named in ``LATEST``), a Path or a URL;
+    FileNotFoundError if there is none."""
+    folder = map_folder(root, name)
     if version == "latest":
-        marker = folder / "LATEST"
-        if not marker.exists():
+        marker = _entry(folder, "LATEST")
+        if not _exists(marker):
             raise FileNotFoundError(f"no beam map written under {folder}")
-        version = marker.read_text().strip()
-    path = folder / f"{version}.zarr"
-    if not path.exists():
+        version = _read_text(marker).strip()
+    path = _entry(folder, _store_name(version))
+    if not _exists(path):
         raise FileNotFoundError(f"no beam map version {version!r} under {folder}")
     return path
 
 
-def latest_path(root: Path, name: str) -> Path:
+def latest_path(root: Path | str, name: str) -> Path | str:
     """The version ``latest`` points to; FileNotFoundError if none was written."""
     return version_path(root, name, "latest")
 
 
-def read_catalogue(root: Path, name: str) -> pd.DataFrame:
+def catalogue_location(root: Path | str, name: str) -> Path | str:
+    """Where the catalogue of the map ``name`` is (a Path or a URL; plain pandas reads either)."""
+    return _entry(map_folder(root, name), CATALOGUE)
+
+
+def read_catalogue(root: Path | str, name: str) -> pd.DataFrame:
     """Every version of the map ``name`` written so far, in write order (the last row is ``latest``)."""
-    path = Path(root) / name / CATALOGUE
-    if not path.exists():
+    path = catalogue_location(root, name)
+    if not _exists(path):
         raise FileNotFoundError(f"no beam-map catalogue {path}: no version written")
     return pd.read_parquet(path)
 
 
-def open_beam_map(path: Path) -> xr.Dataset:
+def open_beam_map(path: Path | str) -> xr.Dataset:
+    """A version's store (a Path or an fsspec URL) as a lazy Dataset."""
     return xr.open_zarr(path, consolidated=True)
 
 
