@@ -1,4 +1,5 @@
-"""MLflow tracking (SQLite store and a local artifact folder under $RADIOMAP_HOME) as a Dagster resource.
+"""MLflow tracking (SQLite store and a local artifact folder under $RADIOMAP_HOME, or a tracking server named by an
+environment variable) as a Dagster resource.
 
 Every MLflow call of the project lives here (issue 11): assets hand plain values (parameters, metrics, PNG bytes,
 model files) to the resource and get run ids, versions and local paths back. A small resource around ``mlflow``
@@ -10,6 +11,7 @@ import functools
 import io
 import os
 import socket
+import sqlite3
 import subprocess
 import warnings
 from contextlib import contextmanager
@@ -92,27 +94,59 @@ class TrackedRun:
 
 
 class MlflowTracker(ConfigurableResource):
-    """``root``: folder holding ``mlflow.db`` and ``artifacts/`` (default ``$RADIOMAP_HOME/mlflow``)."""
+    """``root``: folder holding ``mlflow.db`` and ``artifacts/`` (default ``$RADIOMAP_HOME/mlflow``).
+
+    **Tracking server, a switch.** ``RADIOMAP_MLFLOW_URI``, else MLflow's own ``MLFLOW_TRACKING_URI`` when it names a
+    server (e.g. ``http://mlflow.example:5000``; ``server_uri``), is the store every run, model version and alias goes
+    to; the experiment is then created with the server's default artifact root. Unset (the default): the local
+    SQLite store under ``root``.
+
+    **A home copied or moved keeps working** (issue 15). MLflow records absolute ``file://`` URIs of artifacts in
+    the SQLite store (the experiment's artifact location, every run's, every logged model's and model version's), so
+    a copied home would read its models from the old place, and fail once that is gone. ``root/STORE_ROOT.txt``
+    records the root's URI the store was last used under; ``activate`` under another root (the local store only)
+    rewrites every stored value that starts with the old root's URI to start with the new one, then records the new
+    root. The rewrite is plain ``sqlite3`` in one transaction (``BEGIN IMMEDIATE``: a second process waits, then
+    finds nothing left to rewrite) over every text column of every table, not a list of MLflow's columns: MLflow
+    adds tables between versions (3.x: ``logged_models``), and a prefix of a file URI under the root matches nothing
+    else. MLflow's API has no call for it (an experiment's artifact location is immutable there). A store from before
+    the record is taken to have been created where its experiment's artifact location says. Model references name
+    the store by its old path too: ``download_model_artifacts`` falls back to this home's store for a local store
+    that no longer exists."""
 
     root: str = ""
     experiment: str = "radiomap"
 
     def root_path(self) -> Path:
-        return Path(self.root) if self.root else home_layout().root / "mlflow"
+        return Path(self.root).resolve() if self.root else home_layout().root / "mlflow"
+
+    @property
+    def local_tracking_uri(self) -> str:
+        return f"sqlite:///{self.root_path() / 'mlflow.db'}"
 
     @property
     def tracking_uri(self) -> str:
-        return f"sqlite:///{self.root_path() / 'mlflow.db'}"
+        """The tracking server the environment names (``server_uri``), else the local SQLite store."""
+        return server_uri() or self.local_tracking_uri
+
+    @property
+    def is_local(self) -> bool:
+        return not server_uri()
 
     def activate(self) -> str:
-        """Point mlflow at this store; create the experiment if needed; returns the experiment id."""
+        """Point mlflow at this store; create the experiment if needed; returns the experiment id. A local store
+        created under another root is first moved to this one (``relocate_store``)."""
         mlflow = _mlflow()
-        root = self.root_path()
-        (root / "artifacts").mkdir(parents=True, exist_ok=True)
+        artifact_location = None
+        if self.is_local:
+            root = self.root_path()
+            (root / "artifacts").mkdir(parents=True, exist_ok=True)
+            relocate_store(root, self.experiment)
+            artifact_location = (root / "artifacts").as_uri()
         mlflow.set_tracking_uri(self.tracking_uri)
         exp = mlflow.get_experiment_by_name(self.experiment)
         if exp is None:
-            return mlflow.create_experiment(self.experiment, artifact_location=(root / "artifacts").as_uri())
+            return mlflow.create_experiment(self.experiment, artifact_location=artifact_location)
         close_runs_of_dead_processes(exp.experiment_id)
         return exp.experiment_id
 
@@ -161,7 +195,92 @@ class MlflowTracker(ConfigurableResource):
         return _mlflow().MlflowClient().get_model_version(registered_model_name, str(version)).run_id
 
     def ui_command(self) -> str:
+        if not self.is_local:
+            return f"open {self.tracking_uri}"
         return f"mlflow ui --backend-store-uri {self.tracking_uri} --port 5000"
+
+
+STORE_ROOT_RECORD = "STORE_ROOT.txt"
+
+
+def server_uri() -> str | None:
+    """The tracking server the environment names, None for the local store: ``RADIOMAP_MLFLOW_URI``, else
+    ``MLFLOW_TRACKING_URI`` where it names no local store (``sqlite:``, ``file:`` or a path). MLflow itself writes
+    the URI it was last pointed at into ``MLFLOW_TRACKING_URI`` (for subprocesses), so a local one there is this
+    project's own store, not a switch."""
+    own = os.environ.get("RADIOMAP_MLFLOW_URI", "").strip()
+    if own:
+        return own
+    mlflows = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
+    scheme = mlflows.split("://", 1)[0].lower() if "://" in mlflows else ""
+    return mlflows if scheme not in ("", "file", "sqlite") else None
+
+
+def _recorded_root(root: Path, experiment: str) -> str | None:
+    """The URI of the root the store at ``root`` was last used under: its record, else (a store from before the
+    record) the folder above its experiment's artifact location; None when neither is known."""
+    record = root / STORE_ROOT_RECORD
+    if record.exists():
+        return record.read_text().strip() or None
+    if not (root / "mlflow.db").exists():
+        return None
+    con = _connect(root / "mlflow.db")
+    try:
+        row = con.execute("SELECT artifact_location FROM experiments WHERE name = ?", (experiment,)).fetchone()
+    except sqlite3.OperationalError:  # not an MLflow store yet
+        row = None
+    finally:
+        con.close()
+    location = row[0] if row else ""
+    if location.startswith("file:") and location.endswith("/artifacts"):
+        return location.removesuffix("/artifacts")
+    return None
+
+
+def relocate_store(root: Path, experiment: str = "radiomap") -> int:
+    """Rewrite the absolute artifact URIs of the SQLite store at ``root`` from the root it was last used under to
+    ``root`` (see ``MlflowTracker``), once; record ``root``. Returns the number of values rewritten."""
+    new = root.as_uri()
+    old = _recorded_root(root, experiment)
+    if old == new and (root / STORE_ROOT_RECORD).exists():
+        return 0
+    changed = 0
+    if old is not None and old != new and (root / "mlflow.db").exists():
+        changed = _rewrite_prefix(root / "mlflow.db", old + "/", new + "/")
+    tmp = root / f".{STORE_ROOT_RECORD}.{os.getpid()}"
+    tmp.write_text(new + "\n")
+    os.replace(tmp, root / STORE_ROOT_RECORD)
+    return changed
+
+
+def _connect(db: Path) -> sqlite3.Connection:
+    return sqlite3.connect(db, timeout=60, isolation_level=None)  # transactions begun explicitly
+
+
+def _rewrite_prefix(db: Path, old: str, new: str) -> int:
+    """Every text value of every table of ``db`` starting with ``old`` made to start with ``new`` instead, in one
+    transaction; returns the number of values changed."""
+    con = _connect(db)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        changed = 0
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                            "AND name NOT LIKE 'sqlite_%'")]
+        for table in tables:
+            for _, column, decl, *_ in con.execute(f'PRAGMA table_info("{table}")').fetchall():
+                if not any(t in decl.upper() for t in ("CHAR", "CLOB", "TEXT")):  # SQLite's text affinity
+                    continue
+                changed += con.execute(f'UPDATE "{table}" SET "{column}" = ? || substr("{column}", ?) '
+                                       f'WHERE substr("{column}", 1, ?) = ?',
+                                       (new, len(old) + 1, len(old), old)).rowcount
+        con.execute("COMMIT")
+        return changed
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
 
 
 OWNER_PID, OWNER_HOST = "radiomap.pid", "radiomap.host"
@@ -222,7 +341,17 @@ def close_runs_of_dead_processes(experiment_id: str) -> list[str]:
 
 def download_model_artifacts(tracking_uri: str, model_uri: str) -> Path:
     """The local folder of a registered model version's pyfunc artifacts (``models:/<name>/<version>``), from the
-    store at ``tracking_uri`` (a model reference carries both, so loading needs no resource instance)."""
+    store at ``tracking_uri`` (a model reference carries both, so loading needs no resource instance). A local
+    SQLite store that no longer exists there (the reference was written before its home was copied or moved) is
+    read from this home's store (``MlflowTracker()``, activated: moved to this root first) instead."""
     mlflow = _mlflow()
-    mlflow.set_tracking_uri(tracking_uri)
+    if _missing_local_store(tracking_uri):
+        MlflowTracker().activate()
+    else:
+        mlflow.set_tracking_uri(tracking_uri)
     return Path(mlflow.artifacts.download_artifacts(model_uri)) / "artifacts"
+
+
+def _missing_local_store(tracking_uri: str) -> bool:
+    prefix = "sqlite:///"
+    return tracking_uri.startswith(prefix) and not Path(tracking_uri[len(prefix):]).exists()

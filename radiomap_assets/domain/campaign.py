@@ -141,6 +141,18 @@ class Campaign:
     # dB added to the relative values of a campaign whose reference level is unknown (``align_power_level``); 0 else
     power_offset_db: float = 0.0
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickled (the IO manager's copy of ``raw_channel_measurements``): ``path`` is the absolute folder it was
+        accepted into. When that no longer exists and this home's accepted folder holds the campaign (the home was
+        copied or moved, issue 15), ``path`` is that folder, so that its ground truth is still found."""
+        self.__dict__.update(state)
+        if not Path(self.path).exists():
+            from radiomap_assets.profiles import home_layout
+
+            here = home_layout().accepted / self.campaign_id
+            if here.is_dir():
+                self.path = here
+
     @property
     def power_unit(self) -> str:
         return power_unit(self.manifest)
