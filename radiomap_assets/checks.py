@@ -84,6 +84,16 @@ def mask_density(csi: MaskedSparseCSI) -> AssetCheckResult:
                                       "samples_without_observation": empty})
 
 
+def trajectories_long_enough(short: dict[str, int], window: int) -> AssetCheckResult:
+    """A warning, never blocks: trajectories shorter than the model's training window (``short``: {id: samples})
+    are still recovered, but a training cannot draw windows from them; said here, per campaign, not dropped
+    silently."""
+    return AssetCheckResult(check_name="trajectories_long_enough", passed=not short, severity=AssetCheckSeverity.WARN,
+                            metadata={"window_samples": window, "shorter_trajectories": len(short),
+                                      "samples_in_them": int(sum(short.values())),
+                                      "first_ones": MetadataValue.json(dict(list(short.items())[:20]))})
+
+
 def mean_second_difference(frame: pd.DataFrame) -> float:
     """Mean |p_{l+1} - 2 p_l + p_{l-1}| over every trajectory of ``frame`` (trajectory_id, x_m, y_m) [m]: how
     jagged a track is. Label-free."""

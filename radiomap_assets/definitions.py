@@ -11,7 +11,10 @@ A new model family adds its own ``<family>_definitions`` here and to the merge, 
 
 from __future__ import annotations
 
-from dagster import Definitions, FilesystemIOManager, in_process_executor, load_assets_from_modules
+import os
+
+from dagster import (Definitions, ExecutorDefinition, FilesystemIOManager, in_process_executor,
+                     load_assets_from_modules, multiprocess_executor)
 
 from radiomap_assets import env_setup
 from radiomap_assets.assets import (baselines, evaluation, floors, ingestion, model, report, simulation,
@@ -43,6 +46,37 @@ def beam_map_definitions() -> Definitions:
                        schedules=[retraining_schedule])
 
 
+EXECUTOR_SWITCH = "RADIOMAP_EXECUTOR"  # in_process (default) | multiprocess | dask
+EXECUTORS = ("in_process", "multiprocess", "dask")
+
+
+def executor_from_environment() -> ExecutorDefinition:
+    """The executor a switch chooses, no code change (issue 15; README "Scaling out"):
+
+    - ``in_process`` (default): one step at a time in the run's process; on 2 cores ray tracing and training use both;
+    - ``multiprocess``: a process per step, ``RADIOMAP_MAX_CONCURRENT`` (default 2) at once;
+    - ``dask``: steps on a Dask cluster (radiomap_assets.executors, over dagster-dask), the scheduler at
+      ``RADIOMAP_DASK_SCHEDULER`` (``tcp://host:8786``), else a local cluster of ``RADIOMAP_DASK_WORKERS``
+      (default 2) one-thread workers.
+
+    The Kubernetes and Celery executors (dagster-k8s, dagster-celery) are configured the same way; the README
+    gives an example. Every step reads and writes through the filesystem IO manager and the stores under
+    RADIOMAP_HOME (or their URLs), so every worker must see them."""
+    kind = os.environ.get(EXECUTOR_SWITCH, "in_process").strip() or "in_process"
+    if kind == "in_process":
+        return in_process_executor
+    if kind == "multiprocess":
+        return multiprocess_executor.configured(
+            {"max_concurrent": int(os.environ.get("RADIOMAP_MAX_CONCURRENT", "2"))}, name="multiprocess")
+    if kind == "dask":
+        from radiomap_assets.executors import dask_executor
+
+        return dask_executor.configured({"address": os.environ.get("RADIOMAP_DASK_SCHEDULER", "").strip(),
+                                         "n_workers": int(os.environ.get("RADIOMAP_DASK_WORKERS", "2"))},
+                                        name="dask")
+    raise ValueError(f"{EXECUTOR_SWITCH} must be one of {EXECUTORS}, got {kind!r}")
+
+
 def resource_definitions(profile: Profile) -> Definitions:
     home = home_layout()
     run_profile = RunProfile(name=profile.name)
@@ -55,7 +89,7 @@ def resource_definitions(profile: Profile) -> Definitions:
             "mlflow_tracker": MlflowTracker(root=str(home.root / "mlflow")),
             "io_manager": FilesystemIOManager(base_dir=str(home.storage)),
         },
-        executor=in_process_executor,  # 2 cores: one step at a time, ray tracing and training use both
+        executor=executor_from_environment(),
     )
 
 

@@ -11,9 +11,14 @@ from dagster import DagsterInstance, materialize
 from radiomap_assets.assets import ingestion
 from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.measurement import masked_sparse_csi
-from resources import LandingZone
+from resources import LandingZone, RunProfile
+
 from tests.campaign_corpus import (good_ground_truth, good_manifest, good_measurements, write_good,
                                    write_malformed_corpus)
+
+
+def _ingestion_resources(zone: LandingZone) -> dict:
+    return {"landing_zone": zone, "run_profile": RunProfile(name="smoke")}
 
 
 def _files(root):
@@ -90,7 +95,7 @@ def test_the_ingestion_assets_fail_on_a_malformed_partition_and_succeed_beside_i
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("campaigns", ["good-c", "bad-unknown-bs"])
     assets = [ingestion.raw_channel_measurements, ingestion.masked_sparse_csi, ingestion.coarse_locations]
-    resources = {"landing_zone": zone}
+    resources = _ingestion_resources(zone)
     bad = materialize(assets, partition_key="bad-unknown-bs", instance=instance, resources=resources,
                       raise_on_error=False)
     assert not bad.success
@@ -103,7 +108,8 @@ def test_the_ingestion_assets_fail_on_a_malformed_partition_and_succeed_beside_i
     assert csi.g.shape == (40, 3 * 16) and csi.m.sum() == 120
     checks = {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
               for e in good.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
-    assert checks == {"measurement_power_range": True, "mask_density": True, "coarse_locations_in_range": True}
+    assert checks == {"measurement_power_range": True, "mask_density": True, "coarse_locations_in_range": True,
+                      "trajectories_long_enough": True}
     # a rerun of the accepted partition reads it back from the accepted folder
     assert materialize(assets, partition_key="good-c", instance=instance, resources=resources).success
 
@@ -288,7 +294,7 @@ def test_a_relative_campaign_through_the_ingestion_assets_says_its_level_is_esti
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("campaigns", ["rel-sf"])
     result = materialize([ingestion.raw_channel_measurements, ingestion.masked_sparse_csi], partition_key="rel-sf",
-                         instance=instance, resources={"landing_zone": zone})
+                         instance=instance, resources=_ingestion_resources(zone))
     assert result.success
     meta = result.get_asset_materialization_events()[0].materialization.metadata
     assert meta["power_unit"].value == "dB" and meta["power_level"].value.startswith("estimated")
@@ -311,7 +317,7 @@ def test_a_campaign_without_enough_base_station_positions_is_accepted_and_says_w
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("campaigns", ["two-unknown", "half-given"])
     assets = [ingestion.raw_channel_measurements, ingestion.masked_sparse_csi, ingestion.coarse_locations]
-    result = materialize(assets, partition_key="two-unknown", instance=instance, resources={"landing_zone": zone})
+    result = materialize(assets, partition_key="two-unknown", instance=instance, resources=_ingestion_resources(zone))
     assert result.success
     coarse = result.output_for_node("coarse_locations")
     assert coarse[["x_m", "y_m"]].isna().all().all()  # never a base station's position
@@ -323,7 +329,7 @@ def test_a_campaign_without_enough_base_station_positions_is_accepted_and_says_w
              if e.event_type_value == "ASSET_CHECK_EVALUATION"
              and e.asset_check_evaluation_data.check_name == "coarse_locations_in_range"][0]
     assert not check.passed and check.severity.value == "WARN"
-    bad = materialize(assets, partition_key="half-given", instance=instance, resources={"landing_zone": zone},
+    bad = materialize(assets, partition_key="half-given", instance=instance, resources=_ingestion_resources(zone),
                       raise_on_error=False)
     assert not bad.success
     assert "all three null" in [e for e in bad.all_events if e.is_step_failure][0].step_failure_data.error.message
@@ -397,7 +403,7 @@ def test_a_blocking_check_stops_the_assets_below_it():
         instance = DagsterInstance.ephemeral()
         instance.add_dynamic_partitions("campaigns", ["too-deep"])
         result = materialize([ingestion.raw_channel_measurements, ingestion.masked_sparse_csi],
-                             partition_key="too-deep", instance=instance, resources={"landing_zone": zone},
+                             partition_key="too-deep", instance=instance, resources=_ingestion_resources(zone),
                              raise_on_error=False)
         evaluations = [e.asset_check_evaluation_data for e in result.all_events
                        if e.event_type_value == "ASSET_CHECK_EVALUATION"]

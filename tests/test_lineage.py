@@ -11,14 +11,14 @@ from radiomap_assets import checks
 from radiomap_assets.assets import evaluation, ingestion
 from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.metrics import localization_summary
-from resources import LandingZone
+from resources import LandingZone, RunProfile
 from tests.campaign_corpus import good_ground_truth, good_manifest, good_measurements, write_good
 
 INGESTION = [ingestion.raw_channel_measurements, ingestion.masked_sparse_csi, ingestion.coarse_locations]
 
 
 def _resources(tmp_path):
-    return {"landing_zone": LandingZone(root=str(tmp_path)),
+    return {"landing_zone": LandingZone(root=str(tmp_path)), "run_profile": RunProfile(name="smoke"),
             "io_manager": FilesystemIOManager(base_dir=str(tmp_path / "storage"))}
 
 

@@ -13,7 +13,8 @@ from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.localization import MIN_POSITIONED_BS, coarse_location_problem, weighted_centroid
 from radiomap_assets.domain.measurement import MaskedSparseCSI, masked_sparse_csi as build_masked_sparse_csi
 from radiomap_assets.sites import get_site
-from resources import LandingZone
+from radiomap_assets.assets.model_registry import training_window
+from resources import LandingZone, RunProfile
 
 @asset(group_name="ingestion", partitions_def=campaign_partitions, kinds={"pandas"},
        check_specs=[AssetCheckSpec("measurement_power_range", asset="raw_channel_measurements", blocking=True,
@@ -52,20 +53,34 @@ def raw_channel_measurements(context: AssetExecutionContext, landing_zone: Landi
 @asset(group_name="ingestion", partitions_def=campaign_partitions, kinds={"numpy"},
        check_specs=[AssetCheckSpec("mask_density", asset="masked_sparse_csi", blocking=True,
                                    description="Blocks: g finite, 0 where unobserved, every sample observed "
-                                               "something. Warns (does not block) under 1% density")],
+                                               "something. Warns (does not block) under 1% density"),
+                    AssetCheckSpec("trajectories_long_enough", asset="masked_sparse_csi",
+                                   description="A warning, never blocks: names the trajectories shorter than the "
+                                               "model's training window (recovered, but not trained on)")],
        description="Per sample the masked sparse CSI g̊ = g ⊙ m and the mask m over N_b·|W| entries (eq. (2)), "
                    "g normalized as (power_dbm - noise floor) / dynamic range (affine, never clipped).")
-def masked_sparse_csi(context: AssetExecutionContext, raw_channel_measurements: contract.Campaign):
+def masked_sparse_csi(context: AssetExecutionContext, raw_channel_measurements: contract.Campaign,
+                      run_profile: RunProfile):
     c = raw_channel_measurements
     csi = build_masked_sparse_csi(c.measurements, c.bs_ids, c.num_beams)
     per_sample = csi.m.sum(axis=1)
+    window = training_window(run_profile.at(c.manifest["site"]).get())
+    lengths = pd.Series(csi.trajectory_id).value_counts(sort=False)
+    short = {str(t): int(n) for t, n in lengths.items() if n < window}
+    if short and contract.time_kind(c.manifest) != "none":  # without time every sample is alone: said elsewhere
+        context.log.warning(f"campaign {c.campaign_id}: {len(short)} trajectory(ies) shorter than the training "
+                            f"window of {window} samples (recovered, not trained on)")
     yield Output(csi, metadata={
         "samples": csi.num_samples, "entries": csi.g.shape[1], "mask_density": round(csi.mask_density, 4),
         "observed_per_sample_mean": float(per_sample.mean()),
         "samples_without_observation": int((per_sample == 0).sum()),
         "trajectories": len(csi.trajectories()),
+        "trajectories_shorter_than_window": MetadataValue.json(
+            {"window_samples": window, "count": len(short), "samples": int(sum(short.values())),
+             "trajectories": dict(list(short.items())[:50])}),
     })
     yield checks.mask_density(csi)
+    yield checks.trajectories_long_enough(short, window)
 
 
 class CoarseLocationConfig(Config):

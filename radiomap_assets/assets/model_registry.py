@@ -15,7 +15,7 @@ import torch
 from dagster import AssetExecutionContext
 
 import models
-from models.beam_map.config import model_config, with_loss_weights
+from models.beam_map.config import ModelConfig, model_config, with_loss_weights
 from models.beam_map.generative_model import GenerativeBeamMapModel
 from models.beam_map.persistence import BeamMapPyfuncModel, load_model_files, save_model_files
 from models.beam_map.training import parameter_count, refine_decoder, train
@@ -50,6 +50,11 @@ def profile_model_config(profile: Profile, num_entries: int, max_steps: int | No
     if loss_weights:
         mconfig = with_loss_weights(mconfig, loss_weights)
     return mconfig
+
+
+def training_window(profile: Profile) -> int:
+    """Samples per training window of the profile's model (a trajectory shorter than that cannot be trained on)."""
+    return int(profile.beam_map.seq_len or ModelConfig.__dataclass_fields__["seq_len"].default)
 
 
 def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTracker, site_grid: SiteGrid, data: list,
