@@ -22,9 +22,13 @@ paper: install
 test: install
 	RADIOMAP_PROFILE=smoke $(PY) -m pytest -q
 
+# the Dagster web server and daemon (sensors, automation and schedules run by themselves) on :3000, and the MLflow
+# UI of the home's store on :5000 (the assets' metadata link to its runs), stopped together
 ui: install
 	$(PY) -m radiomap_assets.env_setup
-	.venv/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	mkdir -p $(RADIOMAP_HOME)/mlflow; .venv/bin/mlflow ui --backend-store-uri sqlite:///$(RADIOMAP_HOME)/mlflow/mlflow.db \
+	  --host 127.0.0.1 --port 5000 >$(RADIOMAP_HOME)/mlflow/ui.log 2>&1 & trap "kill $$! 2>/dev/null" EXIT; \
+	  .venv/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 clean:
 	rm -rf $(RADIOMAP_HOME)

@@ -197,10 +197,24 @@ class MlflowTracker(ConfigurableResource):
     def ui_command(self) -> str:
         if not self.is_local:
             return f"open {self.tracking_uri}"
-        return f"mlflow ui --backend-store-uri {self.tracking_uri} --port 5000"
+        return f"mlflow ui --backend-store-uri {self.tracking_uri} --port {MLFLOW_UI_PORT}"
+
+    def ui_base_url(self) -> str:
+        """Where the MLflow UI of this store is served: the tracking server, else ``RADIOMAP_MLFLOW_UI`` or the
+        local ``mlflow ui`` that ``make ui`` starts beside the Dagster web server."""
+        if not self.is_local:
+            return self.tracking_uri.rstrip("/")
+        return os.environ.get("RADIOMAP_MLFLOW_UI", f"http://127.0.0.1:{MLFLOW_UI_PORT}").rstrip("/")
+
+    def run_url(self, run_id: str) -> str:
+        """The MLflow UI's page of a run (the web UI's metadata links to it)."""
+        self.activate()
+        exp_id = _mlflow().MlflowClient().get_run(run_id).info.experiment_id
+        return f"{self.ui_base_url()}/#/experiments/{exp_id}/runs/{run_id}"
 
 
 STORE_ROOT_RECORD = "STORE_ROOT.txt"
+MLFLOW_UI_PORT = 5000
 
 
 def server_uri() -> str | None:

@@ -106,7 +106,7 @@ def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_
     # refreshes the site's beam map and recovered trajectories (radiomap_assets.automation)
     return Output(ref, data_version=DataVersion(f"{ref.registered_model_name}/{ref.model_version}"), metadata={
         "promotion": metadata.as_json(decision), "trained_version": trained.model_version,
-        "mlflow_run": MetadataValue.text(f"{ref.mlflow_run_id} ({mlflow_tracker.ui_command()})"),
+        "mlflow_run": MetadataValue.url(mlflow_tracker.run_url(ref.mlflow_run_id)),
         "registered_model": MetadataValue.text(f"{name} version {trained.model_version}"),
         "serving_model": MetadataValue.text(f"{name} version {ref.model_version} (alias {CHAMPION})"), "site": site,
         "parameter_count": ref.parameter_count, "campaigns": MetadataValue.json(campaigns),
@@ -140,7 +140,7 @@ def trajectories_data_version(model: ModelReference, campaign: str) -> str:
                                                      "recovered_closer_than_coarse_input on "
                                                      "recovered_trajectory_accuracy)")])
 def recovered_trajectories(context: AssetExecutionContext, masked_sparse_csi: MaskedSparseCSI,
-                           coarse_locations: pd.DataFrame):
+                           coarse_locations: pd.DataFrame, mlflow_tracker: MlflowTracker):
     cid = context.partition_key
     site = campaign_site(cid)
     automated = context.run.tags.get(REFRESH_TAG) is not None
@@ -174,6 +174,7 @@ def recovered_trajectories(context: AssetExecutionContext, masked_sparse_csi: Ma
         "trajectories": int(df["trajectory_id"].nunique()), "model": MetadataValue.text(beam_map_model.model_uri),
         "site": site, "model_version": MetadataValue.text(str(beam_map_model.model_version)),
         "mlflow_run_id": MetadataValue.text(beam_map_model.mlflow_run_id),
+        "mlflow_run": MetadataValue.url(mlflow_tracker.run_url(beam_map_model.mlflow_run_id)),
         "mean_second_difference_m": metadata.as_json({"recovered": checks.mean_second_difference(df),
                                                       "coarse": checks.mean_second_difference(coarse_locations)})})
     yield checks.recovered_smoother_than_coarse_input(df, coarse_locations)

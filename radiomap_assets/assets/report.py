@@ -117,7 +117,7 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
     ratios = results["ratios"]
     meta = {"report_html": MetadataValue.path(str(out_dir / "evaluation.html")),
             "report_json": MetadataValue.path(str(out_dir / "evaluation.json")),
-            "mlflow_run": MetadataValue.text(f"{run.run_id} ({mlflow_tracker.ui_command()})"),
+            "mlflow_run": MetadataValue.url(mlflow_tracker.run_url(run.run_id)),
             "ratios": MetadataValue.json({k: rendering.rounded(v) for k, v in ratios.items()}),
             "not_run": MetadataValue.json(results["not_run"])}
     for exp in ("table1", "table2", "table3"):
