@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything a fresh machine needs: Debian's libLLVM 19 (Dr.Jit's CPU backend for Sionna RT;
-# the image's LLVM 14/15 crash), a .venv in the checkout, pinned CPU torch first, then the project.
+# the image's LLVM 14/15 crash), Debian's chromium (the headless browser of the web UI test), a .venv in the
+# checkout, pinned CPU torch first, then the project.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! ls /usr/lib/*/libLLVM.so.19* >/dev/null 2>&1 && ! ls /usr/lib/llvm-19/lib/libLLVM*.so* >/dev/null 2>&1; then
@@ -8,6 +9,12 @@ if ! ls /usr/lib/*/libLLVM.so.19* >/dev/null 2>&1 && ! ls /usr/lib/llvm-19/lib/l
     echo "[setup] installing libllvm19 (apt)"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libllvm19 >/dev/null
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" = "0" ] || SUDO="sudo"
+    echo "[setup] installing chromium (apt; the headless browser of tests/test_ui_browser.py)"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 PY="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
