@@ -209,8 +209,7 @@ def _run_site(defs, instance, site: str, paper: bool, timings: dict, sites_runni
     """The production graph and the evaluation of one site (its partition of every site-level asset)."""
     from dagster import AssetKey
 
-    from radiomap_assets.assets.shared import campaign_partitions, campaign_site
-    from radiomap_assets.domain.simulation import campaign_kind
+    from radiomap_assets.assets.shared import campaign_partitions, campaign_site, simulated_kind
     from radiomap_assets.experiments import FULL_EVALUATION_COMMAND, PAPER
     from radiomap_assets.jobs import HEADLINE_RUN_CONFIG
     from radiomap_assets.sensors import landing_zone_tick
@@ -266,7 +265,7 @@ def _run_site(defs, instance, site: str, paper: bool, timings: dict, sites_runni
     protocol_job = defs.resolve_job_def("paper_protocol")
     have_protocol = set(materialized_campaigns(instance, "paper_protocol_coarse_locations"))
     for cid in site_campaigns:
-        if cid in have_protocol or campaign_kind(cid) is None:
+        if cid in have_protocol or simulated_kind(cid) is None:
             continue
         if load_partition("raw_channel_measurements", cid).ground_truth_path is None:
             continue
@@ -293,7 +292,7 @@ def _run_site(defs, instance, site: str, paper: bool, timings: dict, sites_runni
     # The model group's model: San Francisco's is trained on the uniform trajectory's sparse CSI and production
     # coarse locations (no labels) and recovers that trajectory (experiment table1_production); the evaluation trains
     # the paper-protocol models itself. Without a uniform campaign (the indoor hall), on everything of the site.
-    selected = [c for c in ingested if campaign_kind(c) == "uniform"] or ingested
+    selected = [c for c in ingested if simulated_kind(c) == "uniform"] or ingested
     t0 = _step(f"[{site}] model: training on {', '.join(selected)} (progress every 15 s)")
     train_cfg = {"ops": {"beam_map_model": {"config": {"campaigns": selected}}}}
     res = defs.resolve_job_def("train_model").execute_in_process(instance=instance, partition_key=site,

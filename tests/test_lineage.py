@@ -163,3 +163,27 @@ def test_the_code_location_merges_one_definitions_per_part_without_losing_or_dou
     assert set(keys) == {k.to_user_string() for k in d.defs.resolve_all_asset_keys()}
     assert {"raw_channel_measurements", "coarse_locations"} <= part_keys[0]
     assert {"beam_map_model", "beam_maps", "evaluation_report"} <= part_keys[1]
+
+
+def test_a_landed_campaign_named_like_a_simulated_one_never_takes_an_experiments_place(tmp_path, monkeypatch):
+    """Issue 15: an experiment's campaign is one the simulator wrote (its manifest says so), not any campaign whose
+    id matches ``<site>-<kind>-<version>``."""
+    import json
+
+    from radiomap_assets.assets.shared import simulated_kind
+    from radiomap_assets.domain import campaign as contract
+    from radiomap_assets.profiles import home_layout
+
+    monkeypatch.setenv("RADIOMAP_HOME", str(tmp_path))  # not the session's test home, whose campaigns others count
+    for cid, manifest in {"san-francisco-uniform-0badc0de": {"site": "san_francisco"},
+                          "san-francisco-uniform-600dc0de": {"site": "san_francisco",
+                                                             "simulation": {"kind": "uniform"}},
+                          "san-francisco-random-5ca1ab1e": {"site": "san_francisco",
+                                                            "simulation": {"kind": "uniform"}}}.items():
+        folder = home_layout().accepted / cid
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / contract.MANIFEST).write_text(json.dumps({"campaign_id": cid, **manifest}))
+    assert simulated_kind("san-francisco-uniform-0badc0de") is None  # landed by someone else
+    assert simulated_kind("san-francisco-uniform-600dc0de") == "uniform"
+    assert simulated_kind("san-francisco-random-5ca1ab1e") is None  # id and manifest disagree
+    assert simulated_kind("field-walk-2026") is None

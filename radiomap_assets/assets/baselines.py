@@ -24,8 +24,7 @@ from radiomap_assets.assets.model_registry import (REGISTERED_MODEL, load_regist
                                                    train_and_register)
 from radiomap_assets.domain.grid import SiteGrid
 from radiomap_assets.domain.model_reference import ModelReference
-from radiomap_assets.assets.shared import campaign_site, site_partitions
-from radiomap_assets.domain.simulation import campaign_kind
+from radiomap_assets.assets.shared import campaign_site, simulated_kind, site_partitions
 from radiomap_assets.experiments import (BEAM_MAP_EXPERIMENTS, COARSE_ASSET, EXPERIMENTS, FULL_EVALUATION_COMMAND,
                                          MAP_CORRIDOR_CELLS, PARTICIPANTS, MethodRun, experiments_of_site)
 from radiomap_assets.profiles import Profile
@@ -67,7 +66,7 @@ def experiment_campaigns(context: AssetExecutionContext, config: EvaluationSelec
                                               "raw_channel_measurements")
     by_kind: dict[str, str] = {}
     for cid in ingested:  # several campaigns of one kind: the most recently accepted one
-        kind = campaign_kind(cid)
+        kind = simulated_kind(cid)
         if kind is None or campaign_site(cid) != site:  # only this site's campaigns serve its experiments
             continue
         if kind not in by_kind or (storage.partition_path("masked_sparse_csi", cid).stat().st_mtime

@@ -14,6 +14,7 @@ from models.beam_map.training import TrajectoryData, split_trajectories
 from radiomap_assets import storage
 from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.measurement import MaskedSparseCSI
+from radiomap_assets.domain.simulation import campaign_kind
 from radiomap_assets.profiles import home_layout
 from radiomap_assets.sites import get_site, site_names
 
@@ -41,6 +42,18 @@ def campaign_site(campaign_id: str) -> str:
     site = str(json.loads(path.read_text()).get("site", ""))
     get_site(site)
     return site
+
+
+def simulated_kind(campaign_id: str) -> str | None:
+    """The simulated kind of an ingested campaign (uniform, random, complex, uniform_m<M>): the one its id names
+    (``<site>-<kind>-<version>``) when its manifest says the simulator wrote it with that kind, else None. A landed
+    campaign whose id merely looks like a simulated one never takes an experiment's place."""
+    kind = campaign_kind(campaign_id)
+    if kind is None:
+        return None
+    path = home_layout().accepted / campaign_id / contract.MANIFEST
+    declared = json.loads(path.read_text()).get("simulation") if path.is_file() else None
+    return kind if isinstance(declared, dict) and declared.get("kind") == kind else None
 
 
 def campaigns_of_site(campaigns: list[str], site: str) -> list[str]:

@@ -125,6 +125,9 @@ def simulate_campaigns(beam_map: xr.Dataset, spec: CampaignSpec, site: str,
                                "orientation_yaw_deg": b["yaw_deg"]} for b in base_stations],
             "codebook": codebook,
             "measurement_rate_hz": spec.measurement_rate_hz,
+            # what makes it an experiment's campaign (radiomap_assets.assets.shared.simulated_kind): the id alone
+            # does not, a landed campaign may be named like one
+            "simulation": {"kind": kind, "ground_truth_map_version": str(beam_map.attrs.get("version", ""))},
             "notes": (f"simulated {kind} campaign from ground-truth beam map {beam_map.attrs.get('version', '?')}; "
                       f"M={observed} beams per base station per sample, noise "
                       f"{spec.noise_std_db} dB"),
