@@ -85,3 +85,20 @@ def read_tile(site: str, x_m: tuple[float, float], y_m: tuple[float, float], ver
     if beam is not None:
         da = da.sel(beam=beam)
     return da.load()
+
+
+def campaign_model_input(folder: str | Path) -> pd.DataFrame:
+    """A campaign folder as it lands (manifest.json + measurements.parquet, any contract variant) turned into the
+    registered model's input: ``mlflow.pyfunc.load_model("models:/generative_beam_map_<site>@champion")
+    .predict(campaign_model_input(folder))`` recovers its trajectories outside the pipeline. The campaign is validated
+    (``CampaignValidationError`` names the rule it breaks); a relative-dB campaign without a reference is placed at its
+    site's level, as ingestion does."""
+    from radiomap_assets.domain import campaign as contract
+    from radiomap_assets.domain.measurement import masked_sparse_csi, model_input_frame
+    from radiomap_assets.sites import get_site
+
+    campaign = contract.load_campaign(Path(folder))
+    if not campaign.power_level_known:
+        campaign = contract.align_power_level(campaign, get_site(campaign.manifest["site"]).reference_p95_power_dbm)
+    csi = masked_sparse_csi(campaign.measurements, campaign.bs_ids, campaign.num_beams)
+    return model_input_frame(csi.trajectory_id, csi.g, csi.m)  # rows in time order within a trajectory

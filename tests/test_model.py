@@ -343,16 +343,15 @@ def test_recovered_trajectory_is_closer_to_the_truth_than_its_production_coarse_
 
 def test_registered_version_loads_back_and_reproduces_the_recovered_trajectory(trained_model, recovery):
     import mlflow
-    import pandas as pd
 
-    from radiomap_assets import storage
+    from radiomap_assets import analyst, storage
+    from radiomap_assets.profiles import home_layout
 
     campaign, result = trained_model
     ref = result.output_for_node("beam_map_model")
     mlflow.set_tracking_uri(ref.tracking_uri)
     pyfunc = mlflow.pyfunc.load_model(ref.model_uri)
-    csi = storage.load_partition("masked_sparse_csi", campaign)
-    frame = pd.DataFrame({"trajectory_id": csi.trajectory_id, "g": list(csi.g), "m": list(csi.m)})
+    frame = analyst.campaign_model_input(home_layout().accepted / campaign)  # the analyst's helper, from the files
     predicted = pyfunc.predict(frame)
     recovered = storage.load_partition("recovered_trajectories", campaign)
     assert np.allclose(predicted[["x_m", "y_m"]].to_numpy(), recovered[["x_m", "y_m"]].to_numpy(), atol=1e-4)

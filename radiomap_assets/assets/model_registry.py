@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from dagster import AssetExecutionContext
 
@@ -23,7 +22,7 @@ from radiomap_assets import plots
 from radiomap_assets.metadata import time_left
 from radiomap_assets.domain.beam_layout import BeamLayout
 from radiomap_assets.domain.grid import SiteGrid
-from radiomap_assets.domain.measurement import DYNAMIC_RANGE_DB
+from radiomap_assets.domain.measurement import DYNAMIC_RANGE_DB, model_input_frame
 from radiomap_assets.domain.model_reference import ModelReference
 from radiomap_assets.profiles import Profile, home_layout
 from radiomap_assets.sites import get_site
@@ -123,9 +122,7 @@ def train_and_register(context: AssetExecutionContext, mlflow_tracker: MlflowTra
             files = save_model_files(model, Path(tmp),
                                      extra={"campaigns": campaigns, "site_grid": site_grid.grid.to_dict()})
             first = data[0]  # the pyfunc's input: one row per sample, g and m as lists, rows of a trajectory in order
-            example = pd.DataFrame({"trajectory_id": [first.trajectory_id] * min(3, len(first)),
-                                    "g": [row.astype(float).tolist() for row in first.g[:3]],
-                                    "m": [row.astype(bool).tolist() for row in first.m[:3]]})
+            example = model_input_frame(first.trajectory_id, first.g[:3], first.m[:3])
             registered = run.register_pyfunc_model(
                 BeamMapPyfuncModel(), files, registered_model_name,
                 version_tags={**tags, "data_versions": json.dumps(versions)},

@@ -67,6 +67,14 @@ def measurements_long_format(trajectory_id: str, t_s: np.ndarray, power_dbm: np.
     })
 
 
+def model_input_frame(trajectory_id, g: np.ndarray, m: np.ndarray) -> pd.DataFrame:
+    """The registered model's (MLflow pyfunc) input: one row per sample, columns trajectory_id, g (list of N_b·|W|
+    floats, normalized, 0 where unobserved) and m (list of bools), rows of a trajectory in time order."""
+    return pd.DataFrame({"trajectory_id": np.broadcast_to(np.asarray(trajectory_id, dtype=object), (len(g),)),
+                         "g": [row.astype(float).tolist() for row in g],
+                         "m": [row.astype(bool).tolist() for row in m]})
+
+
 @dataclass
 class MaskedSparseCSI:
     """Per sample l of every trajectory: g̊_l = g_l ⊙ m_l and m_l over N_b * |W| entries (eq. (2))."""
