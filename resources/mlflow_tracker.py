@@ -199,6 +199,10 @@ class MlflowTracker(ConfigurableResource):
             return f"open {self.tracking_uri}"
         return f"mlflow ui --backend-store-uri {self.tracking_uri} --port {MLFLOW_UI_PORT}"
 
+    def git_commit(self) -> str | None:
+        """The git commit of the code this process runs (the tag its runs carry), None outside a checkout."""
+        return _git_commit()
+
     def ui_base_url(self) -> str:
         """Where the MLflow UI of this store is served: the tracking server, else ``RADIOMAP_MLFLOW_UI`` or the
         local ``mlflow ui`` that ``make ui`` starts beside the Dagster web server."""

@@ -2,6 +2,7 @@
 experiment, the report) run on the smoke profile; issue 10: the headline evaluation of `make demo` after it."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -139,6 +140,11 @@ def test_evaluation_json_has_every_method_and_experiment(evaluation):
     for scores in results["localization"]["table1"].values():
         assert 0.0 < scores["trustworthiness"] <= 1.0 and 0.0 < scores["continuity"] <= 1.0
         assert np.isfinite(scores["mean_error_m"]) and scores["p95_error_m"] >= scores["mean_error_m"] * 0.5
+    prov = results["provenance"]  # issue 15: where the numbers came from
+    assert prov["dagster_run_id"] and prov["profile"]["name"] == "smoke" and results["profile"] == "smoke"
+    assert prov["models"]["proposed/table1"]["model_uri"].startswith("models:/")
+    assert prov["models"]["proposed/table1"]["coarse_input"] == "paper_protocol_coarse_locations"
+    assert "Provenance: profile smoke" in Path(report["path"]).with_suffix(".md").read_text()
     for exp in ("m1", "table1", "m5"):  # Table IV for every map-building method, the tracked variant's map too
         for m in ("skf", "proposed", "proposed_tracked"):
             assert 0.0 < results["beam_map"][exp][m]["nmse"] < 1.0

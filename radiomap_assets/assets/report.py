@@ -3,8 +3,10 @@
 ``$RADIOMAP_HOME/reports/evaluation.{json,md,html}`` plus PNGs; the same numbers go to MLflow and to the asset's
 Dagster metadata (this module)."""
 
+import dataclasses
 import json
 import time
+from datetime import datetime, timezone
 
 import numpy as np
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
@@ -75,6 +77,9 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
                                for k, v in capacity.capacity.items()}
         results["capacity_los_share"] = float(capacity.los_serving.mean())
     scoring.summarize(results, runs, cam_baseline)
+    results["provenance"] = scoring.provenance(runs, context.run_id, mlflow_tracker.git_commit(),
+                                               dataclasses.asdict(profile),
+                                               datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     # --- rendering: figures, then the report
     pngs = rendering.trajectory_figures(runs, tests, truths)

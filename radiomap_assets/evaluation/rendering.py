@@ -181,6 +181,17 @@ def render(results: dict, pngs: dict[str, bytes], title: str, not_run: dict, not
         rep.text(f"Partial evaluation (the headline of make demo): experiments run {sorted(results['campaigns'])}; "
                  f"not run {sorted(not_run)}; sections and rows of what was not run say so. "
                  f"{FULL_EVALUATION_COMMAND} runs every table and figure.")
+    prov = results.get("provenance")
+    if prov:
+        rep.text(f"Provenance: profile {results['profile']}, Dagster run {prov['dagster_run_id']}, code commit "
+                 f"{prov['git_commit'] or 'unknown'}, written {prov['written_at']} (the profile's sizes and every "
+                 f"model's MLflow version, run and coarse input: evaluation.json, key provenance).")
+        if prov["models"]:
+            rep.table(pd.DataFrame([{"method/experiment": k, "model": v.get("model_uri", ""),
+                                     "MLflow run": v.get("mlflow_run_id", ""),
+                                     "coarse input": v.get("coarse_input", ""),
+                                     "training [s]": rounded(v.get("train_wall_time_s"), 0)}
+                                    for k, v in prov["models"].items()]))
     _localization_sections(rep, results, pngs, not_run, not_run_methods)
     _beam_map_section(rep, results, not_run)
     if "fig11_beam_maps_bs1" in pngs:

@@ -142,6 +142,19 @@ def new_results(profile_name: str, experiments: dict, not_run: dict, not_run_met
                                         "command": FULL_EVALUATION_COMMAND}}
 
 
+def provenance(runs: dict, dagster_run_id: str, git_commit: str | None, profile: dict, written_at: str) -> dict:
+    """Where the report's numbers came from: per method and experiment the MLflow model version and run that made
+    them (trained methods only), the training wall time and coarse input; the Dagster run, the code's commit, the
+    profile's sizes and the time written."""
+    methods = {f"{method}/{exp}": {k: v for k, v in {"model_uri": run.model_uri, "mlflow_run_id": run.mlflow_run_id,
+                                                      "train_wall_time_s": run.train_wall_time_s,
+                                                      "coarse_input": run.coarse_asset}.items() if v is not None}
+               for method, by_exp in runs.items() if isinstance(by_exp, dict)
+               for exp, run in by_exp.items() if getattr(run, "model_uri", None)}
+    return {"dagster_run_id": dagster_run_id, "git_commit": git_commit, "written_at": written_at,
+            "profile": profile, "models": methods}
+
+
 def flat_metrics(results: dict) -> dict[str, float]:
     """The numbers of ``results`` as flat metric names (MLflow): localization, Table IV, ratios."""
     flat = {f"{e}.{m}.{k}": v for e, sc in results["localization"].items() for m, s in sc.items()
