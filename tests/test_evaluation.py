@@ -272,8 +272,8 @@ def test_headline_evaluation_runs_table1_with_floors_and_marks_the_rest_as_not_r
     ("paper", "table2", None, 40000),
 ])
 def test_each_experiment_trains_its_models_for_its_profiles_budget(profile, exp, configured, expected):
-    """Table II's models see about 50x Table I's samples over an area: twice the profile's steps; an explicit
-    ExperimentConfig.model_steps wins; smoke's side experiments only check the plumbing."""
+    """Table II's models see about 50x Table I's samples over an area: twice the profile's steps; the evaluation's
+    explicit model_steps (experiment_campaigns' config) wins; smoke's side experiments only check the plumbing."""
     from radiomap_assets.assets.experiment_inputs import experiment_model_steps
     from radiomap_assets.profiles import get_profile
 

@@ -18,8 +18,9 @@ from dagster import AllPartitionMapping, AssetDep, AssetExecutionContext, Config
 
 from models.beam_map.training import beam_map_along, recover_trajectory
 from radiomap_assets import storage
-from radiomap_assets.assets.experiment_inputs import (GROUP, ExperimentConfig, coarse_asset_of, experiment_data,
-                                                      experiment_model_steps, experiments_for, truth_of)
+from radiomap_assets.assets.experiment_inputs import (GROUP, ExperimentBudgets, budgets_of, coarse_asset_of,
+                                                      experiment_data, experiment_model_steps, experiments_for,
+                                                      truth_of)
 from radiomap_assets.assets.model_registry import (REGISTERED_MODEL, load_registered_model, profile_model_config,
                                                    train_and_register)
 from radiomap_assets.domain.grid import SiteGrid
@@ -38,6 +39,11 @@ class EvaluationSelection(Config):
 
     experiments: list[str] | None = None
     methods: list[str] | None = None
+    # the budgets of the models the evaluation trains (None = the profile's): set here once, every method asset
+    # reads them from this asset's value (experiment_inputs.budgets_of)
+    model_steps: int | None = None  # proposed, its variants, the LSTM: training steps per experiment
+    chart_steps: int | None = None  # channel-charting baselines' steps
+    labelled_samples: int = 500  # Semi-CC-GT's ground-truth labels (paper: 500)
 
 
 # ------------------------------------------------------------------------------------------------ inputs
@@ -110,7 +116,9 @@ def experiment_campaigns(context: AssetExecutionContext, config: EvaluationSelec
                for exp in of_site if exp not in experiments}
     value = {"site": site, "experiments": experiments, "coarse_asset": coarse_asset, "coarse_method": methods,
              "data_versions": versions, "table2_split": split, "not_run": not_run,
-             "methods": list(config.methods) if config.methods is not None else None}
+             "methods": list(config.methods) if config.methods is not None else None,
+             "budgets": dataclasses.asdict(ExperimentBudgets(config.model_steps, config.chart_steps,
+                                                             config.labelled_samples))}
     table = pd.DataFrame([{"experiment": e, "campaign": c, "coarse input": coarse_asset[e],
                            "coarse method": methods[e], "coarse version": versions[e][coarse_asset[e]]}
                           for e, c in experiments.items()])
@@ -156,7 +164,7 @@ def skf_baseline(context: AssetExecutionContext, experiment_campaigns: dict, sit
     return Output(runs, metadata=_summary(runs))
 
 
-def _chart_runs(context, method: str, campaigns: dict, config: ExperimentConfig, profile: Profile) -> dict:
+def _chart_runs(context, method: str, campaigns: dict, config: ExperimentBudgets, profile: Profile) -> dict:
     from models.baselines.channel_charting import (choose_labelled_samples, predict_chart, train_channel_chart,
                                                    variant_config)
 
@@ -193,9 +201,9 @@ def _chart_asset(method: str, description: str):
 
     @asset(name=f"{method}_baseline", group_name=GROUP, kinds={"pytorch"}, partitions_def=site_partitions,
            description=description)
-    def _baseline(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict,
-                  run_profile: RunProfile) -> Output[dict]:
-        runs = _chart_runs(context, method, experiment_campaigns, config, run_profile.at(context.partition_key).get())
+    def _baseline(context: AssetExecutionContext, experiment_campaigns: dict, run_profile: RunProfile) -> Output[dict]:
+        runs = _chart_runs(context, method, experiment_campaigns, budgets_of(experiment_campaigns),
+                           run_profile.at(context.partition_key).get())
         return Output(runs, metadata=_summary(runs))
 
     return _baseline
@@ -232,7 +240,7 @@ def cam_baseline(context: AssetExecutionContext, experiment_campaigns: dict, sit
     return Output(runs, metadata=_summary(runs))
 
 
-def _generative_runs(context, rnn_cell: str, campaigns: dict, config: ExperimentConfig, site_grid: SiteGrid,
+def _generative_runs(context, rnn_cell: str, campaigns: dict, config: ExperimentBudgets, site_grid: SiteGrid,
                      mlflow_tracker: MlflowTracker, reuse: ModelReference | None, profile: Profile) -> dict:
     method = "proposed" if rnn_cell == "gru" else "lstm"
     runs = {}
@@ -270,10 +278,11 @@ def _generative_runs(context, rnn_cell: str, campaigns: dict, config: Experiment
                    "that campaign and coarse input (table1_production: production coarse_locations), else a model "
                    "trained the same way on the experiment's campaign and coarse input (registered in MLflow); "
                    "recovered trajectories and its decoded beam map along them.")
-def proposed_method(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict,
+def proposed_method(context: AssetExecutionContext, experiment_campaigns: dict,
                     site_grid: SiteGrid, beam_map_model: ModelReference, mlflow_tracker: MlflowTracker,
                     run_profile: RunProfile) -> Output[dict]:
-    runs = _generative_runs(context, "gru", experiment_campaigns, config, site_grid, mlflow_tracker, beam_map_model,
+    runs = _generative_runs(context, "gru", experiment_campaigns, budgets_of(experiment_campaigns), site_grid,
+                            mlflow_tracker, beam_map_model,
                             run_profile.at(context.partition_key).get())
     return Output(runs, metadata={**_summary(runs), "models": MetadataValue.json(
         {e: r.model_uri for e, r in runs.items()})})
@@ -282,9 +291,10 @@ def proposed_method(context: AssetExecutionContext, config: ExperimentConfig, ex
 @asset(group_name=GROUP, kinds={"pytorch", "mlflow"}, partitions_def=site_partitions,
        description="LSTM baseline of Table II: the proposed model with each hybrid RNN-CNN block replaced by a plain "
                    "causal LSTM layer, everything else equal; trained on the random trajectories, scored held out.")
-def lstm_baseline(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict,
+def lstm_baseline(context: AssetExecutionContext, experiment_campaigns: dict,
                   site_grid: SiteGrid, mlflow_tracker: MlflowTracker, run_profile: RunProfile) -> Output[dict]:
-    runs = _generative_runs(context, "lstm", experiment_campaigns, config, site_grid, mlflow_tracker, None,
+    runs = _generative_runs(context, "lstm", experiment_campaigns, budgets_of(experiment_campaigns), site_grid,
+                            mlflow_tracker, None,
                             run_profile.at(context.partition_key).get())
     return Output(runs, metadata={**_summary(runs), "models": MetadataValue.json(
         {e: r.model_uri for e, r in runs.items()})})

@@ -3,8 +3,9 @@ configuration, each experiment's training and test trajectories, and their groun
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
-from dagster import Config
 
 from models.beam_map.training import TrajectoryData
 from radiomap_assets import storage
@@ -25,7 +26,8 @@ FULL_BUDGET_EXPERIMENTS = ("table1", "table1_production", "table3")
 
 def experiment_model_steps(profile: Profile, exp: str, configured: int | None, num_entries: int) -> int:
     """Steps of experiment ``exp``'s own models (proposed, its variants, the LSTM): ``configured``
-    (ExperimentConfig.model_steps) when set, else the profile's budget (radiomap_assets.profiles.BeamMapSection)."""
+    (the evaluation's model_steps, ExperimentBudgets) when set, else the profile's budget
+    (radiomap_assets.profiles.BeamMapSection)."""
     if configured:
         return int(configured)
     section = profile.beam_map
@@ -35,12 +37,19 @@ def experiment_model_steps(profile: Profile, exp: str, configured: int | None, n
     return int(round(base * dict(section.budget_scale).get(exp, 1.0)))
 
 
-class ExperimentConfig(Config):
-    """Budgets of the models the experiments train (None = the profile's)."""
+@dataclass(frozen=True)
+class ExperimentBudgets:
+    """Budgets of the models the experiments train (None = the profile's). Set once, in experiment_campaigns'
+    config (EvaluationSelection), and carried in its value to every method asset."""
 
     model_steps: int | None = None  # proposed / LSTM training steps per experiment
     chart_steps: int | None = None  # channel-charting baselines' steps
     labelled_samples: int = 500  # Semi-CC-GT's ground-truth labels (paper: 500)
+
+
+def budgets_of(experiment_campaigns: dict) -> ExperimentBudgets:
+    """The evaluation's budgets, as experiment_campaigns was configured."""
+    return ExperimentBudgets(**experiment_campaigns.get("budgets", {}))
 
 
 def truth_of(cid: str, data: list[TrajectoryData]) -> CampaignTruth:

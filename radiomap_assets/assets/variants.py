@@ -29,7 +29,7 @@ from dagster import AssetExecutionContext, MetadataValue, Output, asset
 from models.beam_map.tracking import track_with_prior
 from models.beam_map.training import beam_map_along, recover_trajectory, refine_decoder
 from radiomap_assets import storage
-from radiomap_assets.assets.experiment_inputs import (GROUP, ExperimentConfig, coarse_asset_of, experiment_data,
+from radiomap_assets.assets.experiment_inputs import (GROUP, budgets_of, coarse_asset_of, experiment_data,
                                                       experiment_model_steps, experiments_for)
 from radiomap_assets.assets.model_registry import (REGISTERED_MODEL, load_model_version, load_registered_model,
                                                    profile_model_config, train_and_register)
@@ -67,10 +67,11 @@ def _tracked_beam_map(run: MethodRun, test: list, faithful: MethodRun, mlflow_tr
                    "where the faithful model decodes a beam map, its own map from the decoder refined on the tracked "
                    "cells) and proposed_smoothed_tracked (both: the smoothed model's p̂ through the same tracking "
                    "prior). Reported beside the faithful row.")
-def proposed_variants(context: AssetExecutionContext, config: ExperimentConfig, experiment_campaigns: dict,
+def proposed_variants(context: AssetExecutionContext, experiment_campaigns: dict,
                       site_grid: SiteGrid, mlflow_tracker: MlflowTracker, proposed_method: dict,
                       run_profile: RunProfile) -> Output[dict]:
     profile = run_profile.at(context.partition_key).get()
+    config = budgets_of(experiment_campaigns)
     runs: dict[str, dict] = {v: {} for v in VARIANTS}
     for exp in experiments_for("proposed_smoothed", experiment_campaigns):
         cid = experiment_campaigns["experiments"][exp]
