@@ -80,8 +80,9 @@ class SionnaScene(ConfigurableResource):
     def model_grid(self) -> Grid:
         return Grid.covering(self.region_m, self.site.grid_resolution_m)
 
-    def trace(self) -> raytrace.TracedSite:
-        """Geometry, base stations, LOS and the ray-traced beam maps on the ground-truth grid."""
+    def trace(self, on_progress=None) -> raytrace.TracedSite:
+        """Geometry, base stations, LOS and the ray-traced beam maps on the ground-truth grid (``on_progress(done,
+        total)`` after each base station's ray tracing)."""
         spec, site = self.spec, self.site
         scene = self.load()
         grid = self.ground_truth_grid()
@@ -89,7 +90,7 @@ class SionnaScene(ConfigurableResource):
         base_stations = self.base_stations(geometry)
         path_gain, _ = raytrace.trace_beam_maps(
             scene, base_stations, site.codebook(), geometry, site.ue_height_m, spec.samples_per_tx, spec.max_depth,
-            spec.diffraction, spec.seed, diffuse_reflection=spec.scattering_coefficient > 0)
+            spec.diffraction, spec.seed, diffuse_reflection=spec.scattering_coefficient > 0, on_progress=on_progress)
         path_gain = raytrace.smooth_monte_carlo(path_gain, geometry.walkable, spec.smoothing_radius_cells)
         ue_z = geometry.ground_z + site.ue_height_m
         points = np.concatenate([grid.cell_centres(), np.nan_to_num(ue_z).reshape(-1, 1)], axis=1)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from dagster import AssetCheckSpec, AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
-from radiomap_assets import checks, plots
+from radiomap_assets import checks, metadata, plots
 from radiomap_assets.assets.shared import ground_truth_map_name, site_partitions
 from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.beam_map_store import beam_map_dataset, flag_attrs
@@ -32,7 +32,12 @@ def ground_truth_beam_map(context: AssetExecutionContext, scene: SionnaScene, be
     spec, site = scene.spec, scene.site
     context.log.info(f"ray tracing {site.scene}: {site.num_base_stations} base stations x {site.num_beams} beams, "
                      f"{spec.samples_per_tx:,} rays per transmitter, depth {spec.max_depth}")
-    traced = scene.trace()
+
+    def progress(done: int, total: int) -> None:
+        context.log.info(f"ray traced {done}/{total} base stations, "
+                         f"{metadata.time_left(time.perf_counter() - t0, done, total)}")
+
+    traced = scene.trace(on_progress=progress)
     trace_s = time.perf_counter() - t0
     grid, geometry, bss = traced.grid, traced.geometry, traced.base_stations
     walkable = geometry.walkable

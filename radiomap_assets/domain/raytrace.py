@@ -35,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 
-from radiomap_assets.domain.beam_layout import BeamLayout
 from radiomap_assets.domain.grid import Grid
 
 NOISE_FLOOR_DBM = -120.0  # value given to coverage holes and the lower clip of every synthesized measurement
@@ -260,10 +259,11 @@ def line_of_sight(scene, bs_positions: np.ndarray, points: np.ndarray) -> np.nda
 
 def trace_beam_maps(scene, base_stations: list[dict], codebook: np.ndarray, geometry: "SceneGeometry",
                     ue_height_m: float, samples_per_tx: int, max_depth: int, diffraction: bool, seed: int,
-                    diffuse_reflection: bool = False):
-    """One RadioMapSolver run: one co-located transmitter per (base station, beam) with its precoding vector (row j
-    of ``codebook``, (|W|, N_t) in the scene's tx_array element order: ``Site.codebook``), over the grid-aligned
-    user surface of the walkable cells.
+                    diffuse_reflection: bool = False, on_progress=None):
+    """RadioMapSolver runs, one per base station (``on_progress(done, total)`` after each: ray tracing a site takes
+    minutes), each with one co-located transmitter per beam with its precoding vector (row j of ``codebook``,
+    (|W|, N_t) in the scene's tx_array element order: ``Site.codebook``), over the grid-aligned user surface of the
+    walkable cells. Base station i's run uses seed ``seed + i``.
 
     Returns (path_gain (N_b, |W|, ny, nx) linear with NaN where no ray reached the cell or the cell is not
     walkable, covered (N_b, |W|, ny, nx) bool).
@@ -271,36 +271,36 @@ def trace_beam_maps(scene, base_stations: list[dict], codebook: np.ndarray, geom
     mi = _mitsuba()
     import sionna.rt as rt
 
-    for name in list(scene.transmitters):
-        scene.remove(name)
     num_beams, num_ant = codebook.shape  # (|W|, N)
     if num_ant != scene.tx_array.num_ant:
         raise ValueError(f"codebook for {num_ant} antennas, the scene's arrays have {scene.tx_array.num_ant}")
-    for bs in base_stations:
-        for j in range(num_beams):
+    precoding_vec = (mi.TensorXf(codebook.real.astype(np.float32)), mi.TensorXf(codebook.imag.astype(np.float32)))
+    grid = geometry.grid
+    mesh, _, _ = grid_surface_mesh(grid, geometry.ground_z, geometry.walkable, ue_height_m)
+    iy, ix = np.nonzero(geometry.walkable & np.isfinite(geometry.ground_z))
+    path_gain = np.full((len(base_stations), num_beams) + grid.shape, np.nan)
+    for i, bs in enumerate(base_stations):
+        for name in list(scene.transmitters):
+            scene.remove(name)
+        for j in range(num_beams):  # transmitter j = beam j of this base station
             scene.add(rt.Transmitter(name=f"bs{bs['bs_id']}_beam{j}",
                                      position=mi.Point3f(bs["x_m"], bs["y_m"], bs["z_m"]),
                                      orientation=mi.Point3f(math.radians(bs["yaw_deg"]), 0.0, 0.0)))
-    layout = BeamLayout(len(base_stations), num_beams)
-    precoding = np.concatenate([codebook] * layout.num_bs)  # (N_b*|W|, N): transmitter k = entry k of the layout
-    precoding_vec = (mi.TensorXf(precoding.real.astype(np.float32)), mi.TensorXf(precoding.imag.astype(np.float32)))
-    grid = geometry.grid
-    mesh, _, _ = grid_surface_mesh(grid, geometry.ground_z, geometry.walkable, ue_height_m)
-    try:
-        rm = rt.RadioMapSolver()(scene, measurement_surface=mesh, precoding_vec=precoding_vec,
-                                 samples_per_tx=int(samples_per_tx), max_depth=int(max_depth),
-                                 diffraction=bool(diffraction), diffuse_reflection=bool(diffuse_reflection),
-                                 seed=int(seed))
-        per_triangle = np.array(rm.path_gain, dtype=np.float64)  # (N_b*|W|, 2C)
-    finally:
-        for name in list(scene.transmitters):
-            scene.remove(name)
-    per_cell = per_triangle.reshape(layout.num_entries, -1, 2)
-    count = (per_cell > 0).sum(axis=2)
-    gain = np.where(count > 0, per_cell.mean(axis=2), np.nan)  # unbiased Monte-Carlo estimate of the cell
-    iy, ix = np.nonzero(geometry.walkable & np.isfinite(geometry.ground_z))
-    path_gain = np.full((layout.num_bs, layout.beams_per_bs) + grid.shape, np.nan)
-    path_gain[:, :, iy, ix] = layout.per_bs(gain, axis=0)
+        try:
+            rm = rt.RadioMapSolver()(scene, measurement_surface=mesh, precoding_vec=precoding_vec,
+                                     samples_per_tx=int(samples_per_tx), max_depth=int(max_depth),
+                                     diffraction=bool(diffraction), diffuse_reflection=bool(diffuse_reflection),
+                                     seed=int(seed) + i)
+            per_triangle = np.array(rm.path_gain, dtype=np.float64)  # (|W|, 2C)
+        finally:
+            for name in list(scene.transmitters):
+                scene.remove(name)
+        per_cell = per_triangle.reshape(num_beams, -1, 2)
+        count = (per_cell > 0).sum(axis=2)
+        gain = np.where(count > 0, per_cell.mean(axis=2), np.nan)  # unbiased Monte-Carlo estimate of the cell
+        path_gain[i][:, iy, ix] = gain
+        if on_progress is not None:
+            on_progress(i + 1, len(base_stations))
     return path_gain, np.isfinite(path_gain)
 
 
