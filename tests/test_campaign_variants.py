@@ -80,12 +80,20 @@ def _variants(manifest: dict, rows: pd.DataFrame) -> dict:
     }
 
 
-def test_the_same_campaign_in_another_form_lands_and_is_recovered_to_the_same_trajectory(original,
+def test_the_same_campaign_in_another_form_lands_and_is_recovered_to_the_same_trajectory(original, trained_model,
                                                                                           dagster_instance):
+    """The recovered trajectory is the original's within TOLERANCE_M, and so is the model's input (the masked
+    sparse CSI): a training on the variant is the training on the original (seeded, deterministic on the CPU:
+    scripts/fault_drill.py), so its beam map is too."""
+    from radiomap_assets import storage
+
     manifest, rows, reference = original
+    reference_csi = storage.load_partition("masked_sparse_csi", trained_model[0])
     for cid, (man, variant) in _variants(manifest, rows).items():
         _land(cid, man, variant)
         recovered, _, _ = _ingest_and_recover(dagster_instance, cid)
+        csi = storage.load_partition("masked_sparse_csi", cid)
+        assert (csi.m == reference_csi.m).all() and np.abs(csi.g - reference_csi.g).max() < 1e-5, cid
         assert len(recovered) == len(reference), cid
         got, want = (f.sort_values(["trajectory_id", "t_s"], kind="stable")[["x_m", "y_m"]].to_numpy()
                      for f in (recovered, reference))
