@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     instance = DagsterInstance.get()  # creates the instance's storage before any worker writes to it
     timings: dict[str, float] = {}
     if args.worker_summary:  # one site of a side-by-side demo: run it, hand the result to the parent
+        _take_freed_cores_on_signal()
         summary = _run_site(defs, instance, sites[0], paper, timings, sites_running=_running_sites())
         Path(args.worker_summary).write_text(json.dumps({"summary": summary, "timings": timings}, default=str))
         return 0 if summary.get("evaluation_report") else 1
@@ -147,17 +148,27 @@ def _run_sites_side_by_side(sites: list[str], paper: bool, cores: int, timings: 
     summaries: dict[str, dict] = {}
     previous_term = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # `kill` stops the workers too
     try:
-        for site, proc in workers.items():
-            rc = proc.wait()
-            result = tmp / f"{site}.json"
-            if result.exists():
-                data = json.loads(result.read_text())
-                summaries[site] = data["summary"]
-                timings.update(data["timings"])
-            else:
-                summaries[site] = {}
-            if rc != 0:
-                print(f"[{site}] worker ended with exit status {rc}", flush=True)
+        waiting = dict(workers)
+        while waiting:
+            done = [site for site, proc in waiting.items() if proc.poll() is not None]
+            if not done:
+                time.sleep(1.0)
+                continue
+            for site in done:
+                rc = waiting.pop(site).returncode
+                result = tmp / f"{site}.json"
+                if result.exists():
+                    data = json.loads(result.read_text())
+                    summaries[site] = data["summary"]
+                    timings.update(data["timings"])
+                else:
+                    summaries[site] = {}
+                if rc != 0:
+                    print(f"[{site}] worker ended with exit status {rc}", flush=True)
+            if len(waiting) == 1 and cores > threads:  # the last site running takes every core
+                site, proc = next(iter(waiting.items()))
+                print(f"[{site}] now {cores} torch threads: {', '.join(done)} finished", flush=True)
+                proc.send_signal(signal.SIGUSR1)
     except KeyboardInterrupt:
         for proc in workers.values():
             if proc.poll() is None:
@@ -173,6 +184,17 @@ def _run_sites_side_by_side(sites: list[str], paper: bool, cores: int, timings: 
         for echo in echoes:
             echo.join(timeout=5)
     return summaries
+
+
+def _take_freed_cores_on_signal() -> None:
+    """In a side-by-side worker: SIGUSR1 from the parent (it is the last site running) gives torch every core; a
+    default training step is 1.3x faster on two threads than on one (README, "The two commands")."""
+    def every_core(signum, frame):
+        import torch
+
+        torch.set_num_threads(os.cpu_count() or 1)
+
+    signal.signal(signal.SIGUSR1, every_core)
 
 
 def _raise_keyboard_interrupt(signum, frame):

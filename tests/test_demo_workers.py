@@ -26,3 +26,20 @@ def test_each_landed_campaign_goes_to_exactly_one_site_worker(tmp_path):
     assert sorted(hall + sf) == sorted(new)
     # one site alone takes everything
     assert campaigns_for_worker(new, tmp_path, "san_francisco", ["san_francisco"]) == new
+
+
+def test_the_last_site_worker_running_takes_every_core_on_the_parents_signal():
+    """Side by side, each site worker starts on its share of the cores; when the other site finishes, the parent's
+    SIGUSR1 gives the one still running every core (torch's intra-op threads)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os, signal, time, torch\n"
+            "from radiomap_assets.demo import _take_freed_cores_on_signal\n"
+            "torch.set_num_threads(1)\n_take_freed_cores_on_signal()\n"
+            "os.kill(os.getpid(), signal.SIGUSR1)\ntime.sleep(0.1)\nprint(torch.get_num_threads())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert int(out.stdout.split()[-1]) == (os.cpu_count() or 1)
