@@ -63,12 +63,15 @@ def experiments_of_site(site: str) -> list[str]:
 COARSE_ASSET = {e: x.coarse_asset for e, x in EXPERIMENTS.items()}
 # the declared variants of the proposed model (ours, not in the paper; radiomap_assets.assets.variants)
 VARIANTS = ("proposed_smoothed", "proposed_tracked", "proposed_smoothed_tracked")
-METHODS = ("skf", "semi_cc_gt", "semi_cc_noisy", "real_world_cc", "cam", "lstm", "proposed")
+METHODS = ("skf", "semi_cc_gt", "semi_cc_noisy", "real_world_cc", "cam", "lstm", "proposed", "geometric_locator")
 # which method runs in which experiment (the paper's tables and figures)
 PARTICIPANTS = {
     "table1": ("skf", "semi_cc_gt", "semi_cc_noisy", "real_world_cc", "proposed", "proposed_smoothed",
                "proposed_tracked", "proposed_smoothed_tracked"),
-    "table1_production": ("skf", "proposed", "proposed_smoothed", "proposed_tracked", "proposed_smoothed_tracked"),
+    # geometric_locator (ours, label-free, no learned model: the site's map and the arrays' physics,
+    # radiomap_assets.domain.geometric_locator) where the coarse input is the production one
+    "table1_production": ("skf", "geometric_locator", "proposed", "proposed_smoothed", "proposed_tracked",
+                          "proposed_smoothed_tracked"),
     "fig6": ("skf", "semi_cc_gt", "proposed", "proposed_tracked"),
     "m1": ("skf", "semi_cc_gt", "proposed", "proposed_tracked"),
     "m5": ("skf", "semi_cc_gt", "proposed", "proposed_tracked"),
@@ -92,7 +95,8 @@ MAP_CORRIDOR_CELLS = 3
 # (job evaluate, FULL_EVALUATION_COMMAND), and the report says so where they would stand.
 HEADLINE_EXPERIMENTS = ("table1", "table1_production", "table3")
 # of PARTICIPANTS (floors, CAM: always); "<experiment>/<method>" for one experiment only: Table III's channel charts
-HEADLINE_METHODS = ("skf", "proposed", "proposed_tracked", "table3/semi_cc_noisy", "table3/real_world_cc",
+HEADLINE_METHODS = ("skf", "geometric_locator", "proposed", "proposed_tracked", "table3/semi_cc_noisy",
+                    "table3/real_world_cc",
                     "table3/proposed_smoothed", "table3/proposed_smoothed_tracked")
 FULL_EVALUATION_COMMAND = "make paper"  # = python -m radiomap_assets.demo --paper: job evaluate, every table and figure
 SNR_DB = np.array([-15.0, -11.0, -7.0, -3.0, 0.0, 3.0, 6.0, 10.0])  # Fig. 12 (b), (c); the paper quotes -11 and 6
@@ -341,6 +345,11 @@ def headline_ratios(results: dict) -> dict:
         for m in ("proposed", "proposed_tracked"):
             out[f"table4_m1_{m}_over_skf_nmse"] = ratio(t4.get("m1", {}).get(m, {}).get("nmse"),
                                                         t4.get("m1", {}).get("skf", {}).get("nmse"))
+    if "table1_production" in localization:  # what a landed campaign gets, against the best floor of that input
+        best_floor = min((loc("table1_production", f) for f in FLOORS if loc("table1_production", f) is not None),
+                         default=None)
+        for m in ("proposed", "geometric_locator"):
+            out[f"table1_production_{m}_over_best_floor_mean_error"] = ratio(loc("table1_production", m), best_floor)
     perfect, skf = cap.get("perfect_csi"), cap.get("skf")
     for m in ("proposed", "proposed_tracked"):
         suffix = "" if m == "proposed" else f"_{m}"

@@ -44,6 +44,7 @@ beam_map_job = define_asset_job("generate_beam_map", selection=AssetSelection.as
 EVALUATION_ASSETS = AssetSelection.assets("experiment_campaigns", "coarse_floors", "skf_baseline",
                                           "semi_cc_gt_baseline", "semi_cc_noisy_baseline", "real_world_cc_baseline",
                                           "cam_baseline", "lstm_baseline", "proposed_method", "proposed_variants",
+                                          "geometric_locator_baseline",
                                           "evaluation_report")
 evaluation_job = define_asset_job(
     "evaluate", selection=EVALUATION_ASSETS, partitions_def=site_partitions, tags={LANE_TAG: HEAVY_LANE},

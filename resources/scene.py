@@ -74,6 +74,16 @@ class SionnaScene(ConfigurableResource):
         return raytrace.place_base_stations(geometry, site.num_base_stations, site.bs_height_above_roof_m,
                                             self.spec.seed)
 
+    def line_of_sight_to_cells(self, site_grid, bs_xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For the walkable cells of ``site_grid`` (its cell order): their user positions (C, 3) (ground + the
+        site's user height; 0 where the ground is unknown) and the line-of-sight flags (N_b, C) from the base
+        stations at ``bs_xyz`` (N_b, 3), from the scene's geometry alone."""
+        geometry = self.geometry(site_grid.grid)
+        iy, ix = np.nonzero(site_grid.walkable)
+        z = np.nan_to_num(geometry.ground_z[iy, ix]) + self.site.ue_height_m
+        cells = np.concatenate([site_grid.cell_centres_m, z[:, None]], axis=1)
+        return cells, raytrace.line_of_sight(self.load(), np.asarray(bs_xyz, dtype=np.float64), cells)
+
     def ground_truth_grid(self) -> Grid:
         return Grid.covering(self.region_m, self.spec.ground_truth_resolution_m)
 

@@ -140,6 +140,9 @@ def test_evaluation_json_has_every_method_and_experiment(evaluation):
     for scores in results["localization"]["table1"].values():
         assert 0.0 < scores["trustworthiness"] <= 1.0 and 0.0 < scores["continuity"] <= 1.0
         assert np.isfinite(scores["mean_error_m"]) and scores["p95_error_m"] >= scores["mean_error_m"] * 0.5
+    production = results["localization"]["table1_production"]  # the geometric locator runs on the production input
+    assert np.isfinite(production["geometric_locator"]["mean_error_m"])
+    assert results["ratios"]["table1_production_geometric_locator_over_best_floor_mean_error"] > 0
     prov = results["provenance"]  # issue 15: where the numbers came from
     assert prov["dagster_run_id"] and prov["profile"]["name"] == "smoke" and results["profile"] == "smoke"
     assert prov["models"]["proposed/table1"]["model_uri"].startswith("models:/")

@@ -23,14 +23,16 @@ from radiomap_assets.assets.experiment_inputs import (GROUP, ExperimentBudgets, 
                                                       truth_of)
 from radiomap_assets.assets.model_registry import (REGISTERED_MODEL, load_registered_model, profile_model_config,
                                                    train_and_register)
+from radiomap_assets.domain.beam_layout import BeamLayout
 from radiomap_assets.domain.grid import SiteGrid
+from radiomap_assets.domain.measurement import denormalize_power
 from radiomap_assets.domain.model_reference import ModelReference
 from radiomap_assets.assets.shared import campaign_site, simulated_kind, site_partitions
 from radiomap_assets.experiments import (BEAM_MAP_EXPERIMENTS, COARSE_ASSET, EXPERIMENTS, FULL_EVALUATION_COMMAND,
                                          MAP_CORRIDOR_CELLS, PARTICIPANTS, MethodRun, experiments_of_site)
 from radiomap_assets.profiles import Profile
 from radiomap_assets.sites import get_site
-from resources import MlflowTracker, RunProfile
+from resources import MlflowTracker, RunProfile, SionnaScene
 
 class EvaluationSelection(Config):
     """Which experiments (keys of experiments.EXPERIMENTS) and which methods (of experiments.PARTICIPANTS) the
@@ -237,6 +239,37 @@ def cam_baseline(context: AssetExecutionContext, experiment_campaigns: dict, sit
     runs = {"table1": MethodRun([d.coarse_xy for d in test], time.perf_counter() - t0,
                                 cam_beam=[cam[c] for c in cells],
                                 num_sounded=max(1, int(camp.manifest["base_stations"][0]["num_antennas"]) // 2))}
+    return Output(runs, metadata=_summary(runs))
+
+
+@asset(group_name=GROUP, kinds={"numpy"}, partitions_def=site_partitions,
+       description="Geometric locator (ours; radiomap_assets.domain.geometric_locator): per sample the likelihood of "
+                   "its observed beams at every walkable cell under the line-of-sight free-space prediction from the "
+                   "known arrays (the scene's buildings for the line of sight), an HMM over the walkable cells, the "
+                   "weighted centroid as a weak prior. Label-free, no learned model; on the production input.")
+def geometric_locator_baseline(context: AssetExecutionContext, experiment_campaigns: dict, site_grid: SiteGrid,
+                               scene: SionnaScene) -> Output[dict]:
+    from radiomap_assets.domain.geometric_locator import (PropagationPrior, campaign_line_of_sight_power_dbm,
+                                                          geometric_coarse_locations)
+
+    runs, prior = {}, PropagationPrior()
+    site_scene = scene.at(context.partition_key)
+    for exp in experiments_for("geometric_locator", experiment_campaigns):
+        cid = experiment_campaigns["experiments"][exp]
+        camp = storage.load_partition("raw_channel_measurements", cid)
+        _, test = experiment_data(experiment_campaigns, exp)
+        t0 = time.perf_counter()
+        cells, los = site_scene.line_of_sight_to_cells(site_grid, camp.bs_positions)
+        predicted = campaign_line_of_sight_power_dbm(camp.manifest, cells, site_scene.site.tx_power_dbm)
+        layout = BeamLayout(len(camp.bs_ids), camp.num_beams)
+        xy = []
+        for d in test:  # one trajectory at a time: its HMM, the centroid (its coarse input) as the weak prior
+            power = layout.per_bs(np.where(d.m, denormalize_power(d.g), np.nan))
+            xy.append(geometric_coarse_locations(power, np.zeros(len(d), int), d.t_s, predicted, los, site_grid,
+                                                 prior, coarse_xy=d.coarse_xy))
+        runs[exp] = MethodRun(xy, time.perf_counter() - t0, diagnostics={"prior": dataclasses.asdict(prior)})
+        context.log.info(f"geometric_locator {exp}: {sum(len(d) for d in test):,} samples in "
+                         f"{runs[exp].seconds:.1f} s")
     return Output(runs, metadata=_summary(runs))
 
 

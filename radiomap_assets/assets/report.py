@@ -29,7 +29,7 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
                       coarse_floors: dict,
                       skf_baseline: dict, semi_cc_gt_baseline: dict, semi_cc_noisy_baseline: dict,
                       real_world_cc_baseline: dict, cam_baseline: dict, lstm_baseline: dict, proposed_method: dict,
-                      proposed_variants: dict,
+                      proposed_variants: dict, geometric_locator_baseline: dict,
                       scene: SionnaScene, beam_map_store: BeamMapStore, mlflow_tracker: MlflowTracker,
                       run_profile: RunProfile) -> Output[dict]:
     t0 = time.perf_counter()
@@ -38,6 +38,7 @@ def evaluation_report(context: AssetExecutionContext, experiment_campaigns: dict
     runs = scoring.method_runs(
         {"skf": skf_baseline, "semi_cc_gt": semi_cc_gt_baseline, "semi_cc_noisy": semi_cc_noisy_baseline,
          "real_world_cc": real_world_cc_baseline, "lstm": lstm_baseline, "proposed": proposed_method,
+         "geometric_locator": geometric_locator_baseline,
          **proposed_variants},  # proposed_smoothed, proposed_tracked: declared variants (assets/variants.py)
         coarse_floors, skf_baseline)
     campaigns = experiment_campaigns

@@ -25,7 +25,8 @@ TABLE_NAMES = {"skf": "SKF", "semi_cc_gt": "Semi-CC-GT", "semi_cc_noisy": "Semi-
                "cv_smoother": "CV smoother (floor)", "skf_causal": "SKF causal (floor)",
                "proposed_smoothed": "Proposed, cv-smoothed targets (variant)",
                "proposed_tracked": "Proposed, tracking prior (variant)",
-               "proposed_smoothed_tracked": "Proposed, cv-smoothed targets + tracking prior (variant)"}
+               "proposed_smoothed_tracked": "Proposed, cv-smoothed targets + tracking prior (variant)",
+               "geometric_locator": "Geometric locator (label-free: site map + array physics, no learned model)"}
 TITLES = {"table1": "Table I: uniform trajectory (1 m/s, 10 Hz), M = 3",
           "fig6": "Complex trajectory (stop, acceleration to 10 m/s, deceleration)",
           "m1": "Uniform trajectory, M = 1", "m5": "Uniform trajectory, M = 5",
