@@ -1,0 +1,93 @@
+"""Section VI's comparison on plain arrays: train on a static set, estimate along a trajectory from pilots, NMSE
+per time step for every method (Figs. 5 and 6), the latent distance ||s^(t) - s^(0)|| with and without L_TC
+(Fig. 4), wall times and parameter counts. The benchmark script calls ``run``; so can the Dagster layer."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.channel_estimation.classical import LmmseEstimator, OmpEstimator, ls_estimate, nmse, to_db
+from models.channel_estimation.config import ChannelEstimationConfig
+from models.channel_estimation.pilots import ChannelScale, pilot_design, received_pilots
+from models.channel_estimation.tracker import parameter_count
+from models.channel_estimation.training import (PilotOperator, SequenceSampler, encode, estimate_end_to_end,
+                                                estimate_proposed, neighbour_walk_sampler, reconstruct,
+                                                train_autoencoder, train_end_to_end, train_tracker)
+
+METHODS = ("ls", "lmmse", "omp", "proposed", "proposed_no_tc", "proposed_eq5", "end_to_end")
+# the autoencoder + tracker variants: name -> (L_TC on, the feature representation; None = the config's)
+PROPOSED = {"proposed": (True, None), "proposed_no_tc": (False, None), "proposed_eq5": (True, "amplitude_phase")}
+
+
+@dataclass
+class ExperimentResult:
+    nmse: dict[str, np.ndarray] = field(default_factory=dict)  # method -> (T,) per time step
+    wall_s: dict[str, float] = field(default_factory=dict)  # method -> training + estimation seconds
+    parameters: dict[str, int] = field(default_factory=dict)
+    latent_distance: dict[str, np.ndarray] = field(default_factory=dict)  # proposed variant -> (T,) (Fig. 4)
+    autoencoder_floor_db: dict[str, float] = field(default_factory=dict)  # reconstruction NMSE on the trajectory
+    snr_db: float = float("nan")  # mean received SNR per antenna pair
+
+    def nmse_db(self) -> dict[str, float]:
+        """Mean NMSE over the trajectory in dB per method."""
+        return {k: float(to_db(np.mean(v))) for k, v in self.nmse.items()}
+
+
+def run(config: ChannelEstimationConfig, H_static: np.ndarray, positions_static: np.ndarray, H_test: np.ndarray,
+        sampler: SequenceSampler | None = None, methods: tuple[str, ...] = METHODS, seed: int = 0,
+        log=print) -> ExperimentResult:
+    """``H_static`` (N, N_B, N_U) and ``H_test`` (T, N_B, N_U) complex at one subcarrier (raw units: the paper's
+    transmit and noise powers apply), ``positions_static`` (N, 2 or 3) metres (L_TC's positions: true ones for the
+    paper's protocol, recovered ones for the label-free variant). ``sampler``: the tracker's training sequences
+    (default: walks over the static set's neighbours). Returns NMSE per time step of every method in ``methods``."""
+    scale = ChannelScale.fit(H_static, config.tx_power_dbm, config.noise_power_dbm)
+    Hs, Ht = H_static / scale.scale, H_test / scale.scale
+    design = pilot_design(config.num_bs_antennas, config.num_ue_antennas, config.pilots_bs, config.pilots_ue,
+                          config.pilot_seed)
+    op = PilotOperator.of(design, scale.noise_variance)
+    Y = received_pilots(Ht, design, scale.noise_variance, np.random.default_rng([seed, 7]))  # (T, M_B, M_U)
+    sampler = sampler or neighbour_walk_sampler(positions_static, config.walk_neighbours)
+    out = ExperimentResult(snr_db=scale.snr_db())
+
+    def timed(name, fn):
+        t0 = time.perf_counter()
+        H_hat = fn()
+        out.wall_s[name] = time.perf_counter() - t0
+        out.nmse[name] = nmse(H_hat, Ht)
+        log(f"  {name:15s} {to_db(out.nmse[name].mean()):7.2f} dB  ({out.wall_s[name]:.1f} s)")
+
+    if "ls" in methods:
+        timed("ls", lambda: ls_estimate(Y, design))
+    if "lmmse" in methods:
+        timed("lmmse", lambda: LmmseEstimator(Hs, design, scale.noise_variance)(Y))
+    if "omp" in methods:
+        timed("omp", lambda: OmpEstimator(design, (config.bs_rows, config.bs_cols), (config.ue_rows, config.ue_cols),
+                                          scale.noise_variance, config.omp_oversampling, config.omp_max_paths)(Y))
+    for name, (tc, representation) in PROPOSED.items():
+        if name not in methods:
+            continue
+
+        def proposed(tc=tc, name=name, representation=representation):
+            cfg = dataclasses.replace(config, representation=representation or config.representation)
+            ae, _ = train_autoencoder(cfg, Hs, positions_static, temporal_loss=tc)
+            s_true, _, _ = encode(ae, Ht)
+            out.latent_distance[name] = np.linalg.norm((s_true - s_true[:1]).numpy(), axis=1)  # Fig. 4
+            out.autoencoder_floor_db[name] = float(to_db(nmse(reconstruct(ae, Ht), Ht).mean()))
+            tracker, _ = train_tracker(cfg, ae, Hs, sampler, op)
+            out.parameters[f"{name}_autoencoder"] = parameter_count(ae)
+            out.parameters[f"{name}_tracker"] = parameter_count(tracker)
+            return estimate_proposed(ae, tracker, Y)
+
+        timed(name, proposed)
+    if "end_to_end" in methods:
+        def end_to_end():
+            model, _ = train_end_to_end(config, Hs, sampler, op)
+            out.parameters["end_to_end"] = parameter_count(model)
+            return estimate_end_to_end(model, Y)
+
+        timed("end_to_end", end_to_end)
+    return out
