@@ -91,3 +91,30 @@ def run(config: ChannelEstimationConfig, H_static: np.ndarray, positions_static:
 
         timed("end_to_end", end_to_end)
     return out
+
+
+def train_estimator(config: ChannelEstimationConfig, H_static: np.ndarray, positions_static: np.ndarray,
+                    temporal_loss: bool = True):
+    """The proposed estimator alone (what the registry serves): the channel scale of the static set, the autoencoder
+    (eq. (11)) and the tracker (eq. (12)) trained on it as ``run`` trains them. Returns (persistence.ChannelEstimator,
+    {"autoencoder": FitResult, "tracker": FitResult})."""
+    from models.channel_estimation.persistence import ChannelEstimator
+
+    scale = ChannelScale.fit(H_static, config.tx_power_dbm, config.noise_power_dbm)
+    Hs = H_static / scale.scale
+    design = pilot_design(config.num_bs_antennas, config.num_ue_antennas, config.pilots_bs, config.pilots_ue,
+                          config.pilot_seed)
+    ae, ae_fit = train_autoencoder(config, Hs, positions_static, temporal_loss=temporal_loss)
+    tracker, tr_fit = train_tracker(config, ae, Hs, neighbour_walk_sampler(positions_static, config.walk_neighbours),
+                                    PilotOperator.of(design, scale.noise_variance))
+    return ChannelEstimator(config, scale, ae, tracker), {"autoencoder": ae_fit, "tracker": tr_fit}
+
+
+def received_pilots_raw(config: ChannelEstimationConfig, H: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Received pilots in volts (eq. (1) with the config's transmit and noise powers) for H (T, N_B, N_U) in the
+    channel's own units: what ``persistence.ChannelEstimator.estimate`` takes."""
+    scale = ChannelScale.fit(H, config.tx_power_dbm, config.noise_power_dbm)
+    design = pilot_design(config.num_bs_antennas, config.num_ue_antennas, config.pilots_bs, config.pilots_ue,
+                          config.pilot_seed)
+    Y = received_pilots(H / scale.scale, design, scale.noise_variance, np.random.default_rng(seed))
+    return Y * np.sqrt(10.0 ** ((config.tx_power_dbm - 30.0) / 10.0)) * scale.scale
