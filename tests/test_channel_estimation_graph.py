@@ -1,6 +1,6 @@
-"""The channel-estimation family (seed 003, issue 13) through Dagster on the smoke profile: the job ``channel_estimation``
-once on San Francisco (ray traced complex CSI, the registered estimator, the estimates, the report). A graph test: it
-ray traces (this module is in conftest's GRAPH_MODULES)."""
+"""The channel-estimation family (seed 003, issue 13) through Dagster on the smoke profile: the job
+``channel_estimation`` once on San Francisco (ray traced complex CSI, the registered estimator, the estimates, the
+report). A graph test: it ray traces (this module is in conftest's GRAPH_MODULES)."""
 
 import time
 from pathlib import Path

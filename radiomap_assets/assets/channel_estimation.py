@@ -13,8 +13,6 @@ site (San Francisco is the one the profiles size; the paper's DeepMIMO Chicago s
 The work is in ``models.channel_estimation`` and ``domain``; these functions only read the profile, call them,
 write the stores and say what they did."""
 
-from __future__ import annotations
-
 import json
 import tempfile
 import time
