@@ -7,7 +7,8 @@ site (San Francisco is the one the profiles size; the paper's DeepMIMO Chicago s
 - ``channel_estimator``: the proposed autoencoder + LSTM tracker on the first array's static set
   (``models.channel_estimation.experiment.train_estimator``), logged and registered in MLflow;
 - ``channel_estimates``: section VI's comparison on the trajectory per array (``experiment.run``: LS, LMMSE, OMP,
-  proposed, no-L_TC ablation, end-to-end LSTM; each network trained there as the benchmark trains it);
+  proposed, no-L_TC ablation, end-to-end LSTM): "proposed" at the first array is the registered version, loaded
+  back from MLflow; the other networks are trained there as the benchmark trains them;
 - ``channel_estimation_report``: Fig. 4 and Figs. 5/6 as PNGs and tables in ``reports/<site>/channel_estimation.md``.
 
 The work is in ``models.channel_estimation`` and ``domain``; these functions only read the profile, call them,
@@ -25,7 +26,8 @@ import models
 from models.channel_estimation.classical import to_db
 from models.channel_estimation.config import ChannelEstimationConfig, sized_config
 from models.channel_estimation.experiment import ExperimentResult, received_pilots_raw, run, train_estimator
-from models.channel_estimation.persistence import ChannelEstimatorPyfuncModel, pilots_frame, save_estimator
+from models.channel_estimation.persistence import (ChannelEstimatorPyfuncModel, load_estimator_files, pilots_frame,
+                                                   save_estimator)
 from models.channel_estimation.tracker import parameter_count
 from radiomap_assets import plots
 from radiomap_assets.assets.shared import site_partitions
@@ -37,6 +39,7 @@ from radiomap_assets.domain.raytrace_csi import (reached, static_positions, trac
 from radiomap_assets.metadata import as_json
 from radiomap_assets.profiles import ChannelEstimationSection, home_layout
 from resources import MlflowTracker, RunProfile, SionnaScene
+from resources.mlflow_tracker import download_model_artifacts
 
 GROUP = "channel_estimation"
 REGISTERED_MODEL = "channel_estimator"
@@ -165,17 +168,23 @@ def channel_estimator(context: AssetExecutionContext, csi_static_set: dict, run_
 @asset(group_name=GROUP, partitions_def=site_partitions, kinds={"pytorch"},
        description="NMSE per time step along the trajectory for LS, LMMSE, OMP, the proposed tracker, its ablation "
                    "without L_TC and the end-to-end LSTM, per BS array of the profile (Figs. 5 and 6), with the "
-                   "latent distances of Fig. 4, wall times and parameter counts.")
+                   "latent distances of Fig. 4, wall times and parameter counts; \"proposed\" at the first array is "
+                   "the registered channel_estimator version.")
 def channel_estimates(context: AssetExecutionContext, csi_static_set: dict, csi_trajectory: dict,
-                      run_profile: RunProfile) -> Output[dict]:
+                      channel_estimator: dict, run_profile: RunProfile) -> Output[dict]:
     section = run_profile.at(context.partition_key).get().channel_estimation
+    local = download_model_artifacts(channel_estimator["tracking_uri"], channel_estimator["model_uri"])
+    registered = load_estimator_files(*(next(local.rglob(f)) for f in ("autoencoder.pt", "tracker.pt",
+                                                                        "channel_estimator.json")))
     results: dict[int, ExperimentResult] = {}
     for side in section.bs_sides:
         H_static, pos = _centre_subcarrier(csi_static_set[side])
         H_walk, _ = _centre_subcarrier(csi_trajectory[side])
         context.log.info(f"BS {side}x{side}: {len(H_static)} static samples, {len(H_walk)} trajectory steps")
-        results[side] = run(section_config(section, side), H_static, pos, H_walk, methods=tuple(section.methods),
-                            seed=section.seed, log=context.log.info)
+        config = section_config(section, side)
+        trained = {"proposed": registered} if registered.config == config else None
+        results[side] = run(config, H_static, pos, H_walk, methods=tuple(section.methods), seed=section.seed,
+                            log=context.log.info, trained=trained)
     table = "| BS array | " + " | ".join(section.methods) + " |\n|---|" + "---|" * len(section.methods) + "\n"
     for side, r in results.items():
         db = r.nmse_db()
@@ -184,7 +193,8 @@ def channel_estimates(context: AssetExecutionContext, csi_static_set: dict, csi_
         "nmse_db": MetadataValue.md(table),
         "nmse_db_by_array": as_json({f"{s}x{s}": r.nmse_db() for s, r in results.items()}),
         "parameters": as_json({f"{s}x{s}": r.parameters for s, r in results.items()}),
-        "wall_s": as_json({f"{s}x{s}": r.wall_s for s, r in results.items()})})
+        "wall_s": as_json({f"{s}x{s}": r.wall_s for s, r in results.items()}),
+        "registered_estimator": channel_estimator["model_uri"]})
 
 
 def report_markdown(results: dict[int, ExperimentResult], estimator: dict, figures: dict[str, str]) -> str:
