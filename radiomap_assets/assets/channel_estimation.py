@@ -43,6 +43,7 @@ from resources.mlflow_tracker import download_model_artifacts
 
 GROUP = "channel_estimation"
 REGISTERED_MODEL = "channel_estimator"
+SITES = ("san_francisco",)  # the sites the profiles' channel_estimation sections are sized for
 
 
 def section_config(section: ChannelEstimationSection, side: int) -> ChannelEstimationConfig:
@@ -56,6 +57,9 @@ def _trace_sets(context: AssetExecutionContext, scene: SionnaScene, section: Cha
     the same BS and site geometry."""
     t0 = time.perf_counter()
     site = context.partition_key
+    if site not in SITES:
+        raise ValueError(f"the channel-estimation family runs on {', '.join(SITES)} only (its profile sections are "
+                         f"sized for an outdoor site's crop and rooftop BS), not on {site!r}")
     scene = scene.at(site)
     sionna_site = scene.site
     half = section.crop_m / 2
