@@ -148,6 +148,10 @@ class ChannelEstimationSection:
     seq_len: int | None = None
     # the estimates' methods (models.channel_estimation.experiment.METHODS)
     methods: tuple[str, ...] = ("ls", "lmmse", "omp", "proposed", "proposed_no_tc", "end_to_end")
+    # torch threads of the family's trainings: its networks are small, and on a shared 2-core machine two threads
+    # ran an autoencoder's 100 smoke steps in 34 s where one ran them in 1.7 s (2026-11-28, another run beside it);
+    # the benchmark script's default is 1 too
+    torch_threads: int = 1
     seed: int = 0
 
     def overrides(self, side: int) -> dict:

@@ -100,6 +100,11 @@ def run(config: ChannelEstimationConfig, H_static: np.ndarray, positions_static:
     return out
 
 
+def latent_roughness(d: np.ndarray) -> float:
+    """Fig. 4 in one number: total variation of ||s^(t) - s^(0)|| over its range (lower = smoother)."""
+    return float(np.abs(np.diff(d)).sum() / max(float(d.max() - d.min()), 1e-12))
+
+
 def train_estimator(config: ChannelEstimationConfig, H_static: np.ndarray, positions_static: np.ndarray,
                     temporal_loss: bool = True):
     """The proposed estimator alone (what the registry serves): the channel scale of the static set, the autoencoder

@@ -17,15 +17,18 @@ write the stores and say what they did."""
 import json
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import torch
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 import models
 from models.channel_estimation.classical import to_db
 from models.channel_estimation.config import ChannelEstimationConfig, sized_config
-from models.channel_estimation.experiment import ExperimentResult, received_pilots_raw, run, train_estimator
+from models.channel_estimation.experiment import (ExperimentResult, latent_roughness, received_pilots_raw, run,
+                                                  train_estimator)
 from models.channel_estimation.persistence import (ChannelEstimatorPyfuncModel, load_estimator_files, pilots_frame,
                                                    save_estimator)
 from models.channel_estimation.tracker import parameter_count
@@ -44,6 +47,17 @@ from resources.mlflow_tracker import download_model_artifacts
 GROUP = "channel_estimation"
 REGISTERED_MODEL = "channel_estimator"
 SITES = ("san_francisco",)  # the sites the profiles' channel_estimation sections are sized for
+
+
+@contextmanager
+def torch_threads(n: int):
+    """torch's intra-op threads set to ``n`` for the block (the profile's ``torch_threads``), then restored."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(int(n), 1))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def section_config(section: ChannelEstimationSection, side: int) -> ChannelEstimationConfig:
@@ -139,7 +153,8 @@ def channel_estimator(context: AssetExecutionContext, csi_static_set: dict, run_
             "static_set": csi_static_set[side]}
     with mlflow_tracker.run(f"{REGISTERED_MODEL}-{context.run_id[:8]}", tags) as tracked:
         tracked.log_params({**config.to_dict(), "static_samples": len(H)})
-        estimator, fits = train_estimator(config, H, pos)
+        with torch_threads(section.torch_threads):
+            estimator, fits = train_estimator(config, H, pos)
         for name, result in fits.items():
             for row in result.history[::10] + result.history[-1:]:
                 tracked.log_metrics({f"{name}_{k}": v for k, v in row.items() if k not in ("step", "seconds")},
@@ -187,8 +202,9 @@ def channel_estimates(context: AssetExecutionContext, csi_static_set: dict, csi_
         context.log.info(f"BS {side}x{side}: {len(H_static)} static samples, {len(H_walk)} trajectory steps")
         config = section_config(section, side)
         trained = {"proposed": registered} if registered.config == config else None
-        results[side] = run(config, H_static, pos, H_walk, methods=tuple(section.methods), seed=section.seed,
-                            log=context.log.info, trained=trained)
+        with torch_threads(section.torch_threads):
+            results[side] = run(config, H_static, pos, H_walk, methods=tuple(section.methods), seed=section.seed,
+                                log=context.log.info, trained=trained)
     table = "| BS array | " + " | ".join(section.methods) + " |\n|---|" + "---|" * len(section.methods) + "\n"
     for side, r in results.items():
         db = r.nmse_db()
@@ -213,10 +229,16 @@ def report_markdown(results: dict[int, ExperimentResult], estimator: dict, figur
     for side, r in results.items():
         db = r.nmse_db()
         lines.append(f"| {side}x{side} | " + " | ".join(f"{db[m]:.2f}" for m in methods) + " |")
-    lines += ["", "| BS array | SNR per antenna pair (dB) | parameters | autoencoder floor (dB) |", "|---|---|---|---|"]
+    lines += ["", "| BS array | SNR per antenna pair (dB) | parameters | autoencoder floor (dB) | Fig. 4 roughness |",
+              "|---|---|---|---|---|"]
     for side, r in results.items():
+        rough = {k: round(latent_roughness(v), 1) for k, v in r.latent_distance.items()}
         lines.append(f"| {side}x{side} | {r.snr_db:.1f} | {json.dumps(r.parameters)} | "
-                     f"{json.dumps({k: round(v, 2) for k, v in r.autoencoder_floor_db.items()})} |")
+                     f"{json.dumps({k: round(v, 2) for k, v in r.autoencoder_floor_db.items()})} | "
+                     f"{json.dumps(rough)} |")
+    lines += ["", "Fig. 4 roughness: the total variation of ||s(t) - s(0)|| along the walk over its range (lower is "
+              "smoother; L_TC should lower it). The parameters column prints the tracker's count, independent of "
+              "N_B, beside the autoencoder's."]
     lines += ["", f"Registered estimator: `{estimator['model_uri']}` (BS {estimator['bs_array']}, parameters "
                   f"{json.dumps(estimator['parameters'])}).", ""]
     for name, file in figures.items():
