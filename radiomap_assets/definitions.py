@@ -4,6 +4,8 @@
   ingestion of campaigns and the paper-protocol coarse input of the evaluation;
 - ``beam_map_definitions``: the family of seed 001: the site grid, the generative model, inference, the baselines,
   floors, variants and the evaluation report;
+- ``channel_estimation_definitions``: the family of seed 003 (issue 13): complex CSI, the estimator, the estimates
+  and their report;
 - ``build_definitions`` merges them with the resources and the executor of the active profile.
 
 A new model family adds its own ``<family>_definitions`` here and to the merge, nothing else.
@@ -17,10 +19,10 @@ from dagster import (Definitions, ExecutorDefinition, FilesystemIOManager, in_pr
                      load_assets_from_modules, multiprocess_executor)
 
 from radiomap_assets import env_setup
-from radiomap_assets.assets import (baselines, evaluation, floors, ingestion, model, report, simulation,
-                                    variants)
-from radiomap_assets.jobs import (beam_map_job, evaluation_job, headline_evaluation_job, inference_job, ingestion_job,
-                                  paper_protocol_job, simulation_job, training_job)
+from radiomap_assets.assets import (baselines, channel_estimation, evaluation, floors, ingestion, model, report,
+                                    simulation, variants)
+from radiomap_assets.jobs import (beam_map_job, channel_estimation_job, evaluation_job, headline_evaluation_job,
+                                  inference_job, ingestion_job, paper_protocol_job, simulation_job, training_job)
 from radiomap_assets.profiles import Profile, get_profile, home_layout
 from radiomap_assets.sensors import (beam_map_refresh_sensor, landing_zone_sensor, retrain_after_new_campaigns,
                                      retraining_schedule, trajectory_refresh_sensor)
@@ -44,6 +46,11 @@ def beam_map_definitions() -> Definitions:
                        jobs=[training_job, inference_job, beam_map_job, evaluation_job, headline_evaluation_job],
                        sensors=[trajectory_refresh_sensor, beam_map_refresh_sensor, retrain_after_new_campaigns],
                        schedules=[retraining_schedule])
+
+
+def channel_estimation_definitions() -> Definitions:
+    """The family of seed 003 (issue 13): complex CSI, the estimator, the estimates and their report."""
+    return Definitions(assets=assets_defined_in([channel_estimation]), jobs=[channel_estimation_job])
 
 
 EXECUTOR_SWITCH = "RADIOMAP_EXECUTOR"  # in_process (default) | multiprocess | dask
@@ -96,7 +103,8 @@ def resource_definitions(profile: Profile) -> Definitions:
 def build_definitions(profile_name: str | None = None) -> Definitions:
     env_setup.configure()
     profile = get_profile(profile_name)
-    return Definitions.merge(common_definitions(), beam_map_definitions(), resource_definitions(profile))
+    return Definitions.merge(common_definitions(), beam_map_definitions(), channel_estimation_definitions(),
+                             resource_definitions(profile))
 
 
 defs = build_definitions()

@@ -60,3 +60,8 @@ headline_evaluation_job = define_asset_job(
     description="The headline of the evaluation (`make demo`): Table I on the paper's protocol and on the production "
                 "input, with the floors, the SKF, CAM, the proposed model and its declared variants; the report marks "
                 "the other experiments and methods as not run (job evaluate runs them).")
+channel_estimation_job = define_asset_job(
+    "channel_estimation", selection=AssetSelection.groups("channel_estimation"), partitions_def=site_partitions,
+    tags={LANE_TAG: HEAVY_LANE},
+    description="Seed 003 (issue 13) on one site: ray-traced complex CSI (static set, trajectory), the proposed "
+                "estimator registered in MLflow, NMSE over time of every method and the report.")

@@ -220,3 +220,31 @@ def capacity_figure(capacity: dict, window: tuple[int, int], t_s: np.ndarray, lo
     axes[1].legend(fontsize=7)
     fig.tight_layout()
     return to_png(fig)
+
+
+def latent_distance_figure(distances: dict[str, np.ndarray], title: str) -> bytes:
+    """Seed 003's Fig. 4: ||s^(t) - s^(0)|| along the trajectory, one line per autoencoder (with / without L_TC)."""
+    fig, ax = plt.subplots(figsize=(5.0, 3.0))
+    for name, d in distances.items():
+        ax.plot(np.arange(len(d)), d, lw=1.4, label=name)
+    ax.set_xlabel("time step t")
+    ax.set_ylabel(r"$\|s^{(t)} - s^{(0)}\|$")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return to_png(fig)
+
+
+def nmse_over_time_figure(nmse: dict[str, np.ndarray], title: str) -> bytes:
+    """Seed 003's Figs. 5 and 6: NMSE in dB per time step of the trajectory, one line per method."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    for name, v in nmse.items():
+        ax.plot(np.arange(len(v)), 10.0 * np.log10(np.maximum(np.asarray(v), 1e-12)), lw=1.3, label=name)
+    ax.set_xlabel("time step t")
+    ax.set_ylabel("NMSE (dB)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return to_png(fig)

@@ -110,6 +110,64 @@ _BEAM_MAP_NON_MODEL_FIELDS = ("loss_weights", "chart_steps", "side_experiment_st
 
 
 @dataclass(frozen=True)
+class ChannelEstimationSection:
+    """The channel-estimation family's sizes (seed 003, ``models/channel_estimation``; issue 13).
+
+    The CSI is ray traced on the profile's site (San Francisco; the paper's DeepMIMO Chicago scenario cannot be
+    downloaded here) in a ``crop_m`` square around the site's centre, from one rooftop BS. ``bs_sides``: the BS
+    arrays (side x side UPA) of Figs. 5 and 6: the first is the "10 x 10-equivalent" case, the last the larger array;
+    the channel_estimator asset trains and registers the first. ``sizes``: "cpu" (``cpu_config``) or "paper"
+    (``ChannelEstimationConfig``'s defaults: encoder [1280, 256], LSTM 3 x 64), with the overrides below."""
+
+    bs_sides: tuple[int, ...] = (10, 20)
+    ue_rows: int = 2
+    ue_cols: int = 2
+    num_subcarriers: int = 16  # the ray tracer's grid; the estimators work on the centre subcarrier
+    static_samples: int = 1111  # the paper's static training set
+    trajectory_steps: int = 100  # coherence intervals of the evaluation walk
+    step_m: float = 0.5  # user displacement per coherence interval
+    crop_m: float = 200.0  # side of the square around the site's centre where users are placed
+    grid_resolution_m: float = 2.0  # the geometry survey's grid (walkable cells, ground heights)
+    samples_per_src: int = 100_000
+    max_depth: int = 3
+    diffraction: bool = True
+    sizes: str = "cpu"  # cpu | paper
+    # the networks' features of H: "real_imag" (ours, the benchmark's default) or "amplitude_phase" (eq. (5)). On the
+    # smoke CSI eq. (5)'s autoencoder stayed above -4 dB of reconstruction NMSE where real/imag reached -16 dB
+    representation: str = "real_imag"
+    training_steps: int = 1000  # of every network (autoencoder, tracker, end-to-end)
+    # network-size overrides of the config (None keeps cpu_config's / the paper's)
+    latent_dim: int | None = None
+    encoder_widths: tuple[int, ...] | None = None
+    decoder_widths: tuple[int, ...] | None = None
+    lstm_layers: int | None = None
+    lstm_hidden: int | None = None
+    mlp_width: int | None = None
+    pilots_bs: int | None = None  # M_B (the paper: 24 with M_U = 4 for 100 x 4 unknowns)
+    pilots_ue: int | None = None
+    seq_len: int | None = None
+    # the estimates' methods (models.channel_estimation.experiment.METHODS)
+    methods: tuple[str, ...] = ("ls", "lmmse", "omp", "proposed", "proposed_no_tc", "end_to_end")
+    # torch threads of the family's trainings: its networks are small, and on a shared 2-core machine two threads
+    # ran an autoencoder's 100 smoke steps in 34 s where one ran them in 1.7 s (2026-11-28, another run beside it);
+    # the benchmark script's default is 1 too
+    torch_threads: int = 1
+    seed: int = 0
+
+    def overrides(self, side: int) -> dict:
+        """The config fields this section sets for a ``side`` x ``side`` BS array."""
+        sizes = {"bs_rows": side, "bs_cols": side, "ue_rows": self.ue_rows, "ue_cols": self.ue_cols,
+                 "num_subcarriers": self.num_subcarriers, "ae_steps": self.training_steps,
+                 "tracker_steps": self.training_steps, "e2e_steps": self.training_steps, "seed": self.seed,
+                 "representation": self.representation}
+        for name in ("latent_dim", "encoder_widths", "decoder_widths", "lstm_layers", "lstm_hidden", "mlp_width",
+                     "pilots_bs", "pilots_ue", "seq_len"):
+            if getattr(self, name) is not None:
+                sizes[name] = getattr(self, name)
+        return sizes
+
+
+@dataclass(frozen=True)
 class Profile:
     """Every size of one run, with a section per model family."""
 
@@ -117,6 +175,7 @@ class Profile:
     scene: SceneSpec = field(default_factory=SceneSpec)
     campaign: CampaignSpec = field(default_factory=CampaignSpec)
     beam_map: BeamMapSection = field(default_factory=BeamMapSection)
+    channel_estimation: ChannelEstimationSection = field(default_factory=ChannelEstimationSection)
 
     @property
     def site(self) -> str:
@@ -136,6 +195,12 @@ def _smoke() -> Profile:
                                 max_steps=300, checkpoint_every=50, decoder_refine_steps=100,
                                 decoder_refine_batch=512, chart_steps=300, side_experiment_steps=100,
                                 budget_scale=()),
+        # a 4 x 4 and a 6 x 6 BS array, a 2 x 2 UE, 8 subcarriers; M_B M_U = 8 x 2 = 16 observations for 64 unknowns
+        channel_estimation=ChannelEstimationSection(
+            bs_sides=(4, 6), num_subcarriers=8, static_samples=200, trajectory_steps=30, crop_m=120.0,
+            grid_resolution_m=4.0, samples_per_src=20_000, max_depth=2, diffraction=False, training_steps=300,
+            latent_dim=16, encoder_widths=(128, 64), decoder_widths=(64, 128), lstm_layers=1, lstm_hidden=64,
+            mlp_width=64, pilots_bs=8, pilots_ue=2, seq_len=10),
     )
 
 
@@ -152,6 +217,9 @@ def _paper() -> Profile:
                                 cnn_channels=16, diffusion_steps=1000, unet_channels=64, ddim_steps=50, seq_len=128,
                                 batch_size=32, max_steps=20000, decoder_refine_steps=2000, decoder_refine_batch=1024,
                                 loss_weights=get_site(SceneSpec().site).loss_weights, chart_steps=5000),
+        channel_estimation=ChannelEstimationSection(sizes="paper", representation="amplitude_phase",
+                                                    num_subcarriers=512, trajectory_steps=200,
+                                                    max_depth=5, samples_per_src=1_000_000, training_steps=3000),
     )
 
 

@@ -22,6 +22,13 @@ def _load(scene: str, frequency: float, array_shape: tuple[int, int], scattering
     return s
 
 
+@lru_cache(maxsize=2)
+def _load_csi(scene: str, frequency: float):
+    from radiomap_assets.domain.raytrace_csi import load_csi_scene
+
+    return load_csi_scene(scene, frequency)
+
+
 class SionnaScene(ConfigurableResource):
     """The ray tracer on the profile's site (``radiomap_assets.sites``: scene, base-station arrays, codebook,
     carrier, grid) with the profile's budget (``radiomap_assets.profiles.SceneSpec``: crop, rays, depth)."""
@@ -59,6 +66,11 @@ class SionnaScene(ConfigurableResource):
         site = self.site
         return _load(self.scene_path(), site.carrier_frequency_hz, tuple(site.array_shape),
                      self.spec.scattering_coefficient)
+
+    def csi_scene(self, carrier_frequency_hz: float):
+        """The site's scene for per-antenna CSI (``domain.raytrace_csi``) at ``carrier_frequency_hz``: a scene of its
+        own (cached per process), since ``trace_csi`` sets its frequency and arrays."""
+        return _load_csi(self.scene_path(), float(carrier_frequency_hz))
 
     def geometry(self, grid: Grid) -> raytrace.SceneGeometry:
         """Heights and walkable cells on ``grid`` (the site's survey height and declared walkable area)."""

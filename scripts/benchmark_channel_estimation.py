@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from models.channel_estimation.config import ChannelEstimationConfig, cpu_config
-from models.channel_estimation.experiment import METHODS, run
+from models.channel_estimation.experiment import METHODS, latent_roughness, run
 from radiomap_assets.domain.csi import ArrayGeometry, OfdmGrid
 from radiomap_assets.domain.geometric_csi import smooth_walk, street_canyon
 
@@ -84,11 +84,6 @@ class SanFrancisco:
         note = (f"ray traced in {time.perf_counter() - t0:.0f} s; dropped without a path: {out[2]} static, "
                 f"{out[5]} of the walk")
         return out[0], out[1], out[3], note
-
-
-def latent_roughness(d: np.ndarray) -> float:
-    """Fig. 4 in one number: total variation of ||s^(t) - s^(0)|| over its range (lower = smoother)."""
-    return float(np.abs(np.diff(d)).sum() / max(float(d.max() - d.min()), 1e-12))
 
 
 def main() -> None:

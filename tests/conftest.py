@@ -94,7 +94,7 @@ def paper_protocol_inputs(ingested_campaigns, dagster_instance):
 # on depends on it) or serves the web UI is a graph test; the rest are unit tests that never ray trace.
 # `pytest -m "not graph"` runs the unit tier alone, `pytest -m graph` the graph tier; `make test` runs both.
 GRAPH_FIXTURES = {"simulated_site", "simulated_hall"}
-GRAPH_MODULES = {"test_webserver", "test_ui_browser"}
+GRAPH_MODULES = {"test_webserver", "test_ui_browser", "test_channel_estimation_graph"}
 
 
 def pytest_configure(config):

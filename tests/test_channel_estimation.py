@@ -175,3 +175,36 @@ def test_a_saved_estimator_loads_and_estimates_the_same(tmp_path):
     assert loaded.config == config and loaded.scale == estimator.scale
     np.testing.assert_allclose(loaded.estimate(Y), estimator.estimate(Y), rtol=1e-6)
     assert loaded.estimate(Y).shape == (6, 16, 4)
+
+
+def test_a_trained_estimator_stands_in_for_the_proposed_training_of_the_experiment():
+    """``experiment.train_estimator`` trains what ``run`` trains as "proposed" (the Dagster layer registers the one
+    and hands it to the other through ``trained``): the same NMSE along the walk either way."""
+    from radiomap_assets.domain.csi import ArrayGeometry, OfdmGrid
+    from radiomap_assets.domain.geometric_csi import smooth_walk, street_canyon
+    from models.channel_estimation.experiment import run, train_estimator
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    config = cpu_config(bs_rows=4, bs_cols=4, pilots_bs=4, pilots_ue=2, num_subcarriers=4, representation="real_imag",
+                        encoder_widths=(32,), decoder_widths=(32,), latent_dim=8, lstm_layers=1, lstm_hidden=16,
+                        mlp_width=16, ae_steps=30, tracker_steps=30, seq_len=6, tracker_batch_size=8)
+    rng = np.random.default_rng(1)
+    area = (40.0, -10.0, 60.0, 10.0)
+    env = street_canyon(rng, area)
+    ofdm = OfdmGrid(config.carrier_frequency_hz, config.bandwidth_hz, config.num_subcarriers)
+    bs, ue = ArrayGeometry(4, 4), ArrayGeometry(2, 2)
+    static = np.c_[rng.uniform(area[0], area[2], 80), rng.uniform(area[1], area[3], 80), np.full(80, 1.5)]
+    k = ofdm.centre_subcarrier
+    H_static = env.channel(static, bs, ue, ofdm, ue_yaw_deg=180.0)[..., k]
+    H_walk = env.channel(smooth_walk(rng, 10, 0.5, area), bs, ue, ofdm, ue_yaw_deg=180.0)[..., k]
+    try:
+        estimator, fits = train_estimator(config, H_static, static)
+        given = run(config, H_static, static, H_walk, methods=("proposed",), trained={"proposed": estimator},
+                    log=lambda *a: None)
+        trained = run(config, H_static, static, H_walk, methods=("proposed",), log=lambda *a: None)
+    finally:
+        torch.set_num_threads(threads)
+    assert fits["autoencoder"].steps_done == 30 and fits["tracker"].steps_done == 30
+    np.testing.assert_allclose(given.nmse["proposed"], trained.nmse["proposed"], rtol=1e-4)
+    assert given.parameters == trained.parameters

@@ -156,13 +156,15 @@ def test_a_smoother_but_worse_trajectory_passes_the_label_free_check_and_fails_t
 def test_the_code_location_merges_one_definitions_per_part_without_losing_or_doubling_an_asset():
     from radiomap_assets import definitions as d
 
-    parts = [d.common_definitions(), d.beam_map_definitions()]
+    parts = [d.common_definitions(), d.beam_map_definitions(), d.channel_estimation_definitions()]
     part_keys = [{k.to_user_string() for a in p.assets for k in a.keys} for p in parts]
     keys = [k for p in part_keys for k in p]
     assert len(keys) == len(set(keys))  # each asset belongs to exactly one part
     assert set(keys) == {k.to_user_string() for k in d.defs.resolve_all_asset_keys()}
     assert {"raw_channel_measurements", "coarse_locations"} <= part_keys[0]
     assert {"beam_map_model", "beam_maps", "evaluation_report"} <= part_keys[1]
+    assert {"csi_static_set", "csi_trajectory", "channel_estimator", "channel_estimates",
+            "channel_estimation_report"} == part_keys[2]
 
 
 def test_a_landed_campaign_named_like_a_simulated_one_never_takes_an_experiments_place(tmp_path, monkeypatch):

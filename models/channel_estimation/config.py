@@ -89,3 +89,12 @@ def cpu_config(**overrides) -> ChannelEstimationConfig:
                 ae_learning_rate=2e-3, tracker_learning_rate=2e-3, e2e_learning_rate=2e-3)
     base.update(overrides)
     return ChannelEstimationConfig.from_dict(base)
+
+
+def sized_config(sizes: str, **overrides) -> ChannelEstimationConfig:
+    """``cpu_config(**overrides)`` for ``sizes`` = "cpu", the paper's config with ``overrides`` for "paper"."""
+    if sizes == "cpu":
+        return cpu_config(**overrides)
+    if sizes == "paper":
+        return ChannelEstimationConfig.from_dict(overrides)
+    raise ValueError(f"sizes must be 'cpu' or 'paper', got {sizes!r}")

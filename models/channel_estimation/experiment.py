@@ -39,11 +39,13 @@ class ExperimentResult:
 
 def run(config: ChannelEstimationConfig, H_static: np.ndarray, positions_static: np.ndarray, H_test: np.ndarray,
         sampler: SequenceSampler | None = None, methods: tuple[str, ...] = METHODS, seed: int = 0,
-        log=print) -> ExperimentResult:
+        log=print, trained: dict | None = None) -> ExperimentResult:
     """``H_static`` (N, N_B, N_U) and ``H_test`` (T, N_B, N_U) complex at one subcarrier (raw units: the paper's
     transmit and noise powers apply), ``positions_static`` (N, 2 or 3) metres (L_TC's positions: true ones for the
     paper's protocol, recovered ones for the label-free variant). ``sampler``: the tracker's training sequences
-    (default: walks over the static set's neighbours). Returns NMSE per time step of every method in ``methods``."""
+    (default: walks over the static set's neighbours). ``trained``: proposed variants already trained on this static
+    set with this config (name -> persistence.ChannelEstimator, e.g. a registered version): used, not retrained (their
+    wall time is then the estimation's alone). Returns NMSE per time step of every method in ``methods``."""
     scale = ChannelScale.fit(H_static, config.tx_power_dbm, config.noise_power_dbm)
     Hs, Ht = H_static / scale.scale, H_test / scale.scale
     design = pilot_design(config.num_bs_antennas, config.num_ue_antennas, config.pilots_bs, config.pilots_ue,
@@ -73,11 +75,16 @@ def run(config: ChannelEstimationConfig, H_static: np.ndarray, positions_static:
 
         def proposed(tc=tc, name=name, representation=representation):
             cfg = dataclasses.replace(config, representation=representation or config.representation)
-            ae, _ = train_autoencoder(cfg, Hs, positions_static, temporal_loss=tc)
+            if name in (trained or {}):
+                ae, tracker = trained[name].autoencoder, trained[name].tracker
+            else:
+                ae, _ = train_autoencoder(cfg, Hs, positions_static, temporal_loss=tc)
+                tracker = None
             s_true, _, _ = encode(ae, Ht)
             out.latent_distance[name] = np.linalg.norm((s_true - s_true[:1]).numpy(), axis=1)  # Fig. 4
             out.autoencoder_floor_db[name] = float(to_db(nmse(reconstruct(ae, Ht), Ht).mean()))
-            tracker, _ = train_tracker(cfg, ae, Hs, sampler, op)
+            if tracker is None:
+                tracker, _ = train_tracker(cfg, ae, Hs, sampler, op)
             out.parameters[f"{name}_autoencoder"] = parameter_count(ae)
             out.parameters[f"{name}_tracker"] = parameter_count(tracker)
             return estimate_proposed(ae, tracker, Y)
@@ -91,3 +98,35 @@ def run(config: ChannelEstimationConfig, H_static: np.ndarray, positions_static:
 
         timed("end_to_end", end_to_end)
     return out
+
+
+def latent_roughness(d: np.ndarray) -> float:
+    """Fig. 4 in one number: total variation of ||s^(t) - s^(0)|| over its range (lower = smoother)."""
+    return float(np.abs(np.diff(d)).sum() / max(float(d.max() - d.min()), 1e-12))
+
+
+def train_estimator(config: ChannelEstimationConfig, H_static: np.ndarray, positions_static: np.ndarray,
+                    temporal_loss: bool = True):
+    """The proposed estimator alone (what the registry serves): the channel scale of the static set, the autoencoder
+    (eq. (11)) and the tracker (eq. (12)) trained on it as ``run`` trains them. Returns (persistence.ChannelEstimator,
+    {"autoencoder": FitResult, "tracker": FitResult})."""
+    from models.channel_estimation.persistence import ChannelEstimator
+
+    scale = ChannelScale.fit(H_static, config.tx_power_dbm, config.noise_power_dbm)
+    Hs = H_static / scale.scale
+    design = pilot_design(config.num_bs_antennas, config.num_ue_antennas, config.pilots_bs, config.pilots_ue,
+                          config.pilot_seed)
+    ae, ae_fit = train_autoencoder(config, Hs, positions_static, temporal_loss=temporal_loss)
+    tracker, tr_fit = train_tracker(config, ae, Hs, neighbour_walk_sampler(positions_static, config.walk_neighbours),
+                                    PilotOperator.of(design, scale.noise_variance))
+    return ChannelEstimator(config, scale, ae, tracker), {"autoencoder": ae_fit, "tracker": tr_fit}
+
+
+def received_pilots_raw(config: ChannelEstimationConfig, H: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Received pilots in volts (eq. (1) with the config's transmit and noise powers) for H (T, N_B, N_U) in the
+    channel's own units: what ``persistence.ChannelEstimator.estimate`` takes."""
+    scale = ChannelScale.fit(H, config.tx_power_dbm, config.noise_power_dbm)
+    design = pilot_design(config.num_bs_antennas, config.num_ue_antennas, config.pilots_bs, config.pilots_ue,
+                          config.pilot_seed)
+    Y = received_pilots(H / scale.scale, design, scale.noise_variance, np.random.default_rng(seed))
+    return Y * np.sqrt(10.0 ** ((config.tx_power_dbm - 30.0) / 10.0)) * scale.scale

@@ -50,17 +50,61 @@ def save_estimator(estimator: ChannelEstimator, folder: Path, extra: dict | None
     desc = {"config": estimator.config.to_dict(), "channel_scale": estimator.scale.scale,
             "noise_variance": estimator.scale.noise_variance, **(extra or {})}
     (folder / DESCRIPTION).write_text(json.dumps(desc, indent=2))
-    return {name: str(folder / name) for name in (AUTOENCODER, TRACKER, DESCRIPTION)}
+    # the keys are the pyfunc's artifact names (ChannelEstimatorPyfuncModel.load_context)
+    return {"autoencoder": str(folder / AUTOENCODER), "tracker": str(folder / TRACKER),
+            "description": str(folder / DESCRIPTION)}
 
 
 def load_estimator(folder: Path) -> ChannelEstimator:
     folder = Path(folder)
-    desc = json.loads((folder / DESCRIPTION).read_text())
+    return load_estimator_files(folder / AUTOENCODER, folder / TRACKER, folder / DESCRIPTION)
+
+
+def load_estimator_files(autoencoder_path: Path | str, tracker_path: Path | str, description_path: Path | str
+                         ) -> ChannelEstimator:
+    """The estimator from its three files (``save_estimator``'s), wherever each lies (an MLflow model's)."""
+    desc = json.loads(Path(description_path).read_text())
     config = ChannelEstimationConfig.from_dict(desc["config"])
     autoencoder, tracker = ChannelAutoencoder(config), LatentTracker(config)
-    autoencoder.load_state_dict(torch.load(folder / AUTOENCODER, map_location="cpu", weights_only=True))
-    tracker.load_state_dict(torch.load(folder / TRACKER, map_location="cpu", weights_only=True))
+    autoencoder.load_state_dict(torch.load(autoencoder_path, map_location="cpu", weights_only=True))
+    tracker.load_state_dict(torch.load(tracker_path, map_location="cpu", weights_only=True))
     autoencoder.eval()
     tracker.eval()
     return ChannelEstimator(config, ChannelScale(float(desc["channel_scale"]), float(desc["noise_variance"])),
                             autoencoder, tracker)
+
+
+def pilots_frame(Y_raw: np.ndarray, sequence_id: str = "0"):
+    """Received pilots of one sequence (T, M_B, M_U) complex, volts -> the pyfunc's input: one row per time step
+    with ``sequence_id``, ``y_real`` and ``y_imag`` (the M_B x M_U matrix row-major, as lists)."""
+    import pandas as pd
+
+    flat = np.asarray(Y_raw).reshape(len(Y_raw), -1)
+    return pd.DataFrame({"sequence_id": sequence_id, "y_real": list(flat.real.astype(np.float64)),
+                         "y_imag": list(flat.imag.astype(np.float64))})
+
+
+try:  # the pyfunc flavour is optional at import time (models/ stays usable without MLflow)
+    import mlflow.pyfunc
+
+    class ChannelEstimatorPyfuncModel(mlflow.pyfunc.PythonModel):
+        """MLflow pyfunc: received pilots (``pilots_frame``: one row per time step, rows of a sequence in time
+        order) -> Ĥ per row as ``h_real`` / ``h_imag`` lists (N_B x N_U row-major, the channel's own units)."""
+
+        def load_context(self, context):
+            a = context.artifacts
+            self.estimator = load_estimator_files(a["autoencoder"], a["tracker"], a["description"])
+
+        def predict(self, context, model_input, params=None):
+            import pandas as pd
+
+            c = self.estimator.config
+            rows = []
+            for sid, part in model_input.groupby("sequence_id", sort=False):
+                Y = (np.stack(part["y_real"].to_numpy()) + 1j * np.stack(part["y_imag"].to_numpy()))
+                H = self.estimator.estimate(Y.reshape(len(part), c.pilots_bs, c.pilots_ue)).reshape(len(part), -1)
+                rows.append(pd.DataFrame({"sequence_id": sid, "h_real": list(H.real.astype(np.float64)),
+                                          "h_imag": list(H.imag.astype(np.float64))}, index=part.index))
+            return pd.concat(rows)
+except ImportError:  # pragma: no cover
+    ChannelEstimatorPyfuncModel = None

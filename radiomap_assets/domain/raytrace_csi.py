@@ -120,3 +120,20 @@ def trace_csi(scene, bs_position: tuple[float, float, float], bs_array: ArrayGeo
     finally:
         clear()
     return out
+
+
+def walk_positions(geometry: SceneGeometry, steps: int, step_m: float, ue_height_m: float, rng: np.random.Generator
+                   ) -> np.ndarray:
+    """A user walking along the streets (``domain.trajectories.uniform_trajectory`` at 1 m/s), one position per
+    ``step_m`` (one coherence interval): (steps, 3) scene metres (fewer if the street graph is shorter)."""
+    from radiomap_assets.domain.trajectories import StreetGraph, uniform_trajectory
+
+    walk = uniform_trajectory(StreetGraph(geometry.grid, geometry.walkable), steps * step_m, 1.0 / step_m, rng,
+                              "walk", speed_mps=1.0)
+    xy = walk.xy[:steps]
+    return np.c_[xy, user_heights(geometry, xy, ue_height_m)]
+
+
+def reached(H: np.ndarray) -> np.ndarray:
+    """(S,) True where some path reaches the user (H of a position no path reaches is 0)."""
+    return np.abs(H).reshape(len(H), -1).max(axis=1) > 0
