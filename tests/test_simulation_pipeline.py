@@ -116,7 +116,9 @@ def test_ingestion_of_the_simulated_campaigns_gives_csi_and_coarse_locations(ing
         assert 5.0 < acc["mean_error_m"] < 150.0 and acc["p95_error_m"] >= acc["mean_error_m"]
         checks = [e.asset_check_evaluation_data for e in res.all_events
                   if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-        assert len(checks) == 3 and all(c.passed for c in checks)
+        assert {c.check_name for c in checks} == {"measurement_power_range", "mask_density", "trajectories_long_enough",
+                                                  "coarse_locations_in_range"}
+        assert all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
 
 
 def test_paper_protocol_coarse_input_is_an_evaluation_asset_with_the_papers_noise(ingested_campaigns,
