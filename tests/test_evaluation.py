@@ -142,7 +142,9 @@ def test_evaluation_json_has_every_method_and_experiment(evaluation):
         assert np.isfinite(scores["mean_error_m"]) and scores["p95_error_m"] >= scores["mean_error_m"] * 0.5
     production = results["localization"]["table1_production"]  # the geometric locator runs on the production input
     assert np.isfinite(production["geometric_locator"]["mean_error_m"])
-    assert results["ratios"]["table1_production_geometric_locator_over_best_floor_mean_error"] > 0
+    # the site map and the arrays' physics beat every floor of the production input (smoke, 2026-11-28: 13.2 m
+    # against the best floor's 70.3 m)
+    assert results["ratios"]["table1_production_geometric_locator_over_best_floor_mean_error"] < 0.5
     prov = results["provenance"]  # issue 15: where the numbers came from
     assert prov["dagster_run_id"] and prov["profile"]["name"] == "smoke" and results["profile"] == "smoke"
     assert prov["models"]["proposed/table1"]["model_uri"].startswith("models:/")
