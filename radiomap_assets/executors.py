@@ -12,7 +12,6 @@ share a cluster. Clusters: an existing scheduler (``address``) or a local one (`
 from __future__ import annotations
 
 from dagster import DagsterInvariantViolationError, Field, executor
-from dagster._core.execution.retries import RetryMode
 from dagster_dask.executor import DaskExecutor, get_dask_resource_requirements, query_on_dask_worker
 
 
@@ -32,10 +31,6 @@ class PartitionSafeDaskExecutor(DaskExecutor):
     def __init__(self, address: str = "", n_workers: int = 2):
         super().__init__("existing" if address else "local",
                          {"address": address} if address else {"n_workers": n_workers, "threads_per_worker": 1})
-
-    @property
-    def retries(self):
-        return RetryMode.DISABLED
 
     def execute(self, plan_context, execution_plan):
         from dask.distributed import Client, LocalCluster, as_completed

@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable
 
-from dagster import (AssetKey, AssetRecordsFilter, AssetSelection, AutomationConditionSensorDefinition,
+from dagster import (AssetSelection, AutomationConditionSensorDefinition,
                      DagsterRunStatus, DefaultScheduleStatus, DefaultSensorStatus, RunRequest, RunsFilter,
                      ScheduleEvaluationContext, SensorEvaluationContext, SensorResult, SkipReason, schedule, sensor)
 from dagster._core.storage.tags import WILL_RETRY_TAG
@@ -190,11 +190,10 @@ def ingested_campaigns_by_site(instance) -> dict[str, list[str]]:
 
 def trained_campaigns(instance, site: str) -> set[str] | None:
     """The campaigns the newest training of ``site`` used (None: the site was never trained)."""
-    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=AssetKey("beam_map_model"),
-                                                                 asset_partitions=[site]), limit=1).records
-    if not records or records[0].asset_materialization is None:
+    materialization = storage.latest_materialization(instance, "beam_map_model", site)
+    if materialization is None:
         return None
-    value = records[0].asset_materialization.metadata.get("campaigns")
+    value = materialization.metadata.get("campaigns")
     return set(value.value) if value is not None else set()
 
 

@@ -56,11 +56,15 @@ def materialized_campaigns(instance: DagsterInstance, *asset_names: str) -> list
     return sorted(c for c in common if all(partition_path(n, c).exists() for n in asset_names))
 
 
+def latest_materialization(instance: DagsterInstance, asset_name: str, partition: str):
+    """The newest AssetMaterialization of ``asset_name``'s ``partition`` (None: never materialized)."""
+    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=AssetKey(asset_name),
+                                                                 asset_partitions=[partition]), limit=1).records
+    return records[0].asset_materialization if records else None
+
+
 def latest_data_version(instance: DagsterInstance, asset_name: str, partition: str) -> str | None:
     """The data version of the newest materialization of ``asset_name``'s ``partition`` (None: never materialized
     or without a data version)."""
-    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=AssetKey(asset_name),
-                                                                 asset_partitions=[partition]), limit=1).records
-    if not records:
-        return None
-    return records[0].asset_materialization.tags.get(DATA_VERSION_TAG) if records[0].asset_materialization else None
+    materialization = latest_materialization(instance, asset_name, partition)
+    return materialization.tags.get(DATA_VERSION_TAG) if materialization is not None else None

@@ -25,7 +25,7 @@ from radiomap_assets.assets.model_registry import (REGISTERED_MODEL, load_regist
                                                    train_and_register)
 from radiomap_assets.domain.beam_layout import BeamLayout
 from radiomap_assets.domain.grid import SiteGrid
-from radiomap_assets.domain.measurement import denormalize_power
+from radiomap_assets.domain.measurement import observed_power_dbm
 from radiomap_assets.domain.model_reference import ModelReference
 from radiomap_assets.assets.shared import campaign_site, simulated_kind, site_partitions
 from radiomap_assets.experiments import (BEAM_MAP_EXPERIMENTS, COARSE_ASSET, EXPERIMENTS, FULL_EVALUATION_COMMAND,
@@ -264,9 +264,8 @@ def geometric_locator_baseline(context: AssetExecutionContext, experiment_campai
         layout = BeamLayout(len(camp.bs_ids), camp.num_beams)
         xy = []
         for d in test:  # one trajectory at a time: its HMM, the centroid (its coarse input) as the weak prior
-            power = layout.per_bs(np.where(d.m, denormalize_power(d.g), np.nan))
-            xy.append(geometric_coarse_locations(power, np.zeros(len(d), int), d.t_s, predicted, los, site_grid,
-                                                 prior, coarse_xy=d.coarse_xy))
+            xy.append(geometric_coarse_locations(observed_power_dbm(d.g, d.m, layout), np.zeros(len(d), int), d.t_s,
+                                                 predicted, los, site_grid, prior, coarse_xy=d.coarse_xy))
         runs[exp] = MethodRun(xy, time.perf_counter() - t0, diagnostics={"prior": dataclasses.asdict(prior)})
         context.log.info(f"geometric_locator {exp}: {sum(len(d) for d in test):,} samples in "
                          f"{runs[exp].seconds:.1f} s")

@@ -111,6 +111,11 @@ def directions_of_weights(weights: np.ndarray, rows: int, cols: int, resolution:
     return np.stack([uu[inside][best], vv[inside][best]], axis=1)
 
 
+def array_shape(codebook: dict, num_antennas: int) -> tuple[int, int]:
+    """(rows, cols) of the arrays a manifest codebook is for: what a dft_2d or weights codebook says, else 1 x N."""
+    return int(codebook.get("array_rows", 1)), int(codebook.get("array_cols", num_antennas))
+
+
 def codebook_beam_directions(codebook: dict, num_antennas: int) -> np.ndarray:
     """(u_j, v_j) of every beam of a manifest's codebook entry (domain.campaign.CODEBOOK_TYPES), shape (|W|, 2)."""
     kind, n_w = codebook["type"], int(codebook["num_beams"])
@@ -124,6 +129,5 @@ def codebook_beam_directions(codebook: dict, num_antennas: int) -> np.ndarray:
         return np.stack([np.sin(az) * np.cos(el), np.sin(el)], axis=1)
     if kind == "weights":
         w = np.asarray(codebook["real"], dtype=np.float64) + 1j * np.asarray(codebook["imag"], dtype=np.float64)
-        return directions_of_weights(w, int(codebook.get("array_rows", 1)),
-                                     int(codebook.get("array_cols", num_antennas)))
+        return directions_of_weights(w, *array_shape(codebook, num_antennas))
     raise ValueError(f"unknown codebook type {kind!r}")

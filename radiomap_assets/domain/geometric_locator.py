@@ -30,7 +30,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 from scipy.special import log_ndtr
 
-from radiomap_assets.domain.codebook import codebook_beam_directions, planar_steering_vector
+from radiomap_assets.domain.codebook import array_shape, codebook_beam_directions, planar_steering_vector
 from radiomap_assets.domain.grid import SiteGrid
 
 SPEED_OF_LIGHT_M_S = 299_792_458.0
@@ -59,12 +59,6 @@ def codebook_weights(codebook: dict, rows: int, cols: int) -> np.ndarray:
         return np.asarray(codebook["real"], dtype=np.float64) + 1j * np.asarray(codebook["imag"], dtype=np.float64)
     uv = codebook_beam_directions(codebook, n)
     return np.conj(planar_steering_vector(uv[:, 0], uv[:, 1], rows, cols)) / np.sqrt(n)
-
-
-def array_shape(codebook: dict, num_antennas: int) -> tuple[int, int]:
-    """(rows, cols) of the arrays a manifest codebook is for: a dft_2d or weights codebook may say, else one row."""
-    rows = int(codebook.get("array_rows", 1))
-    return rows, int(codebook.get("array_cols", num_antennas // rows))
 
 
 def campaign_line_of_sight_power_dbm(manifest: dict, cells_xyz: np.ndarray, tx_power_dbm: float) -> np.ndarray:

@@ -67,6 +67,11 @@ def measurements_long_format(trajectory_id: str, t_s: np.ndarray, power_dbm: np.
     })
 
 
+def observed_power_dbm(g: np.ndarray, m: np.ndarray, layout: BeamLayout) -> np.ndarray:
+    """g (L, N_b * |W|) normalized, m the mask -> (L, N_b, |W|) observed power in dBm, NaN where unobserved."""
+    return np.where(layout.per_bs(m), layout.per_bs(denormalize_power(g)), np.nan)
+
+
 def model_input_frame(trajectory_id, g: np.ndarray, m: np.ndarray) -> pd.DataFrame:
     """The registered model's (MLflow pyfunc) input: one row per sample, columns trajectory_id, g (list of N_b·|W|
     floats, normalized, 0 where unobserved) and m (list of bools), rows of a trajectory in time order."""
@@ -100,7 +105,7 @@ class MaskedSparseCSI:
 
     def power_dbm(self) -> np.ndarray:
         """(L, N_b, |W|) observed power in dBm, NaN where unobserved."""
-        return np.where(self.layout.per_bs(self.m), self.layout.per_bs(denormalize_power(self.g)), np.nan)
+        return observed_power_dbm(self.g, self.m, self.layout)
 
     def trajectories(self) -> list[str]:
         return list(dict.fromkeys(self.trajectory_id.tolist()))
