@@ -15,6 +15,7 @@ from dagster import AssetKey, AssetRecordsFilter, DagsterRunStatus, RunsFilter
 
 from radiomap_assets.automation import REFRESH_TAG
 from radiomap_assets.domain import campaign as contract
+from tests.test_webserver import _stop
 
 REPO = Path(__file__).resolve().parent.parent
 DEADLINE_S = 600
@@ -61,8 +62,4 @@ def test_a_dropped_campaign_gets_its_trajectories_with_the_daemon_running(traine
                                                                   "champion")
         assert meta["model_version"].value == champion
     finally:
-        daemon.terminate()
-        try:
-            daemon.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
+        _stop(daemon, timeout_s=60)

@@ -121,11 +121,28 @@ def test_the_trackers_size_does_not_depend_on_the_bs_array():
     assert e2e_large > 2 * e2e_small
 
 
+def _street_canyon_channels(config, seed: int, num_static: int, walk_steps: int):
+    """A 4x4 BS and a 2x2 UE in a hand-made street canyon at the centre subcarrier: (H of ``num_static`` static
+    positions, those positions (num_static, 3), H along a smooth walk of ``walk_steps`` steps of 0.5 m)."""
+    from radiomap_assets.domain.csi import ArrayGeometry, OfdmGrid
+    from radiomap_assets.domain.geometric_csi import smooth_walk, street_canyon
+
+    rng = np.random.default_rng(seed)
+    area = (40.0, -10.0, 60.0, 10.0)
+    env = street_canyon(rng, area)
+    ofdm = OfdmGrid(config.carrier_frequency_hz, config.bandwidth_hz, config.num_subcarriers)
+    bs, ue = ArrayGeometry(4, 4), ArrayGeometry(2, 2)
+    static = np.c_[rng.uniform(area[0], area[2], num_static), rng.uniform(area[1], area[3], num_static),
+                   np.full(num_static, 1.5)]
+    k = ofdm.centre_subcarrier
+    H_static = env.channel(static, bs, ue, ofdm, ue_yaw_deg=180.0)[..., k]
+    H_walk = env.channel(smooth_walk(rng, walk_steps, 0.5, area), bs, ue, ofdm, ue_yaw_deg=180.0)[..., k]
+    return H_static, static, H_walk
+
+
 def test_the_proposed_tracker_beats_ls_when_pilots_are_few():
     """A 4x4 BS and 2x2 UE (64 unknowns) sounded with 16 pilots along a walk in a street canyon: LS keeps a quarter
     of the channel (about -1.2 dB); the autoencoder + tracker, trained on 500 static samples, does much better."""
-    from radiomap_assets.domain.csi import ArrayGeometry, OfdmGrid
-    from radiomap_assets.domain.geometric_csi import smooth_walk, street_canyon
     from models.channel_estimation.experiment import run
 
     threads = torch.get_num_threads()
@@ -133,15 +150,7 @@ def test_the_proposed_tracker_beats_ls_when_pilots_are_few():
     config = cpu_config(bs_rows=4, bs_cols=4, pilots_bs=4, pilots_ue=4, num_subcarriers=4, representation="real_imag",
                         encoder_widths=(128, 64), decoder_widths=(64, 128), latent_dim=16, lstm_layers=2,
                         mlp_width=64, ae_steps=800, tracker_steps=600, seq_len=12, tracker_batch_size=32)
-    rng = np.random.default_rng(0)
-    area = (40.0, -10.0, 60.0, 10.0)
-    env = street_canyon(rng, area)
-    ofdm = OfdmGrid(config.carrier_frequency_hz, config.bandwidth_hz, config.num_subcarriers)
-    bs, ue = ArrayGeometry(4, 4), ArrayGeometry(2, 2)
-    static = np.c_[rng.uniform(area[0], area[2], 500), rng.uniform(area[1], area[3], 500), np.full(500, 1.5)]
-    k = ofdm.centre_subcarrier
-    H_static = env.channel(static, bs, ue, ofdm, ue_yaw_deg=180.0)[..., k]
-    H_walk = env.channel(smooth_walk(rng, 40, 0.5, area), bs, ue, ofdm, ue_yaw_deg=180.0)[..., k]
+    H_static, static, H_walk = _street_canyon_channels(config, seed=0, num_static=500, walk_steps=40)
     try:
         result = run(config, H_static, static, H_walk, methods=("ls", "proposed"))
     finally:
@@ -180,8 +189,6 @@ def test_a_saved_estimator_loads_and_estimates_the_same(tmp_path):
 def test_a_trained_estimator_stands_in_for_the_proposed_training_of_the_experiment():
     """``experiment.train_estimator`` trains what ``run`` trains as "proposed" (the Dagster layer registers the one
     and hands it to the other through ``trained``): the same NMSE along the walk either way."""
-    from radiomap_assets.domain.csi import ArrayGeometry, OfdmGrid
-    from radiomap_assets.domain.geometric_csi import smooth_walk, street_canyon
     from models.channel_estimation.experiment import run, train_estimator
 
     threads = torch.get_num_threads()
@@ -189,15 +196,7 @@ def test_a_trained_estimator_stands_in_for_the_proposed_training_of_the_experime
     config = cpu_config(bs_rows=4, bs_cols=4, pilots_bs=4, pilots_ue=2, num_subcarriers=4, representation="real_imag",
                         encoder_widths=(32,), decoder_widths=(32,), latent_dim=8, lstm_layers=1, lstm_hidden=16,
                         mlp_width=16, ae_steps=30, tracker_steps=30, seq_len=6, tracker_batch_size=8)
-    rng = np.random.default_rng(1)
-    area = (40.0, -10.0, 60.0, 10.0)
-    env = street_canyon(rng, area)
-    ofdm = OfdmGrid(config.carrier_frequency_hz, config.bandwidth_hz, config.num_subcarriers)
-    bs, ue = ArrayGeometry(4, 4), ArrayGeometry(2, 2)
-    static = np.c_[rng.uniform(area[0], area[2], 80), rng.uniform(area[1], area[3], 80), np.full(80, 1.5)]
-    k = ofdm.centre_subcarrier
-    H_static = env.channel(static, bs, ue, ofdm, ue_yaw_deg=180.0)[..., k]
-    H_walk = env.channel(smooth_walk(rng, 10, 0.5, area), bs, ue, ofdm, ue_yaw_deg=180.0)[..., k]
+    H_static, static, H_walk = _street_canyon_channels(config, seed=1, num_static=80, walk_steps=10)
     try:
         estimator, fits = train_estimator(config, H_static, static)
         given = run(config, H_static, static, H_walk, methods=("proposed",), trained={"proposed": estimator},

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
-from tests.test_webserver import _free_port, _graphql
+from tests.test_webserver import _free_port, _graphql, _stop
 
 REPO = Path(__file__).resolve().parent.parent
 WAIT_S = 60.0  # per page: the single-page app fetches its bundle and queries GraphQL before anything renders
@@ -148,11 +148,7 @@ def ui_port(ingested_campaigns, radiomap_home):
         assert _graphql(port, "mutation { setNuxSeen }")["data"]["setNuxSeen"]
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _stop(proc: subprocess.Popen, timeout_s: float = 20) -> None:
+    """Terminate a server or daemon the test started; kill it if it has not exited within ``timeout_s``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def _graphql(port: int, query: str) -> dict:
     req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
                                  headers={"Content-Type": "application/json"})
@@ -56,8 +65,4 @@ def test_webserver_serves_the_asset_graph_over_graphql(radiomap_home):
         for key, group in EXPECTED_GROUPS.items():
             assert groups.get(key) == group, (key, groups)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
