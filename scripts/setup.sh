@@ -23,9 +23,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
     echo "[setup] installing pinned CPU torch, then the project (a few minutes on a fresh machine)"
-    .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q torch==2.13.0
-    .venv/bin/pip install -q -e ".[dev]"
+    # about 2.5 GB in the venv; no pip cache (it would double that on a small disk)
+    free_mb=$(df -Pm . | awk 'NR==2 {print $4}')
+    if [ "${free_mb:-0}" -lt 3500 ]; then
+        echo "[setup] warning: only ${free_mb} MB free on $(df -P . | awk 'NR==2 {print $6}'); the install needs about 3 GB" >&2
+    fi
+    .venv/bin/pip install -q --no-cache-dir --upgrade pip
+    .venv/bin/pip install -q --no-cache-dir torch==2.13.0
+    .venv/bin/pip install -q --no-cache-dir -e ".[dev]"
     touch .venv/.installed
 fi
 echo "[setup] environment ready"
