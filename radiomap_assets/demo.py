@@ -263,21 +263,23 @@ def _run_site(defs, instance, site: str, paper: bool, timings: dict, sites_runni
         t0 = _step(f"ingestion: {cid}")
         res = job.execute_in_process(instance=instance, partition_key=cid, raise_on_error=True, run_config=_quiet())
         acc = res.output_for_node("coarse_location_accuracy")
-        accuracy[cid] = {"weighted_centroid": acc}
+        accuracy[cid] = {"production": acc}
         if acc:
-            print(f"  coarse_locations (production, weighted centroid, label-free): mean {acc['mean_error_m']:.1f} m, "
+            print(f"  coarse_locations (production, {acc.get('method')}, label-free): "
+                  f"mean {acc['mean_error_m']:.1f} m, "
                   f"95th pct {acc['p95_error_m']:.1f} m, LOS share {acc.get('los_share', float('nan')):.2f}")
         _done(timings, f"ingest {cid}", t0)
     # a home written by an earlier version may hold the paper's protocol under the production name: recompute it
     for cid in materialized_campaigns(instance, "coarse_locations"):
         if campaign_site(cid) != site:
             continue
-        if load_partition("coarse_locations", cid).attrs.get("method") != "weighted_centroid":
-            t0 = _step(f"ingestion: {cid}: coarse_locations held ground-truth-derived values, recomputed label-free")
+        if load_partition("coarse_locations", cid).attrs.get("method") not in ("geometric", "none"):
+            t0 = _step(f"ingestion: {cid}: coarse_locations held another method's values (an earlier version's "
+                       f"weighted centroid or ground-truth-derived ones), recomputed with the geometric locator")
             res = job.execute_in_process(instance=instance, partition_key=cid, raise_on_error=True, run_config=_quiet(),
                                          asset_selection=[AssetKey("coarse_locations"),
                                                           AssetKey("coarse_location_accuracy")])
-            accuracy[cid] = {"weighted_centroid": res.output_for_node("coarse_location_accuracy")}
+            accuracy[cid] = {"production": res.output_for_node("coarse_location_accuracy")}
             _done(timings, f"recompute coarse_locations {cid}", t0)
     site_campaigns = [c for c in materialized_campaigns(instance, "raw_channel_measurements", "coarse_locations")
                       if campaign_site(c) == site]
@@ -285,7 +287,8 @@ def _run_site(defs, instance, site: str, paper: bool, timings: dict, sites_runni
     # the paper's protocol for its tables (section IV-A, C): coarse input = ground truth + N(0, 400 m^2) outdoors,
     # N(0, 25 m^2) indoors, an evaluation asset of its own, for the simulated campaigns (they have ground truth)
     protocol_job = defs.resolve_job_def("paper_protocol")
-    have_protocol = set(materialized_campaigns(instance, "paper_protocol_coarse_locations"))
+    have_protocol = set(materialized_campaigns(instance, "paper_protocol_coarse_locations",
+                                               "centroid_coarse_locations"))
     for cid in site_campaigns:
         if cid in have_protocol or simulated_kind(cid) is None:
             continue
@@ -296,11 +299,12 @@ def _run_site(defs, instance, site: str, paper: bool, timings: dict, sites_runni
                                               run_config=_quiet())
         acc = res.output_for_node("paper_protocol_coarse_accuracy")
         accuracy.setdefault(cid, {})["paper_noisy_ground_truth"] = acc
-        production = accuracy[cid].get("weighted_centroid")
+        production = accuracy[cid].get("production")
         if production is None and storage_path("coarse_location_accuracy", cid).exists():
-            production = accuracy[cid]["weighted_centroid"] = load_partition("coarse_location_accuracy", cid)
+            production = accuracy[cid]["production"] = load_partition("coarse_location_accuracy", cid)
         if production:
-            print(f"  coarse_locations (production, weighted centroid): mean {production['mean_error_m']:.1f} m, "
+            print(f"  coarse_locations (production, {production.get('method')}): "
+                  f"mean {production['mean_error_m']:.1f} m, "
                   f"95th pct {production['p95_error_m']:.1f} m")
         print(f"  paper_protocol_coarse_locations (ground truth + noise): mean {acc['mean_error_m']:.1f} m, "
               f"95th pct {acc['p95_error_m']:.1f} m")

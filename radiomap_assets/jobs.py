@@ -24,9 +24,11 @@ ingestion_job = define_asset_job("ingest_campaign", selection=AssetSelection.gro
                                              "(and score them where the campaign has ground truth).")
 paper_protocol_job = define_asset_job(
     "paper_protocol", partitions_def=campaign_partitions, tags={LANE_TAG: CAMPAIGN_LANE},
-    selection=AssetSelection.assets("paper_protocol_coarse_locations", "paper_protocol_coarse_accuracy"),
-    description="The paper's coarse-input protocol for one simulated campaign (ground truth + N(0, 400 m^2)) and its "
-                "error: the coarse input of the evaluation's paper experiments, never of production assets.")
+    selection=AssetSelection.assets("paper_protocol_coarse_locations", "paper_protocol_coarse_accuracy",
+                                    "centroid_coarse_locations"),
+    description="The evaluation's coarse inputs of one simulated campaign: the paper's protocol (ground truth + "
+                "N(0, 400 m^2)) and its error, the input of the paper's experiments, and the paper's label-free "
+                "weighted centroid (experiment table1_centroid); never inputs of production assets.")
 training_job = define_asset_job(
     "train_model", selection=AssetSelection.assets("site_grid", "beam_map_model"), partitions_def=site_partitions,
     tags={LANE_TAG: HEAVY_LANE},

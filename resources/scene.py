@@ -8,7 +8,7 @@ import numpy as np
 from dagster import ConfigurableResource
 
 from radiomap_assets.domain import raytrace
-from radiomap_assets.domain.grid import Grid
+from radiomap_assets.domain.grid import Grid, SiteGrid
 from radiomap_assets.profiles import SceneSpec, home_layout
 from radiomap_assets.sites import Site, get_site
 from resources.profile import RunProfile
@@ -85,6 +85,12 @@ class SionnaScene(ConfigurableResource):
             return [bs.as_dict(b) for b, bs in enumerate(site.base_stations)]
         return raytrace.place_base_stations(geometry, site.num_base_stations, site.bs_height_above_roof_m,
                                             self.spec.seed)
+
+    def site_grid(self) -> SiteGrid:
+        """The discretized region X at the site's model grid resolution and its walkable cells, from the scene
+        geometry alone (the site group's ``site_grid`` asset; the geometric coarse locator of ingestion)."""
+        grid = self.model_grid()
+        return SiteGrid.from_walkable(grid, self.geometry(grid).walkable, self.site.name)
 
     def line_of_sight_to_cells(self, site_grid, bs_xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For the walkable cells of ``site_grid`` (its cell order): their user positions (C, 3) (ground + the

@@ -84,3 +84,41 @@ def test_a_line_of_sight_walk_is_located_far_better_than_by_the_centroid():
     error = np.linalg.norm(located - truth, axis=1).mean()
     centroid_error = np.linalg.norm(centroid - truth, axis=1).mean()
     assert error < 5.0 and error < 0.25 * centroid_error, (error, centroid_error)
+
+
+def test_a_step_pools_its_samples_exactly():
+    """The step log-likelihood (computed from statistics summed over a step) is the sum of its samples'."""
+    rng = np.random.default_rng(2)
+    prior = gl.PropagationPrior()
+    predicted = rng.uniform(-110, -40, (6, 5))
+    los = rng.random((6, 5)) < 0.5
+    power = np.where(rng.random((10, 6)) < 0.6, rng.uniform(-125, -40, (10, 6)), np.nan)
+    starts = np.array([0, 3, 4, 9])
+    per_sample = gl.sample_log_likelihood(power, predicted, los, prior)
+    assert np.allclose(gl.pooled_log_likelihood(power, starts, predicted, los, prior),
+                       np.add.reduceat(per_sample, starts, axis=0))
+
+
+def test_a_long_trajectory_is_located_in_segments_of_bounded_memory(monkeypatch):
+    """Past MAX_HMM_ELEMENTS steps x cells a trajectory is split into consecutive HMMs, each still locating."""
+    site = _site()
+    predicted = _predicted(site)
+    t = np.arange(0, 60, 0.5)
+    truth = np.stack([5.0 + 1.4 * t, np.full_like(t, 50.0)], axis=1)
+    nearest = np.argmin(((site.cell_centres_m[None] - truth[:, None]) ** 2).sum(-1), axis=1)
+    power = predicted[:, :, nearest].transpose(2, 0, 1) + 5.0
+    los = np.ones((3, site.num_cells), bool)
+    whole = gl.geometric_coarse_locations(power, np.zeros(len(t), int), t, predicted, los, site)
+    monkeypatch.setattr(gl, "MAX_HMM_ELEMENTS", 10 * site.num_cells)  # 10 steps of 2 s per HMM: 3 segments
+    sizes, hmm = [], gl.hmm_posterior_mean
+
+    def recorded(step_log_likelihood, *args, **kwargs):
+        sizes.append(step_log_likelihood.size)
+        return hmm(step_log_likelihood, *args, **kwargs)
+
+    monkeypatch.setattr(gl, "hmm_posterior_mean", recorded)
+    split = gl.geometric_coarse_locations(power, np.zeros(len(t), int), t, predicted, los, site)
+    assert len(sizes) == 3 and max(sizes) <= gl.MAX_HMM_ELEMENTS  # each HMM within the bound
+    assert np.isfinite(split).all()
+    assert np.linalg.norm(split - truth, axis=1).mean() < 10.0
+    assert np.linalg.norm(whole - truth, axis=1).mean() < 10.0

@@ -2,6 +2,8 @@
 coarse input is an evaluation asset of its own name that the paper's experiments declare as their input, and the
 checks on recovered trajectories say what they tell (smoothness is label-free; closeness needs ground truth)."""
 
+from typing import get_args
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +13,7 @@ from radiomap_assets import checks
 from radiomap_assets.assets import evaluation, ingestion
 from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.metrics import localization_summary
-from resources import LandingZone, RunProfile
+from resources import LandingZone, RunProfile, SionnaScene
 from tests.campaign_corpus import good_ground_truth, good_manifest, good_measurements, write_good
 
 INGESTION = [ingestion.raw_channel_measurements, ingestion.masked_sparse_csi, ingestion.coarse_locations]
@@ -19,6 +21,7 @@ INGESTION = [ingestion.raw_channel_measurements, ingestion.masked_sparse_csi, in
 
 def _resources(tmp_path):
     return {"landing_zone": LandingZone(root=str(tmp_path)), "run_profile": RunProfile(name="smoke"),
+            "scene": SionnaScene(run_profile=RunProfile(name="smoke")),  # the geometric locator's site map
             "io_manager": FilesystemIOManager(base_dir=str(tmp_path / "storage"))}
 
 
@@ -42,9 +45,11 @@ def test_production_coarse_locations_never_read_ground_truth(tmp_path, monkeypat
     assert res.success
     coarse = res.output_for_node("coarse_locations")
     assert list(coarse.columns) == ["trajectory_id", "t_s", "x_m", "y_m"] and len(coarse) == 40
-    assert coarse.attrs["method"] == "weighted_centroid" and np.isfinite(coarse[["x_m", "y_m"]].to_numpy()).all()
-    # no option left that would switch it to the paper's protocol
-    assert set(ingestion.CoarseLocationConfig.model_fields) == {"centroid_exponent"}
+    assert coarse.attrs["method"] == "geometric" and np.isfinite(coarse[["x_m", "y_m"]].to_numpy()).all()
+    # no option left that would switch it to the paper's protocol: two label-free locators and the centroid's exponent
+    assert set(ingestion.CoarseLocationConfig.model_fields) == {"method", "centroid_exponent"}
+    assert set(get_args(ingestion.CoarseLocationConfig.model_fields["method"].annotation)) == {"geometric",
+                                                                                              "weighted_centroid"}
 
 
 def test_paper_protocol_coarse_locations_are_ground_truth_plus_the_configured_noise(tmp_path):
@@ -90,7 +95,7 @@ def test_paper_protocol_coarse_locations_are_ground_truth_plus_the_configured_no
                                                                 "coarse_locations", "paper_protocol_coarse_locations")],
                       partition_key="no-gt", instance=instance, resources=resources, raise_on_error=False)
     assert not bad.success
-    assert bad.output_for_node("coarse_locations").attrs["method"] == "weighted_centroid"
+    assert bad.output_for_node("coarse_locations").attrs["method"] == "geometric"
     failure = next(e for e in bad.all_events if e.is_step_failure)
     assert "ground truth" in failure.step_failure_data.error.message
 

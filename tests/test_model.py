@@ -317,7 +317,7 @@ def test_recovery_runs_both_checks_and_the_evaluation_check_fails_exactly_when_r
     from dagster import AssetCheckSeverity
 
     acc = recovery.output_for_node("recovered_trajectory_accuracy")
-    assert acc["coarse_method"] == "weighted_centroid"  # the production input the model group trains on
+    assert acc["coarse_method"] == "geometric"  # the production input the model group trains on
     checks = {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data
               for e in recovery.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
     assert set(checks) == {"recovered_smoother_than_coarse_input", "recovered_closer_than_coarse_input"}

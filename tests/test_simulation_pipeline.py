@@ -129,8 +129,8 @@ def test_paper_protocol_coarse_input_is_an_evaluation_asset_with_the_papers_nois
     for cid, res in paper_protocol_inputs.items():
         assert res.success
         protocol = res.output_for_node("paper_protocol_coarse_locations")
-        production = storage.load_partition("coarse_locations", cid)  # untouched: still the label-free centroid
-        assert production.attrs["method"] == "weighted_centroid"
+        production = storage.load_partition("coarse_locations", cid)  # untouched: still the label-free locator
+        assert production.attrs["method"] == "geometric"
         assert protocol.attrs["method"] == "paper_noisy_ground_truth"
         assert list(protocol.columns) == list(production.columns) == ["trajectory_id", "t_s", "x_m", "y_m"]
         assert (protocol["t_s"].to_numpy() == production["t_s"].to_numpy()).all()

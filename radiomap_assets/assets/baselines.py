@@ -52,7 +52,8 @@ class EvaluationSelection(Config):
 
 @asset(group_name=GROUP, kinds={"python"}, partitions_def=site_partitions,
        deps=[AssetDep(a, partition_mapping=AllPartitionMapping())
-             for a in ("masked_sparse_csi", "coarse_locations", "paper_protocol_coarse_locations")],
+             for a in ("masked_sparse_csi", "coarse_locations", "paper_protocol_coarse_locations",
+                       "centroid_coarse_locations")],
        description="Which ingested campaign serves which experiment (by simulated kind), the coarse input of each "
                    "(experiments.EXPERIMENTS: the paper's tables get paper_protocol_coarse_locations, "
                    "table1_production the label-free coarse_locations), and Table II's split of the random "
@@ -99,8 +100,8 @@ def experiment_campaigns(context: AssetExecutionContext, config: EvaluationSelec
     if missing:
         raise ValueError("the experiments' coarse inputs are not materialized: " + "; ".join(
             f"{a} for campaign(s) {sorted(c)}" for a, c in missing.items())
-            + ". Run the job paper_protocol (one run per campaign partition) for paper_protocol_coarse_locations, "
-              "ingest_campaign for coarse_locations.")
+            + ". Run the job paper_protocol (one run per campaign partition) for paper_protocol_coarse_locations "
+              "and centroid_coarse_locations, ingest_campaign for coarse_locations.")
     methods = {exp: str(storage.load_partition(coarse_asset[exp], cid).attrs.get("method", ""))
                for exp, cid in experiments.items()}
     split = {}
@@ -243,14 +244,15 @@ def cam_baseline(context: AssetExecutionContext, experiment_campaigns: dict, sit
 
 
 @asset(group_name=GROUP, kinds={"numpy"}, partitions_def=site_partitions,
-       description="Geometric locator (ours; radiomap_assets.domain.geometric_locator): per sample the likelihood of "
-                   "its observed beams at every walkable cell under the line-of-sight free-space prediction from the "
-                   "known arrays (the scene's buildings for the line of sight), an HMM over the walkable cells, the "
-                   "weighted centroid as a weak prior. Label-free, no learned model; on the production input.")
+       description="Geometric locator (ours; radiomap_assets.domain.geometric_locator), what production's "
+                   "coarse_locations computes by default: per sample the likelihood of its observed beams at every "
+                   "walkable cell under the line-of-sight free-space prediction from the known arrays (the scene's "
+                   "buildings for the line of sight), an HMM over the walkable cells, the experiment's coarse input "
+                   "(table1_centroid: the weighted centroid) as a weak prior. Label-free, no learned model.")
 def geometric_locator_baseline(context: AssetExecutionContext, experiment_campaigns: dict, site_grid: SiteGrid,
                                scene: SionnaScene) -> Output[dict]:
-    from radiomap_assets.domain.geometric_locator import (PropagationPrior, campaign_line_of_sight_power_dbm,
-                                                          geometric_coarse_locations)
+    from radiomap_assets.domain.geometric_locator import (PropagationPrior, campaign_geometric_locations,
+                                                          positioned_base_stations)
 
     runs, prior = {}, PropagationPrior()
     site_scene = scene.at(context.partition_key)
@@ -259,13 +261,13 @@ def geometric_locator_baseline(context: AssetExecutionContext, experiment_campai
         camp = storage.load_partition("raw_channel_measurements", cid)
         _, test = experiment_data(experiment_campaigns, exp)
         t0 = time.perf_counter()
-        cells, los = site_scene.line_of_sight_to_cells(site_grid, camp.bs_positions)
-        predicted = campaign_line_of_sight_power_dbm(camp.manifest, cells, site_scene.site.tx_power_dbm)
+        bs = camp.bs_positions
+        cells, los = site_scene.line_of_sight_to_cells(site_grid, bs[positioned_base_stations(bs)])
         layout = BeamLayout(len(camp.bs_ids), camp.num_beams)
-        xy = []
-        for d in test:  # one trajectory at a time: its HMM, the centroid (its coarse input) as the weak prior
-            xy.append(geometric_coarse_locations(observed_power_dbm(d.g, d.m, layout), np.zeros(len(d), int), d.t_s,
-                                                 predicted, los, site_grid, prior, coarse_xy=d.coarse_xy))
+        xy = [campaign_geometric_locations(observed_power_dbm(d.g, d.m, layout), np.zeros(len(d), int), d.t_s,
+                                           camp.manifest, bs, cells, los, site_grid, site_scene.site.tx_power_dbm,
+                                           prior, coarse_xy=d.coarse_xy)
+              for d in test]  # one trajectory at a time: its HMM, its coarse input as the weak prior
         runs[exp] = MethodRun(xy, time.perf_counter() - t0, diagnostics={"prior": dataclasses.asdict(prior)})
         context.log.info(f"geometric_locator {exp}: {sum(len(d) for d in test):,} samples in "
                          f"{runs[exp].seconds:.1f} s")

@@ -10,7 +10,7 @@ from dagster import (AssetCheckSpec, AssetExecutionContext, Config, Failure, Met
 from radiomap_assets import checks, plots
 from radiomap_assets.assets.shared import campaign_partitions
 from radiomap_assets.domain import campaign as contract
-from radiomap_assets.domain.localization import noisy_ground_truth
+from radiomap_assets.domain.localization import noisy_ground_truth, weighted_centroid
 from radiomap_assets.domain.measurement import MaskedSparseCSI
 from radiomap_assets.domain.metrics import localization_summary
 from radiomap_assets.sites import get_site
@@ -87,6 +87,21 @@ def paper_protocol_coarse_locations(context: AssetExecutionContext, config: Pape
                                 "noise_variance_m2": variance, "seed": config.seed})
 
 
+@asset(group_name="evaluation", partitions_def=campaign_partitions, kinds={"pandas"},
+       description="The paper's own label-free coarse input (section II-B, ref. [27]): the weighted centroid of the "
+                   "base-station positions, as coarse_locations computes it with method=weighted_centroid. A "
+                   "comparison input of the evaluation (experiment table1_centroid: its floors beside the production "
+                   "geometric input), never of production assets. Reads no ground truth.")
+def centroid_coarse_locations(context: AssetExecutionContext, raw_channel_measurements: contract.Campaign,
+                              masked_sparse_csi: MaskedSparseCSI) -> Output[pd.DataFrame]:
+    c, csi = raw_channel_measurements, masked_sparse_csi
+    xy = weighted_centroid(csi.power_dbm(), c.bs_positions[:, :2], csi.trajectory_id)
+    df = pd.DataFrame({"trajectory_id": csi.trajectory_id, "t_s": csi.t_s, "x_m": xy[:, 0], "y_m": xy[:, 1]})
+    df.attrs["method"] = "weighted_centroid"
+    return Output(df, metadata={"method": "weighted_centroid", "samples": len(df),
+                                "samples_located": int(np.isfinite(xy).all(axis=1).sum())})
+
+
 def _coarse_accuracy(campaign: contract.Campaign, coarse: pd.DataFrame) -> Output[dict]:
     summary = accuracy_against_ground_truth(campaign, coarse)
     if summary:
@@ -95,8 +110,8 @@ def _coarse_accuracy(campaign: contract.Campaign, coarse: pd.DataFrame) -> Outpu
 
 
 @asset(group_name="evaluation", partitions_def=campaign_partitions, kinds={"pandas"},
-       description="Error of the production coarse locations (label-free weighted centroid) against the campaign's "
-                   "ground truth (mean, 95th percentile).")
+       description="Error of the production coarse locations (label-free; the geometric locator by default) "
+                   "against the campaign's ground truth (mean, 95th percentile).")
 def coarse_location_accuracy(context: AssetExecutionContext, raw_channel_measurements: contract.Campaign,
                              coarse_locations: pd.DataFrame) -> Output[dict]:
     return _coarse_accuracy(raw_channel_measurements, coarse_locations)

@@ -37,10 +37,8 @@ RECOVERED_TRAJECTORIES_DESCRIPTION = (
                    "indoors) and its walkable cells, from the scene geometry (no measurement, no ground truth): K = "
                    "number of walkable cells.")
 def site_grid(context: AssetExecutionContext, scene: SionnaScene) -> Output[SiteGrid]:
-    scene = scene.at(context.partition_key)
-    grid = scene.model_grid()
-    geometry = scene.geometry(grid)
-    value = SiteGrid.from_walkable(grid, geometry.walkable, scene.site.name)
+    value = scene.at(context.partition_key).site_grid()
+    grid = value.grid
     return Output(value, metadata={"cells_K": value.num_cells, "grid_shape": list(grid.shape),
                                    "resolution_m": grid.resolution_m,
                                    "walkable_share": round(float(value.walkable.mean()), 4)})
@@ -64,8 +62,9 @@ class TrainingConfig(Config):
              AssetDep("coarse_locations", partition_mapping=AllPartitionMapping())],
        kinds={"pytorch", "mlflow"},
        description="Encoder, radio-map codebook and diffusion decoder (paper section III) of one site, trained on "
-                   "the site's selected campaigns' masked sparse CSI and production coarse locations (label-free "
-                   "weighted centroid) only, logged and registered in MLflow as generative_beam_map_<site>.")
+                   "the site's selected campaigns' masked sparse CSI and production coarse locations (label-free, "
+                   "the geometric locator by default) only, logged and registered in MLflow as "
+                   "generative_beam_map_<site>.")
 def beam_map_model(context: AssetExecutionContext, config: TrainingConfig, site_grid: SiteGrid,
                    mlflow_tracker: MlflowTracker, run_profile: RunProfile) -> Output[ModelReference]:
     site = context.partition_key

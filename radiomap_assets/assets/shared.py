@@ -63,7 +63,8 @@ def campaigns_of_site(campaigns: list[str], site: str) -> list[str]:
 
 def load_training_data(campaigns: list[str], coarse_asset: str = "coarse_locations") -> list[TrajectoryData]:
     """Per trajectory of the campaigns: masked sparse CSI, time stamps and the coarse locations of ``coarse_asset``:
-    ``coarse_locations`` (production, label-free weighted centroid; what the model group trains on) or
+    ``coarse_locations`` (production, label-free, the geometric locator by default; what the model group trains on),
+    ``centroid_coarse_locations`` (evaluation: the weighted centroid, label-free) or
     ``paper_protocol_coarse_locations`` (evaluation: ground truth + noise, the paper's tables)."""
     data = []
     for cid in campaigns:

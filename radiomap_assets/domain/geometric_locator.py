@@ -15,11 +15,21 @@ for the line of sight, the walkable cells) and nothing learned or measured with 
    as matrix products over the (sample x entry) observations, so a campaign of 225,000 samples on 12,000 cells takes
    seconds, not minutes.
 3. ``hmm_posterior_mean``: per trajectory a hidden Markov model over the walkable cells at ``step_s`` steps, the
-   motion a Gaussian blur of ``speed_m_s`` (forward-backward), the posterior mean per sample.
+   motion a Gaussian blur of ``speed_m_s`` (forward-backward), the posterior mean per sample. A step's evidence and
+   its coarse prior are the mean over its samples, not the sum: the samples of two seconds share their place's
+   propagation residual and their coarse error, so they are one piece of evidence (summed, the HMM trusted ten
+   correlated samples as ten independent ones, locked onto far streets, and lost to the centroid on random walks).
 
-Measured (scripts/study_geometric_locator.py, 2026-11-28, default profile, Table I's walk): 86.6 m mean error against
-the centroid's 144.5 m. Choices where nothing is given: the prior's numbers are round values from the physics (a
-two-ray gain of a few dB in line of sight, urban NLOS losses of 20-30 dB), not fitted to any ground truth.
+This is the production coarse input (``coarse_locations``, method ``geometric``, the default). Measured 2026-11-28
+on the default demo's simulated campaigns (session 10; ground truth for scoring only), mean error against the
+weighted centroid's: San Francisco's uniform walk 46.0 m (centroid 144.3 m), its 60 random walks 31.6 m (71.5 m;
+44 s for 357,359 samples), its complex trajectory 108.6 m (145.2 m: the 10 m/s stretch outruns the walking motion
+model), the indoor hall 3.55 m (4.11 m). Choices where nothing is given: LOS/NLOS means are round values from the
+physics (a two-ray gain of a few dB in line of sight, urban NLOS losses of 20-30 dB); the NLOS spread (40 dB), the
+mean over a step and the prior's 50 m were chosen on the uniform walk and 12 of the 60 random walks of that demo
+(the other 48, the complex trajectory and the hall were checked after choosing, not tuned on; sessions 9-10,
+scripts/study_geometric_locator.py). The uniform walk is sensitive to the prior's width: 40 m gives 125 m, 70 m
+gives 72 m, where the centroid's 144 m bias starts to win or the HMM strays.
 """
 
 from __future__ import annotations
@@ -34,6 +44,9 @@ from radiomap_assets.domain.codebook import array_shape, codebook_beam_direction
 from radiomap_assets.domain.grid import SiteGrid
 
 SPEED_OF_LIGHT_M_S = 299_792_458.0
+# steps x cells of one HMM (its step log-likelihoods and forward messages, float64, 2 x 400 MB): a longer trajectory
+# is located in consecutive segments of this many steps, each its own HMM
+MAX_HMM_ELEMENTS = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -43,12 +56,12 @@ class PropagationPrior:
     los_mean_db: float = 5.0  # line of sight: free space plus a ground reflection
     los_std_db: float = 6.0
     nlos_mean_db: float = -25.0  # behind buildings: diffraction and reflections, tens of dB below free space
-    nlos_std_db: float = 20.0
+    nlos_std_db: float = 40.0  # the residual's spread behind buildings plus how its mean varies by base station
     noise_floor_dbm: float = -119.0  # at or below: censored (the receiver's floor, domain.raytrace NOISE_FLOOR_DBM)
     speed_m_s: float = 2.0  # the HMM's motion blur per second (a walk, with margin)
-    step_s: float = 1.0  # samples pooled into one HMM step
-    coarse_std_m: float = 150.0  # the weighted centroid as a weak prior per sample (0: none): keeps the HMM from
-    # locking onto a far street that happens to explain a few beams (random walks: 105 m without it, 72 m with it)
+    step_s: float = 2.0  # samples pooled into one HMM step (a walk moves 2-3 m, under a 5 m cell)
+    coarse_std_m: float = 50.0  # the weighted centroid as a weak prior per step (0: none): keeps the HMM from
+    # locking onto a far street that happens to explain a few beams (random walks: 57 m without it, 31 m with it)
 
 
 def codebook_weights(codebook: dict, rows: int, cols: int) -> np.ndarray:
@@ -70,6 +83,27 @@ def campaign_line_of_sight_power_dbm(manifest: dict, cells_xyz: np.ndarray, tx_p
             "yaw_deg": b.get("yaw_deg", b.get("orientation_yaw_deg", 0.0))} for b in manifest["base_stations"]]
     return line_of_sight_power_dbm(cells_xyz, bss, codebook_weights(manifest["codebook"], rows, cols), rows, cols,
                                    float(manifest["carrier_frequency_hz"]), tx_power_dbm)
+
+
+def positioned_base_stations(bs_xyz: np.ndarray) -> np.ndarray:
+    """Indices of the base stations whose position is known (bs_xyz (N_b, 3), NaN rows where unknown)."""
+    return np.nonzero(np.isfinite(np.asarray(bs_xyz, dtype=np.float64)).all(axis=1))[0]
+
+
+def campaign_geometric_locations(power_dbm: np.ndarray, trajectory_id: np.ndarray, t_s: np.ndarray, manifest: dict,
+                                 bs_xyz: np.ndarray, cells_xyz: np.ndarray, line_of_sight: np.ndarray,
+                                 site_grid: SiteGrid, tx_power_dbm: float, prior: PropagationPrior = PropagationPrior(),
+                                 coarse_xy: np.ndarray | None = None) -> np.ndarray:
+    """A campaign's samples (L, 2) located from its positioned base stations only: power_dbm (L, N_b, |W|) NaN where
+    unobserved, bs_xyz (N_b, 3) NaN rows where unknown (``Campaign.bs_positions``), cells_xyz (C, 3) the walkable
+    cells of ``site_grid`` with the user height, line_of_sight (N_p, C) from the positioned base stations
+    (``positioned_base_stations`` order), coarse_xy the weak prior."""
+    bss = manifest["base_stations"]
+    positioned = positioned_base_stations(bs_xyz)
+    predicted = campaign_line_of_sight_power_dbm({**manifest, "base_stations": [bss[i] for i in positioned]},
+                                                 cells_xyz, tx_power_dbm)
+    return geometric_coarse_locations(power_dbm[:, positioned], trajectory_id, t_s, predicted, line_of_sight,
+                                      site_grid, prior, coarse_xy)
 
 
 def line_of_sight_power_dbm(cells_xyz: np.ndarray, base_stations: list[dict], weights: np.ndarray, rows: int,
@@ -96,45 +130,69 @@ def sample_log_likelihood(power_dbm: np.ndarray, predicted_dbm: np.ndarray, line
                           prior: PropagationPrior) -> np.ndarray:
     """power_dbm (L, E) observed, NaN where unobserved; predicted_dbm (E, C) and line_of_sight (E, C) per entry and
     cell -> log-likelihood (L, C) of each sample at each cell, up to a constant per sample."""
+    return pooled_log_likelihood(power_dbm, np.arange(len(power_dbm)), predicted_dbm, line_of_sight, prior)
+
+
+def pooled_log_likelihood(power_dbm: np.ndarray, starts: np.ndarray, predicted_dbm: np.ndarray,
+                          line_of_sight: np.ndarray, prior: PropagationPrior) -> np.ndarray:
+    """The summed log-likelihood (T, C) of the groups of consecutive samples that begin at ``starts`` (T,): the
+    samples of one HMM step multiply. The log-likelihood is linear in four per-sample statistics of the observed
+    entries (v^2, v, measured, censored), so they are summed over a step first and the products over the entries
+    (E, C) run once per step, not once per sample (a 5 Hz campaign at 1 s steps: 5x fewer FLOPs)."""
     mean = np.where(line_of_sight, predicted_dbm + prior.los_mean_db, predicted_dbm + prior.nlos_mean_db)
     std = np.where(line_of_sight, prior.los_std_db, prior.nlos_std_db)
     observed = ~np.isnan(power_dbm)
     censored = observed & (power_dbm <= prior.noise_floor_dbm)
     measured = observed & ~censored
     v = np.where(measured, power_dbm, 0.0)
+
+    def pool(x: np.ndarray) -> np.ndarray:  # (L, E) -> (T, E)
+        return np.add.reduceat(x.astype(np.float64), starts, axis=0) if len(starts) < len(x) else x.astype(np.float64)
+
     inv_var = 1.0 / std ** 2
     # sum over measured entries of -(v - mean)^2 / (2 std^2) - log std, as products over the entries
-    ll = (-0.5 * (v ** 2) @ inv_var + v @ (mean * inv_var)
-          - measured.astype(np.float64) @ (0.5 * mean ** 2 * inv_var + np.log(std)))
-    ll += censored.astype(np.float64) @ log_ndtr((prior.noise_floor_dbm - mean) / std)  # P(power <= the floor)
+    ll = (-0.5 * pool(v ** 2) @ inv_var + pool(v) @ (mean * inv_var)
+          - pool(measured) @ (0.5 * mean ** 2 * inv_var + np.log(std)))
+    ll += pool(censored) @ log_ndtr((prior.noise_floor_dbm - mean) / std)  # P(power <= the floor)
     return ll
 
 
-def hmm_posterior_mean(log_likelihood: np.ndarray, t_s: np.ndarray, site_grid: SiteGrid,
+def hmm_steps(t_s: np.ndarray, prior: PropagationPrior) -> tuple[np.ndarray, int, float]:
+    """The first sample of each HMM step (T,), the samples per step and the sample period [s] of one trajectory."""
+    dt = float(np.median(np.diff(t_s))) if len(t_s) > 1 else prior.step_s
+    pool = max(1, int(round(prior.step_s / max(dt, 1e-6))))
+    return np.arange(0, len(t_s), pool), pool, dt
+
+
+def hmm_posterior_mean(step_log_likelihood: np.ndarray, t_s: np.ndarray, site_grid: SiteGrid,
                        prior: PropagationPrior, coarse_xy: np.ndarray | None = None) -> np.ndarray:
-    """One trajectory: log_likelihood (L, C) over the walkable cells of ``site_grid`` (its cell order), time stamps
-    (L,) -> posterior-mean positions (L, 2) of a forward-backward HMM at ``prior.step_s`` steps. ``coarse_xy`` (L, 2):
-    a Gaussian prior of ``prior.coarse_std_m`` around each sample's coarse location (NaN: none)."""
+    """One trajectory: step_log_likelihood (T, C) over the walkable cells of ``site_grid`` (its cell order) of the
+    steps ``hmm_steps(t_s)``, time stamps (L,) -> posterior-mean positions (L, 2) of a forward-backward HMM.
+    ``coarse_xy`` (L, 2): a Gaussian prior of ``prior.coarse_std_m`` around each sample's coarse location (NaN:
+    none)."""
     grid = site_grid.grid
     iy, ix = np.nonzero(site_grid.walkable)
     centres = site_grid.cell_centres_m
-    dt = float(np.median(np.diff(t_s))) if len(t_s) > 1 else prior.step_s
-    pool = max(1, int(round(prior.step_s / max(dt, 1e-6))))
-    starts = np.arange(0, len(t_s), pool)
-    steps = np.add.reduceat(log_likelihood, starts, axis=0)  # (T, C): the samples of a step multiply
+    starts, pool, dt = hmm_steps(t_s, prior)
+    steps = step_log_likelihood
     if coarse_xy is not None and prior.coarse_std_m > 0:
-        # sum over a step's samples s of -|c - p_s|^2 / (2 sigma^2) = -(n |c|^2 - 2 c . sum p_s) / (2 sigma^2) + const
+        # mean over a step's samples s of -|c - p_s|^2 / (2 sigma^2) = -(|c|^2 - 2 c . mean p_s) / (2 sigma^2) + const
+        # (the mean, as for the evidence: the coarse errors of one second are one error, not independent ones)
         known = np.isfinite(coarse_xy).all(axis=1)
         count = np.add.reduceat(known.astype(np.float64), starts)  # (T,)
-        total = np.add.reduceat(np.where(known[:, None], coarse_xy, 0.0), starts, axis=0)  # (T, 2)
-        steps = steps - (count[:, None] * (centres ** 2).sum(axis=1)[None, :]
-                         - 2.0 * total @ centres.T) / (2.0 * prior.coarse_std_m ** 2)
+        mean_xy = np.add.reduceat(np.where(known[:, None], coarse_xy, 0.0), starts, axis=0) / np.maximum(count, 1)[:, None]
+        steps = steps - (np.minimum(count, 1)[:, None] * (centres ** 2).sum(axis=1)[None, :]
+                         - 2.0 * mean_xy @ centres.T) / (2.0 * prior.coarse_std_m ** 2)
     sigma = max(0.5, prior.speed_m_s * pool * dt / grid.resolution_m)
+    # the motion blur on the bounding box of the walkable cells only (a site's grid is mostly buildings or empty)
+    y0, y1, x0, x1 = iy.min(), iy.max() + 1, ix.min(), ix.max() + 1
+    by, bx = iy - y0, ix - x0
+    img = np.zeros((y1 - y0, x1 - x0))
 
     def move(p: np.ndarray) -> np.ndarray:
-        img = np.zeros(grid.shape)
-        img[iy, ix] = p
-        q = gaussian_filter(img, sigma, mode="constant")[iy, ix] + 1e-300
+        img[by, bx] = p
+        q = gaussian_filter(img, sigma, mode="constant")[by, bx] + 1e-300
+        img[by, bx] = 0.0
         return q / q.sum()
 
     alpha = np.empty_like(steps)
@@ -165,8 +223,16 @@ def geometric_coarse_locations(power_dbm: np.ndarray, trajectory_id: np.ndarray,
     power = power_dbm.reshape(len(power_dbm), n_bs * n_w)
     out = np.full((len(power), 2), np.nan)
     for tid in dict.fromkeys(trajectory_id.tolist()):
-        sel = np.nonzero(trajectory_id == tid)[0]
-        ll = sample_log_likelihood(power[sel], predicted, los, prior)  # (L_t, C): one trajectory at a time
-        out[sel] = hmm_posterior_mean(ll, t_s[sel], site_grid, prior,
-                                      None if coarse_xy is None else coarse_xy[sel])
+        whole = np.nonzero(trajectory_id == tid)[0]
+        _, pool, _ = hmm_steps(t_s[whole], prior)
+        segment = max(1, MAX_HMM_ELEMENTS // n_cells) * pool  # samples per HMM: bounded memory on long tracks
+        for a in range(0, len(whole), segment):
+            sel = whole[a:a + segment]
+            starts, _, _ = hmm_steps(t_s[sel], prior)
+            ll = pooled_log_likelihood(power[sel], starts, predicted, los, prior)  # (T, C): one trajectory at a time
+            # a step's samples share their place's propagation residual (a building's shadow does not change in a
+            # second): they are one piece of evidence, not ``pool`` independent ones, so the step takes their mean
+            ll /= np.diff(np.append(starts, len(sel)))[:, None]
+            out[sel] = hmm_posterior_mean(ll, t_s[sel], site_grid, prior,
+                                          None if coarse_xy is None else coarse_xy[sel])
     return out
