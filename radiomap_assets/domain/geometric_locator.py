@@ -180,7 +180,8 @@ def hmm_posterior_mean(step_log_likelihood: np.ndarray, t_s: np.ndarray, site_gr
         # (the mean, as for the evidence: the coarse errors of one second are one error, not independent ones)
         known = np.isfinite(coarse_xy).all(axis=1)
         count = np.add.reduceat(known.astype(np.float64), starts)  # (T,)
-        mean_xy = np.add.reduceat(np.where(known[:, None], coarse_xy, 0.0), starts, axis=0) / np.maximum(count, 1)[:, None]
+        total = np.add.reduceat(np.where(known[:, None], coarse_xy, 0.0), starts, axis=0)  # (T, 2)
+        mean_xy = total / np.maximum(count, 1)[:, None]
         steps = steps - (np.minimum(count, 1)[:, None] * (centres ** 2).sum(axis=1)[None, :]
                          - 2.0 * mean_xy @ centres.T) / (2.0 * prior.coarse_std_m ** 2)
     sigma = max(0.5, prior.speed_m_s * pool * dt / grid.resolution_m)
