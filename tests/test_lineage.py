@@ -100,6 +100,28 @@ def test_paper_protocol_coarse_locations_are_ground_truth_plus_the_configured_no
     assert "ground truth" in failure.step_failure_data.error.message
 
 
+def test_the_production_locator_is_the_geometric_one_and_the_centroid_is_one_config_away(tmp_path):
+    """coarse_locations' default locates a walk along a street of the smoke site from the site's map and the arrays'
+    physics; method=weighted_centroid gives exactly the evaluation's centroid_coarse_locations."""
+    resources = _resources(tmp_path)
+    write_good(resources["landing_zone"].landing_path, "walk")
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("campaigns", ["walk"])
+    assets = INGESTION + [evaluation.centroid_coarse_locations]
+    geometric = materialize(assets, partition_key="walk", instance=instance, resources=resources)
+    assert geometric.success
+    centroid = materialize(assets, selection=[AssetKey("coarse_locations")], partition_key="walk", instance=instance,
+                           resources=resources,
+                           run_config={"ops": {"coarse_locations": {"config": {"method": "weighted_centroid"}}}})
+    by_config = centroid.output_for_node("coarse_locations")
+    reference = geometric.output_for_node("centroid_coarse_locations")
+    assert by_config.attrs["method"] == reference.attrs["method"] == "weighted_centroid"
+    np.testing.assert_allclose(by_config[["x_m", "y_m"]].to_numpy(), reference[["x_m", "y_m"]].to_numpy())
+    located = geometric.output_for_node("coarse_locations")
+    assert located.attrs["method"] == "geometric" and np.isfinite(located[["x_m", "y_m"]].to_numpy()).all()
+    assert not np.allclose(located[["x_m", "y_m"]].to_numpy(), reference[["x_m", "y_m"]].to_numpy())
+
+
 def test_the_paper_protocol_is_an_evaluation_asset_that_the_experiments_declare():
     from radiomap_assets.definitions import defs
     from radiomap_assets.experiments import COARSE_ASSET, EXPERIMENTS, PARTICIPANTS
@@ -122,8 +144,11 @@ def test_the_paper_protocol_is_an_evaluation_asset_that_the_experiments_declare(
             todo += list(graph.get(key).child_keys)
     assert {AssetKey("paper_protocol_coarse_accuracy"), AssetKey("experiment_campaigns")} <= downstream
     assert {graph.get(k).group_name for k in downstream} == {"evaluation"}
-    # every experiment names its coarse input: the paper's tables the protocol, table1_production the centroid
+    # every experiment names its coarse input: the paper's tables the protocol, table1_production the production
+    # one, table1_centroid the paper's label-free centroid (an evaluation asset too)
     assert COARSE_ASSET["table1_production"] == "coarse_locations"
+    assert COARSE_ASSET["table1_centroid"] == "centroid_coarse_locations"
+    assert graph.get(AssetKey("centroid_coarse_locations")).group_name == "evaluation"
     assert EXPERIMENTS["table1_production"].kind == EXPERIMENTS["table1"].kind == "uniform"
     assert {e for e, a in COARSE_ASSET.items() if a == "paper_protocol_coarse_locations"} == {
         "table1", "fig6", "m1", "m5", "table2", "table3", "fig10_20", "fig10_30", "fig10_40", "fig10_50", "fig10_60"}
