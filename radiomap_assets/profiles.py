@@ -147,7 +147,8 @@ class ChannelEstimationSection:
     pilots_ue: int | None = None
     seq_len: int | None = None
     # the estimates' methods (models.channel_estimation.experiment.METHODS)
-    methods: tuple[str, ...] = ("ls", "lmmse", "omp", "proposed", "proposed_no_tc", "end_to_end")
+    methods: tuple[str, ...] = ("ls", "lmmse", "omp", "proposed", "proposed_label_free", "proposed_no_tc",
+                                "end_to_end")
     # torch threads of the family's trainings: its networks are small, and on a shared 2-core machine two threads
     # ran an autoencoder's 100 smoke steps in 34 s where one ran them in 1.7 s (2026-11-28, another run beside it);
     # the benchmark script's default is 1 too

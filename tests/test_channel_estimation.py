@@ -207,3 +207,25 @@ def test_a_trained_estimator_stands_in_for_the_proposed_training_of_the_experime
     assert fits["autoencoder"].steps_done == 30 and fits["tracker"].steps_done == 30
     np.testing.assert_allclose(given.nmse["proposed"], trained.nmse["proposed"], rtol=1e-4)
     assert given.parameters == trained.parameters
+
+
+def test_the_label_free_chart_keeps_line_of_sight_users_next_to_their_neighbours():
+    """The angular chart of the label-free L_TC variant: for line-of-sight users below a rooftop 8x8 BS, each
+    sample's strongest direction is its true direction (within the oversampled grid), and the chart keeps
+    neighbours on the ground neighbours (trustworthiness and continuity of the chart against the true positions)."""
+    from models.channel_estimation.charting import angular_chart
+    from radiomap_assets.domain.csi import ArrayGeometry, OfdmGrid
+    from radiomap_assets.domain.geometric_csi import local_direction_cosines, los_channel
+    from radiomap_assets.domain.metrics import trustworthiness_continuity
+
+    rng = np.random.default_rng(5)
+    bs = np.array([0.0, 0.0, 25.0])
+    users = np.c_[rng.uniform(20, 80, 300), rng.uniform(-30, 30, 300), np.full(300, 1.5)]
+    ofdm = OfdmGrid(3.5e9, 10e6, 4)
+    H = los_channel(bs, users, ArrayGeometry(8, 8), ArrayGeometry(2, 2), ofdm)[..., ofdm.centre_subcarrier]
+    chart = angular_chart(H, 8, 8, oversampling=4)
+    k = (users - bs) / np.linalg.norm(users - bs, axis=1, keepdims=True)
+    u, v = local_direction_cosines(k, 0.0)
+    assert np.abs(chart - np.c_[u, v]).max() <= 2.0 / 32 + 1e-9  # one step of the 4x oversampled grid
+    scores = trustworthiness_continuity(users[:, :2], chart, k=15)
+    assert scores["trustworthiness"] > 0.9 and scores["continuity"] > 0.9, scores

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from models.channel_estimation.charting import angular_chart
 from models.channel_estimation.classical import LmmseEstimator, OmpEstimator, ls_estimate, nmse, to_db
 from models.channel_estimation.config import ChannelEstimationConfig
 from models.channel_estimation.pilots import ChannelScale, pilot_design, received_pilots
@@ -18,9 +19,12 @@ from models.channel_estimation.training import (PilotOperator, SequenceSampler, 
                                                 estimate_proposed, neighbour_walk_sampler, reconstruct,
                                                 train_autoencoder, train_end_to_end, train_tracker)
 
-METHODS = ("ls", "lmmse", "omp", "proposed", "proposed_no_tc", "proposed_eq5", "end_to_end")
-# the autoencoder + tracker variants: name -> (L_TC on, the feature representation; None = the config's)
-PROPOSED = {"proposed": (True, None), "proposed_no_tc": (False, None), "proposed_eq5": (True, "amplitude_phase")}
+METHODS = ("ls", "lmmse", "omp", "proposed", "proposed_label_free", "proposed_no_tc", "proposed_eq5", "end_to_end")
+# the autoencoder + tracker variants: name -> (L_TC on, the feature representation (None = the config's), label-free:
+# L_TC and the tracker's training walks on the channels' angular chart (charting.angular_chart) instead of the
+# positions the caller gives)
+PROPOSED = {"proposed": (True, None, False), "proposed_label_free": (True, None, True),
+            "proposed_no_tc": (False, None, False), "proposed_eq5": (True, "amplitude_phase", False)}
 
 
 @dataclass
@@ -69,22 +73,26 @@ def run(config: ChannelEstimationConfig, H_static: np.ndarray, positions_static:
     if "omp" in methods:
         timed("omp", lambda: OmpEstimator(design, (config.bs_rows, config.bs_cols), (config.ue_rows, config.ue_cols),
                                           scale.noise_variance, config.omp_oversampling, config.omp_max_paths)(Y))
-    for name, (tc, representation) in PROPOSED.items():
+    for name, (tc, representation, label_free) in PROPOSED.items():
         if name not in methods:
             continue
 
-        def proposed(tc=tc, name=name, representation=representation):
+        def proposed(tc=tc, name=name, representation=representation, label_free=label_free):
             cfg = dataclasses.replace(config, representation=representation or config.representation)
+            positions, walks = positions_static, sampler
+            if label_free:  # no position: the chart of the static channels themselves
+                positions = angular_chart(H_static, config.bs_rows, config.bs_cols)
+                walks = neighbour_walk_sampler(positions, config.walk_neighbours)
             if name in (trained or {}):
                 ae, tracker = trained[name].autoencoder, trained[name].tracker
             else:
-                ae, _ = train_autoencoder(cfg, Hs, positions_static, temporal_loss=tc)
+                ae, _ = train_autoencoder(cfg, Hs, positions, temporal_loss=tc)
                 tracker = None
             s_true, _, _ = encode(ae, Ht)
             out.latent_distance[name] = np.linalg.norm((s_true - s_true[:1]).numpy(), axis=1)  # Fig. 4
             out.autoencoder_floor_db[name] = float(to_db(nmse(reconstruct(ae, Ht), Ht).mean()))
             if tracker is None:
-                tracker, _ = train_tracker(cfg, ae, Hs, sampler, op)
+                tracker, _ = train_tracker(cfg, ae, Hs, walks, op)
             out.parameters[f"{name}_autoencoder"] = parameter_count(ae)
             out.parameters[f"{name}_tracker"] = parameter_count(tracker)
             return estimate_proposed(ae, tracker, Y)
