@@ -331,10 +331,10 @@ def test_recovery_runs_both_checks_and_the_evaluation_check_fails_exactly_when_r
     assert list(df.columns[:5]) == ["trajectory_id", "t_s", "x_m", "y_m", "cell"]
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10, item 3: on its production input (the weighted centroid) the model "
-                   "does not beat its input by the issue's margin (smoke, 300 steps, 2026-11-27: 69.5 m recovered "
-                   "against 74.8 m, 20 % would be 59.8 m; default: 136.1 m against 144.5 m); the paper-protocol bar "
-                   "is Table I's, in test_evaluation")
+@pytest.mark.xfail(strict=False, reason="issue 10, item 3: on its production input (the geometric locator since "
+                   "session 10) the model does not improve on that input (smoke, 300 steps, 2026-11-28: 7.69 m "
+                   "against the input's 7.43 m; the weighted centroid's best floor is 70.3 m, asserted in "
+                   "test_evaluation); the paper-protocol bar is Table I's, in test_evaluation")
 def test_recovered_trajectory_is_closer_to_the_truth_than_its_production_coarse_input(recovery):
     acc = recovery.output_for_node("recovered_trajectory_accuracy")
     assert acc["recovered"]["mean_error_m"] < 0.8 * acc["coarse"]["mean_error_m"], acc

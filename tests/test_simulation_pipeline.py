@@ -112,8 +112,10 @@ def test_ingestion_of_the_simulated_campaigns_gives_csi_and_coarse_locations(ing
         m_obs = observed_beams_per_bs(campaign_kind(cid), get_profile().campaign)
         assert csi.mask_density == pytest.approx(m_obs / 16)
         acc = res.output_for_node("coarse_location_accuracy")
-        # weighted centroid is coarse (tens of metres) but far better than a guess anywhere in the 300 m site
-        assert 5.0 < acc["mean_error_m"] < 150.0 and acc["p95_error_m"] >= acc["mean_error_m"]
+        # the geometric locator is coarse (metres to tens of metres on the smoke site: 7.4 m on the uniform walk,
+        # 2026-11-28) but far better than a guess anywhere in the 300 m site, and not the truth itself
+        assert acc["method"] == "geometric"
+        assert 1.0 < acc["mean_error_m"] < 150.0 and acc["p95_error_m"] >= acc["mean_error_m"]
         checks = [e.asset_check_evaluation_data for e in res.all_events
                   if e.event_type_value == "ASSET_CHECK_EVALUATION"]
         assert {c.check_name for c in checks} == {"measurement_power_range", "mask_density", "trajectories_long_enough",
