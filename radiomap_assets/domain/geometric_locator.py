@@ -37,16 +37,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import correlate1d
 from scipy.special import log_ndtr
 
 from radiomap_assets.domain.codebook import array_shape, codebook_beam_directions, planar_steering_vector
 from radiomap_assets.domain.grid import SiteGrid
 
 SPEED_OF_LIGHT_M_S = 299_792_458.0
-# steps x cells of one HMM (its step log-likelihoods and forward messages, float64, 2 x 400 MB): a longer trajectory
-# is located in consecutive segments of this many steps, each its own HMM
-MAX_HMM_ELEMENTS = 50_000_000
+# steps x cells of one HMM (its step log-likelihoods, evidence and messages: four float64 arrays of 200 MB): a longer
+# trajectory is located in consecutive segments of this many steps, each its own HMM
+MAX_HMM_ELEMENTS = 25_000_000
 
 
 @dataclass(frozen=True)
@@ -146,15 +146,16 @@ def pooled_log_likelihood(power_dbm: np.ndarray, starts: np.ndarray, predicted_d
     measured = observed & ~censored
     v = np.where(measured, power_dbm, 0.0)
 
-    def pool(x: np.ndarray) -> np.ndarray:  # (L, E) -> (T, E)
-        return np.add.reduceat(x.astype(np.float64), starts, axis=0) if len(starts) < len(x) else x.astype(np.float64)
-
+    stats = np.concatenate([v ** 2, v, measured, censored], axis=1).astype(np.float64)  # (L, 4E)
+    if len(starts) < len(stats):
+        stats = np.add.reduceat(stats, starts, axis=0)  # (T, 4E)
     inv_var = 1.0 / std ** 2
-    # sum over measured entries of -(v - mean)^2 / (2 std^2) - log std, as products over the entries
-    ll = (-0.5 * pool(v ** 2) @ inv_var + pool(v) @ (mean * inv_var)
-          - pool(measured) @ (0.5 * mean ** 2 * inv_var + np.log(std)))
-    ll += pool(censored) @ log_ndtr((prior.noise_floor_dbm - mean) / std)  # P(power <= the floor)
-    return ll
+    # sum over measured entries of -(v - mean)^2 / (2 std^2) - log std, and over censored ones of log P(power <= the
+    # floor), as one product over the entries: (T, 4E) @ (4E, C), in float32 (2x faster; the terms' cancellation
+    # leaves errors of about 0.01 in log-likelihoods of hundreds)
+    weights = np.concatenate([-0.5 * inv_var, mean * inv_var, -(0.5 * mean ** 2 * inv_var + np.log(std)),
+                              log_ndtr((prior.noise_floor_dbm - mean) / std)], axis=0)  # (4E, C)
+    return (stats.astype(np.float32) @ weights.astype(np.float32)).astype(np.float64)
 
 
 def hmm_steps(t_s: np.ndarray, prior: PropagationPrior) -> tuple[np.ndarray, int, float]:
@@ -187,28 +188,31 @@ def hmm_posterior_mean(step_log_likelihood: np.ndarray, t_s: np.ndarray, site_gr
     sigma = max(0.5, prior.speed_m_s * pool * dt / grid.resolution_m)
     # the motion blur on the bounding box of the walkable cells only (a site's grid is mostly buildings or empty)
     y0, y1, x0, x1 = iy.min(), iy.max() + 1, ix.min(), ix.max() + 1
-    by, bx = iy - y0, ix - x0
-    img = np.zeros((y1 - y0, x1 - x0))
+    img = np.zeros((y1 - y0, x1 - x0))  # the other pixels stay 0: every move writes all walkable ones
+    flat = (iy - y0) * img.shape[1] + (ix - x0)
+    radius = int(4.0 * sigma + 0.5)  # scipy's gaussian_filter kernel (truncate 4), built once, not per call
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    kernel /= kernel.sum()
 
     def move(p: np.ndarray) -> np.ndarray:
-        img[by, bx] = p
-        q = gaussian_filter(img, sigma, mode="constant")[by, bx] + 1e-300
-        img[by, bx] = 0.0
+        img.ravel()[flat] = p
+        blurred = correlate1d(correlate1d(img, kernel, axis=0, mode="constant"), kernel, axis=1, mode="constant")
+        q = blurred.ravel()[flat] + 1e-300
         return q / q.sum()
 
+    evidence = np.exp(steps - steps.max(axis=1, keepdims=True))  # (T, C), each step's likelihood up to a constant
     alpha = np.empty_like(steps)
     belief = np.full(steps.shape[1], 1.0 / steps.shape[1])
     for k in range(len(steps)):  # forward
-        a = belief * np.exp(steps[k] - steps[k].max())
+        a = belief * evidence[k]
         alpha[k] = a / a.sum()
         belief = move(alpha[k])
-    out = np.empty((len(t_s), 2))
     beta = np.ones(steps.shape[1])
     for k in range(len(steps) - 1, -1, -1):  # backward; the Gaussian blur is its own transpose
         post = alpha[k] * beta + 1e-300
-        out[starts[k]:starts[k] + pool] = (post / post.sum()) @ centres
-        beta = move(beta * np.exp(steps[k] - steps[k].max()))
-    return out
+        beta = move(beta * evidence[k])
+        alpha[k] = post / post.sum()  # the posterior of step k, in place
+    return np.repeat(alpha @ centres, np.diff(np.append(starts, len(t_s))), axis=0)  # (L, 2): a step's samples
 
 
 def geometric_coarse_locations(power_dbm: np.ndarray, trajectory_id: np.ndarray, t_s: np.ndarray,
