@@ -11,14 +11,15 @@ from dagster import DagsterInstance, materialize
 from radiomap_assets.assets import ingestion
 from radiomap_assets.domain import campaign as contract
 from radiomap_assets.domain.measurement import masked_sparse_csi
-from resources import LandingZone, RunProfile
+from resources import LandingZone, RunProfile, SionnaScene
 
 from tests.campaign_corpus import (good_ground_truth, good_manifest, good_measurements, write_good,
                                    write_malformed_corpus)
 
 
 def _ingestion_resources(zone: LandingZone) -> dict:
-    return {"landing_zone": zone, "run_profile": RunProfile(name="smoke")}
+    return {"landing_zone": zone, "run_profile": RunProfile(name="smoke"),
+            "scene": SionnaScene(run_profile=RunProfile(name="smoke"))}  # the geometric locator's site map
 
 
 def _files(root):
