@@ -22,13 +22,14 @@ for the line of sight, the walkable cells) and nothing learned or measured with 
 
 This is the production coarse input (``coarse_locations``, method ``geometric``, the default). Measured 2026-11-28
 on the default demo's simulated campaigns (session 10; ground truth for scoring only), mean error against the
-weighted centroid's: San Francisco's uniform walk 46.0 m (centroid 144.3 m), its 60 random walks 31.6 m (71.5 m;
-44 s for 357,359 samples), its complex trajectory 108.6 m (145.2 m: the 10 m/s stretch outruns the walking motion
+weighted centroid's: San Francisco's uniform walk 46.0 m (centroid 144.3 m), its 60 random walks 31.6 m (71.5 m; 26 s
+for 357,359 samples on 2 cores), its complex trajectory 108.6 m (145.2 m: the 10 m/s stretch outruns the walking motion
 model), the indoor hall 3.55 m (4.11 m). Choices where nothing is given: LOS/NLOS means are round values from the
-physics (a two-ray gain of a few dB in line of sight, urban NLOS losses of 20-30 dB); the NLOS spread (40 dB), the
-mean over a step and the prior's 50 m were chosen on the uniform walk and 12 of the 60 random walks of that demo
-(the other 48, the complex trajectory and the hall were checked after choosing, not tuned on; sessions 9-10,
-scripts/study_geometric_locator.py). The uniform walk is sensitive to the prior's width: 40 m gives 125 m, 70 m
+physics (a two-ray gain of a few dB in line of sight, urban NLOS losses of 20-30 dB); the NLOS spread (40 dB), the mean
+over a step and the prior's 50 m were chosen on the uniform walk and 12 of the 60 random walks of that demo (the other
+48, the complex trajectory and the hall were checked after choosing, not tuned on; sessions 9-10,
+scripts/study_geometric_locator.py).
+The uniform walk is sensitive to the prior's width: 40 m gives 125 m, 70 m
 gives 72 m, where the centroid's 144 m bias starts to win or the HMM strays.
 """
 
@@ -151,11 +152,10 @@ def pooled_log_likelihood(power_dbm: np.ndarray, starts: np.ndarray, predicted_d
         stats = np.add.reduceat(stats, starts, axis=0)  # (T, 4E)
     inv_var = 1.0 / std ** 2
     # sum over measured entries of -(v - mean)^2 / (2 std^2) - log std, and over censored ones of log P(power <= the
-    # floor), as one product over the entries: (T, 4E) @ (4E, C), in float32 (2x faster; the terms' cancellation
-    # leaves errors of about 0.01 in log-likelihoods of hundreds)
+    # floor), as one product over the entries: (T, 4E) @ (4E, C)
     weights = np.concatenate([-0.5 * inv_var, mean * inv_var, -(0.5 * mean ** 2 * inv_var + np.log(std)),
                               log_ndtr((prior.noise_floor_dbm - mean) / std)], axis=0)  # (4E, C)
-    return (stats.astype(np.float32) @ weights.astype(np.float32)).astype(np.float64)
+    return stats @ weights
 
 
 def hmm_steps(t_s: np.ndarray, prior: PropagationPrior) -> tuple[np.ndarray, int, float]:
