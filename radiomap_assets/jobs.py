@@ -4,7 +4,7 @@ experiments, report): its headline (evaluate_headline, `make demo`) and all of i
 
 from dagster import AssetSelection, define_asset_job
 
-from radiomap_assets.assets.shared import campaign_partitions, site_partitions
+from radiomap_assets.assets.shared import campaign_partitions, csi_campaign_partitions, site_partitions
 from radiomap_assets.automation import CAMPAIGN_LANE, HEAVY_LANE, LANE_TAG
 from radiomap_assets.experiments import HEADLINE_EXPERIMENTS, HEADLINE_METHODS
 
@@ -62,6 +62,11 @@ headline_evaluation_job = define_asset_job(
     description="The headline of the evaluation (`make demo`): Table I on the paper's protocol and on the production "
                 "input, with the floors, the SKF, CAM, the proposed model and its declared variants; the report marks "
                 "the other experiments and methods as not run (job evaluate runs them).")
+measured_csi_job = define_asset_job(
+    "measured_csi", selection=AssetSelection.groups("channel_estimation_measured"),
+    partitions_def=csi_campaign_partitions, tags={LANE_TAG: CAMPAIGN_LANE},
+    description="A measured complex-CSI campaign (issue 13): checked and accepted (or quarantined with its reasons), "
+                "then estimated by the serving channel_estimator beside LS and OMP.")
 channel_estimation_job = define_asset_job(
     "channel_estimation", selection=AssetSelection.groups("channel_estimation"), partitions_def=site_partitions,
     tags={LANE_TAG: HEAVY_LANE},

@@ -147,8 +147,8 @@ class ChannelEstimationSection:
     pilots_ue: int | None = None
     seq_len: int | None = None
     # the estimates' methods (models.channel_estimation.experiment.METHODS)
-    methods: tuple[str, ...] = ("ls", "lmmse", "omp", "proposed", "proposed_label_free", "proposed_no_tc",
-                                "end_to_end")
+    methods: tuple[str, ...] = ("ls", "lmmse", "omp", "proposed", "proposed_lmmse", "proposed_label_free",
+                                "proposed_no_tc", "end_to_end")
     # torch threads of the family's trainings: its networks are small, and on a shared 2-core machine two threads
     # ran an autoencoder's 100 smoke steps in 34 s where one ran them in 1.7 s (2026-11-28, another run beside it);
     # the benchmark script's default is 1 too
@@ -286,6 +286,14 @@ class HomeLayout:
     @property
     def quarantine(self) -> Path:  # malformed campaigns with REASON.txt beside them
         return self.root / "quarantine"
+
+    @property
+    def csi_landing(self) -> Path:  # measured complex CSI lands here as <id>.zarr (domain.csi contract, issue 13)
+        return self.root / "landing_csi"
+
+    @property
+    def csi(self) -> Path:  # complex CSI per site: ray traced <site>/<run>/, accepted measurements <site>/measured/
+        return self.root / "csi"
 
     @property
     def beam_maps(self) -> Path:

@@ -29,9 +29,10 @@ from dagster import (AssetSelection, AutomationConditionSensorDefinition,
 from dagster._core.storage.tags import WILL_RETRY_TAG
 
 from radiomap_assets import storage
-from radiomap_assets.assets.shared import campaign_partitions, campaign_site, site_partitions
+from radiomap_assets.assets.shared import (campaign_partitions, campaign_site, csi_campaign_partitions,
+                                           site_partitions)
 from radiomap_assets.automation import CAMPAIGN_LANE, HEAVY_LANE, LANE_TAG, REFRESH_TAG
-from radiomap_assets.jobs import ingestion_job, training_job
+from radiomap_assets.jobs import ingestion_job, measured_csi_job, training_job
 from resources import LandingZone
 
 # retraining switches (environment, read when the code location loads): off, the cron of the schedule, and after how
@@ -147,6 +148,21 @@ def landing_zone_sensor(context: SensorEvaluationContext, landing_zone: LandingZ
         dynamic_partitions_requests=[campaign_partitions.build_add_request(tick.new)] if tick.new else [],
         cursor=tick.cursor,
     )
+
+
+@sensor(job=measured_csi_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING,
+        description="Adds one csi_campaigns partition per new measured complex-CSI store renamed into "
+                    "landing_csi/<id>.zarr and requests its run (checked, accepted or quarantined, estimated); "
+                    "entries that are not <id>.zarr stores, links and duplicates are quarantined here.")
+def csi_landing_sensor(context: SensorEvaluationContext, landing_zone: LandingZone):
+    known = set(context.instance.get_dynamic_partitions(csi_campaign_partitions.name)) if context.instance else set()
+    new, quarantined = landing_zone.scan_csi(known)
+    for cid, reason in quarantined:
+        context.log.warning(f"quarantined CSI campaign {cid}: {reason}")
+    if not new:
+        return SkipReason(f"no new CSI store ({len(quarantined)} quarantined)")
+    return SensorResult(run_requests=[RunRequest(run_key=cid, partition_key=cid) for cid in new],
+                        dynamic_partitions_requests=[csi_campaign_partitions.build_add_request(new)])
 
 
 # ---- declarative automation: two sensors, one per lane of the run queue -------------------------------------------

@@ -58,6 +58,82 @@ class LandingZone(ConfigurableResource):
         for p in (self.landing_path, self.accepted_path, self.quarantine_path):
             p.mkdir(parents=True, exist_ok=True)
 
+    # ---- measured complex CSI (issue 13): <root>/landing_csi/<id>.zarr, the domain.csi contract ------------------
+
+    @property
+    def csi_landing_path(self) -> Path:
+        return home_layout(self._root()).csi_landing
+
+    def csi_accepted(self, campaign_id: str) -> list[Path]:
+        """Where a CSI campaign of this id was accepted (``csi/<site>/measured/<id>.zarr``; empty: nowhere)."""
+        return sorted(home_layout(self._root()).csi.glob(f"*/measured/{campaign_id}.zarr"))
+
+    def scan_csi(self, known: set[str]) -> tuple[list[str], list[tuple[str, str]]]:
+        """New CSI stores in the landing zone (ids not in ``known``) and what was quarantined now: entries that
+        are not ``<valid id>.zarr`` folders, links, duplicates of accepted ones. Write a store elsewhere (or under a
+        name starting with '.') and rename it into place: ``domain.csi.write_csi`` does."""
+        self.csi_landing_path.mkdir(parents=True, exist_ok=True)
+        new, quarantined = [], []
+        for entry in sorted(self.csi_landing_path.iterdir()):
+            if entry.name.startswith("."):
+                continue
+            cid = entry.name[:-len(".zarr")] if entry.name.endswith(".zarr") else entry.name
+            problem = (None if entry.name.endswith(".zarr") and entry.is_dir() or entry.is_symlink() else
+                       "a CSI campaign is a Zarr store folder named <id>.zarr")
+            problem = problem or contract.campaign_id_problem(cid) or contract.symlink_problem(entry)
+            if problem is None and self.csi_accepted(cid):
+                problem = f"a CSI campaign with id {cid!r} was already accepted ({self.csi_accepted(cid)[0]})"
+            if problem is not None:
+                self.quarantine_csi(entry, problem)
+                quarantined.append((cid, problem))
+            elif cid not in known:
+                new.append(cid)
+        return new, quarantined
+
+    def quarantine_csi(self, entry: Path, message: str) -> Path:
+        """Move a landed CSI entry to ``quarantine/<name>__<time>/`` with its reason; a plain file is moved into a
+        folder of that name (links as links, never followed)."""
+        reason = {"kind": "complex CSI", "message": message}
+        if entry.is_dir() or entry.is_symlink():
+            return contract.quarantine(entry, self.quarantine_path, reason)
+        holder = entry.with_name(f".{entry.name}.quarantine")
+        holder.mkdir()
+        shutil.move(str(entry), str(holder / entry.name))
+        dest = contract.quarantine(holder, self.quarantine_path, reason)
+        return dest.rename(dest.with_name(dest.name.replace(holder.name, entry.name, 1)))
+
+    def accept_csi(self, campaign_id: str, known_sites: tuple[str, ...]) -> Path:
+        """Check a landed CSI store (``domain.csi.measured_csi_problems``) and move it to
+        ``csi/<site>/measured/<id>.zarr``; quarantine it with its reasons (then raise ValueError) if it breaks a
+        rule. A store accepted earlier is returned as it is."""
+        from radiomap_assets.domain.csi import measured_csi_problems, open_csi
+
+        problem = contract.campaign_id_problem(campaign_id)
+        if problem is not None:  # a partition key added by hand: never a path outside the home
+            raise ValueError(f"cannot accept CSI campaign {problem}")
+        done = self.csi_accepted(campaign_id)
+        if done:
+            return done[0]
+        landed = self.csi_landing_path / f"{campaign_id}.zarr"
+        if not landed.exists():
+            raise FileNotFoundError(f"CSI campaign {campaign_id!r} is neither in {self.csi_landing_path} nor accepted")
+        try:
+            problems = [p for p in [contract.symlink_problem(landed)] if p]
+            if not problems:
+                problems = measured_csi_problems(open_csi(landed), known_sites)
+        except Exception as e:  # not a readable Zarr store of the contract
+            problems = [f"cannot be read as a CSI store of the contract (domain.csi): {type(e).__name__}: {e}"]
+        if problems:
+            self.quarantine_csi(landed, "; ".join(problems))
+            raise ValueError(f"CSI campaign {campaign_id!r} quarantined: {'; '.join(problems)}")
+        import xarray as xr
+
+        site = xr.open_zarr(landed, consolidated=True).attrs["site"]
+        dest = home_layout(self._root()).csi / site / "measured" / f"{campaign_id}.zarr"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(landed), str(dest))
+        return dest
+
     def quarantine(self, folder: Path, error: contract.CampaignValidationError | dict) -> Path:
         reason = error.to_dict() if isinstance(error, contract.CampaignValidationError) else error
         return contract.quarantine(folder, self.quarantine_path, reason)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from models.channel_estimation.classical import (LmmseEstimator, OmpEstimator, angular_dictionary, ls_estimate, nmse,
-                                                 nmse_db)
+from models.channel_estimation.classical import (LmmseEstimator, OmpEstimator, PriorLmmse, angular_dictionary,
+                                                 ls_estimate, nmse, nmse_db)
 from models.channel_estimation.config import ChannelEstimationConfig, cpu_config
 from models.channel_estimation.losses import temporal_correlation_loss
 from models.channel_estimation.pilots import PilotDesign, pilot_design, received_pilots, unvec, vec
@@ -63,6 +63,32 @@ def test_lmmse_beats_ls_at_low_snr_on_channels_of_a_known_covariance():
     ls, lmmse = nmse_db(ls_estimate(Y, design), H_test), nmse_db(LmmseEstimator(H_train, design, noise)(Y), H_test)
     print(f"0 dB SNR: LS {ls:.1f} dB, LMMSE {lmmse:.1f} dB")
     assert lmmse < ls - 5.0
+
+
+def test_an_informative_prior_lowers_lmmse_and_a_wrong_one_falls_back_to_it():
+    """PriorLmmse (the declared variant proposed_lmmse): the prior as a second observation of H. A prior whose errors
+    match its training residuals must beat LMMSE; a prior that is far worse than its training residuals claim must
+    be discounted by the likelihood's kappa, to within a fraction of a dB of plain LMMSE."""
+    rng = np.random.default_rng(0)
+    n_b, n_u = 8, 2
+    A = _complex_normal(rng, (n_b * n_u, 12))  # rank-12 covariance: 12 unknowns per channel
+    draw = lambda n: unvec(_complex_normal(rng, (n, 12)) @ A.T, n_b, n_u)  # noqa: E731
+    H_train, H_test = draw(2000), draw(200)
+    design = pilot_design(n_b, n_u, 3, 2, seed=2)  # 6 observations for 12 unknowns: LMMSE cannot pin H down
+    noise = 0.01 * float(np.mean(np.abs(H_train) ** 2))
+    Y = received_pilots(H_test, design, noise, rng)
+    lmmse = LmmseEstimator(H_train, design, noise)
+    err = lambda n, scale: scale * _complex_normal(rng, (n, n_b * n_u))  # noqa: E731
+    good = PriorLmmse(unvec(err(2000, 0.3), n_b, n_u), lmmse, design, noise)
+    H_good = good(Y, H_test + unvec(err(len(H_test), 0.3), n_b, n_u))
+    bad = PriorLmmse(unvec(err(2000, 0.3), n_b, n_u), lmmse, design, noise)  # claims 0.3, is 3
+    H_bad = bad(Y, H_test + unvec(err(len(H_test), 3.0), n_b, n_u))
+    db = {"lmmse": nmse_db(lmmse(Y), H_test), "good prior": nmse_db(H_good, H_test),
+          "wrong prior": nmse_db(H_bad, H_test)}
+    print(db, "kappa", good.kappa, bad.kappa)
+    assert db["good prior"] < db["lmmse"] - 3.0
+    assert 0.5 <= good.kappa <= 2.0  # the likelihood finds the prior's true error scale
+    assert bad.kappa >= 50.0 and db["wrong prior"] < db["lmmse"] + 0.5
 
 
 def test_omp_recovers_a_two_path_angular_sparse_channel():

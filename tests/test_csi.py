@@ -123,3 +123,46 @@ def test_sionna_line_of_sight_csi_matches_the_hand_made_channel():
                       normalize_delays=normalize)
         expected = los_channel(bs_pos, ue, BS, UE, OFDM, 20.0, ue_yaw, normalize_delays=normalize)
         assert np.abs(H - expected).max() <= tol * np.abs(expected).max()
+
+
+def test_measured_csi_lands_and_a_broken_store_is_quarantined_with_its_reasons(tmp_path):
+    """The landing path for measured complex CSI: a store of the contract renamed into landing_csi/<id>.zarr is
+    picked up by the sensor, accepted under csi/<site>/measured/; one with NaN values and an unknown site is
+    quarantined with both reasons; a stray file and a second copy of an accepted id are quarantined at the scan."""
+    from dagster import DagsterInstance, build_sensor_context
+
+    from radiomap_assets.sensors import csi_landing_sensor
+    from radiomap_assets.sites import site_names
+    from resources import LandingZone
+
+    zone = LandingZone(root=str(tmp_path))
+    landing = tmp_path / "landing_csi"
+    good = _dataset().assign_attrs(site="san_francisco", source="measured")
+    broken = _dataset(seed=1)
+    broken["H"].values[2, 0, 0, 0] = np.nan
+    write_csi(good, landing / "sf-walk-1.zarr")
+    write_csi(broken, landing / "unknown-walk.zarr")
+    (landing / "notes.txt").write_text("not a store")
+
+    with DagsterInstance.ephemeral() as instance:
+        result = csi_landing_sensor(build_sensor_context(instance=instance, resources={"landing_zone": zone}))
+        assert sorted(r.partition_key for r in result.run_requests) == ["sf-walk-1", "unknown-walk"]
+        assert sorted(result.dynamic_partitions_requests[0].partition_keys) == ["sf-walk-1", "unknown-walk"]
+    quarantine = tmp_path / "quarantine"
+    assert any(p.name.startswith("notes.txt__") for p in quarantine.iterdir())
+
+    accepted = zone.accept_csi("sf-walk-1", tuple(site_names()))
+    assert accepted == tmp_path / "csi" / "san_francisco" / "measured" / "sf-walk-1.zarr"
+    np.testing.assert_array_equal(open_csi(accepted).H.values, good.H.values)
+    assert zone.accept_csi("sf-walk-1", tuple(site_names())) == accepted  # accepted once, read back after
+    with pytest.raises(ValueError) as err:
+        zone.accept_csi("unknown-walk", tuple(site_names()))
+    assert "unknown site 'test_site'" in str(err.value) and "NaN" in str(err.value)
+    held = next(p for p in quarantine.iterdir() if p.name.startswith("unknown-walk.zarr__"))
+    assert "unknown site" in (held / "REASON.txt").read_text()
+    assert not (landing / "unknown-walk.zarr").exists()
+
+    write_csi(good, landing / "sf-walk-1.zarr")  # the same id again: a duplicate, the accepted one untouched
+    new, quarantined = zone.scan_csi(known=set())
+    assert new == [] and quarantined[0][0] == "sf-walk-1" and "already accepted" in quarantined[0][1]
+    assert accepted.exists()

@@ -11,20 +11,25 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from models.channel_estimation.charting import angular_chart
-from models.channel_estimation.classical import LmmseEstimator, OmpEstimator, ls_estimate, nmse, to_db
+from models.channel_estimation.classical import LmmseEstimator, OmpEstimator, PriorLmmse, ls_estimate, nmse, to_db
 from models.channel_estimation.config import ChannelEstimationConfig
 from models.channel_estimation.pilots import ChannelScale, pilot_design, received_pilots
 from models.channel_estimation.tracker import parameter_count
 from models.channel_estimation.training import (PilotOperator, SequenceSampler, encode, estimate_end_to_end,
-                                                estimate_proposed, neighbour_walk_sampler, reconstruct,
+                                                estimate_proposed, neighbour_walk_sampler, proposed_residuals,
+                                                reconstruct,
                                                 train_autoencoder, train_end_to_end, train_tracker)
 
-METHODS = ("ls", "lmmse", "omp", "proposed", "proposed_label_free", "proposed_no_tc", "proposed_eq5", "end_to_end")
+METHODS = ("ls", "lmmse", "omp", "proposed", "proposed_lmmse", "proposed_label_free", "proposed_no_tc", "proposed_eq5",
+           "end_to_end")
 # the autoencoder + tracker variants: name -> (L_TC on, the feature representation (None = the config's), label-free:
 # L_TC and the tracker's training walks on the channels' angular chart (charting.angular_chart) instead of the
 # positions the caller gives)
 PROPOSED = {"proposed": (True, None, False), "proposed_label_free": (True, None, True),
             "proposed_no_tc": (False, None, False), "proposed_eq5": (True, "amplitude_phase", False)}
+# the declared variant (ours): the proposed tracker's estimate as the prior mean of an LMMSE update from the same
+# interval's pilots (classical.PriorLmmse), with the error covariance of the proposed networks on training walks
+REFINED = {"proposed_lmmse": "proposed"}
 
 
 @dataclass
@@ -35,6 +40,7 @@ class ExperimentResult:
     latent_distance: dict[str, np.ndarray] = field(default_factory=dict)  # proposed variant -> (T,) (Fig. 4)
     autoencoder_floor_db: dict[str, float] = field(default_factory=dict)  # reconstruction NMSE on the trajectory
     snr_db: float = float("nan")  # mean received SNR per antenna pair
+    prior_scale: dict[str, float] = field(default_factory=dict)  # refined variant -> kappa chosen on the walk
 
     def nmse_db(self) -> dict[str, float]:
         """Mean NMSE over the trajectory in dB per method."""
@@ -68,36 +74,56 @@ def run(config: ChannelEstimationConfig, H_static: np.ndarray, positions_static:
 
     if "ls" in methods:
         timed("ls", lambda: ls_estimate(Y, design))
+    lmmse = LmmseEstimator(Hs, design, scale.noise_variance)
     if "lmmse" in methods:
-        timed("lmmse", lambda: LmmseEstimator(Hs, design, scale.noise_variance)(Y))
+        timed("lmmse", lambda: lmmse(Y))
     if "omp" in methods:
         timed("omp", lambda: OmpEstimator(design, (config.bs_rows, config.bs_cols), (config.ue_rows, config.ue_cols),
                                           scale.noise_variance, config.omp_oversampling, config.omp_max_paths)(Y))
-    for name, (tc, representation, label_free) in PROPOSED.items():
+    networks: dict[str, tuple] = {}  # proposed variant -> (autoencoder, tracker, its training walks), trained once
+
+    def proposed_networks(name: str):
+        if name in networks:
+            return networks[name]
+        tc, representation, label_free = PROPOSED[name]
+        cfg = dataclasses.replace(config, representation=representation or config.representation)
+        positions, walks = positions_static, sampler
+        if label_free:  # no position: the chart of the static channels themselves
+            positions = angular_chart(H_static, config.bs_rows, config.bs_cols)
+            walks = neighbour_walk_sampler(positions, config.walk_neighbours)
+        if name in (trained or {}):
+            ae, tracker = trained[name].autoencoder, trained[name].tracker
+        else:
+            ae, _ = train_autoencoder(cfg, Hs, positions, temporal_loss=tc)
+            tracker = None
+        s_true, _, _ = encode(ae, Ht)
+        out.latent_distance[name] = np.linalg.norm((s_true - s_true[:1]).numpy(), axis=1)  # Fig. 4
+        out.autoencoder_floor_db[name] = float(to_db(nmse(reconstruct(ae, Ht), Ht).mean()))
+        if tracker is None:
+            tracker, _ = train_tracker(cfg, ae, Hs, walks, op)
+        out.parameters[f"{name}_autoencoder"] = parameter_count(ae)
+        out.parameters[f"{name}_tracker"] = parameter_count(tracker)
+        networks[name] = (ae, tracker, walks)
+        return networks[name]
+
+    for name in PROPOSED:
+        if name in methods:
+            timed(name, lambda name=name: estimate_proposed(*proposed_networks(name)[:2], Y))
+    for name, base in REFINED.items():
         if name not in methods:
             continue
 
-        def proposed(tc=tc, name=name, representation=representation, label_free=label_free):
-            cfg = dataclasses.replace(config, representation=representation or config.representation)
-            positions, walks = positions_static, sampler
-            if label_free:  # no position: the chart of the static channels themselves
-                positions = angular_chart(H_static, config.bs_rows, config.bs_cols)
-                walks = neighbour_walk_sampler(positions, config.walk_neighbours)
-            if name in (trained or {}):
-                ae, tracker = trained[name].autoencoder, trained[name].tracker
-            else:
-                ae, _ = train_autoencoder(cfg, Hs, positions, temporal_loss=tc)
-                tracker = None
-            s_true, _, _ = encode(ae, Ht)
-            out.latent_distance[name] = np.linalg.norm((s_true - s_true[:1]).numpy(), axis=1)  # Fig. 4
-            out.autoencoder_floor_db[name] = float(to_db(nmse(reconstruct(ae, Ht), Ht).mean()))
-            if tracker is None:
-                tracker, _ = train_tracker(cfg, ae, Hs, walks, op)
-            out.parameters[f"{name}_autoencoder"] = parameter_count(ae)
-            out.parameters[f"{name}_tracker"] = parameter_count(tracker)
-            return estimate_proposed(ae, tracker, Y)
+        def refined(base=base):
+            ae, tracker, walks = proposed_networks(base)
+            residuals = proposed_residuals(ae, tracker, Hs, walks, design, scale.noise_variance,
+                                           np.random.default_rng([seed, 11]), length=config.seq_len)
+            refine = PriorLmmse(residuals, lmmse, design, scale.noise_variance)
+            H_hat = refine(Y, estimate_proposed(ae, tracker, Y))
+            out.prior_scale[name] = refine.kappa
+            log(f"  {name}: kappa {refine.kappa:.3g} (the prior's training error covariance scale; 1e6: no prior)")
+            return H_hat
 
-        timed(name, proposed)
+        timed(name, refined)
     if "end_to_end" in methods:
         def end_to_end():
             model, _ = train_end_to_end(config, Hs, sampler, op)
@@ -138,3 +164,38 @@ def received_pilots_raw(config: ChannelEstimationConfig, H: np.ndarray, seed: in
                           config.pilot_seed)
     Y = received_pilots(H / scale.scale, design, scale.noise_variance, np.random.default_rng(seed))
     return Y * np.sqrt(10.0 ** ((config.tx_power_dbm - 30.0) / 10.0)) * scale.scale
+
+
+VALIDATION_EVERY = 10  # every 10th static sample is held out of the trainings that the registry's versions compete on
+
+
+def validation_split(num_samples: int, every: int = VALIDATION_EVERY) -> tuple[np.ndarray, np.ndarray]:
+    """(training, validation) indices of a static set: every ``every``-th sample (from the last of each block) is
+    held out, so that the held-out users spread over the whole set and the split is the same for every version."""
+    index = np.arange(num_samples)
+    held = (index % every) == every - 1
+    return index[~held], index[held]
+
+
+def validation_nmse_db(estimator, H_raw: np.ndarray, positions: np.ndarray, sequences: int = 64,
+                       seed: int = 0) -> float:
+    """A registered estimator's score (lower is better): the mean NMSE in dB of its estimates along ``sequences``
+    walks over held-out users ``H_raw`` (S, N_B, N_U) in the channel's own units at ``positions`` (S, 2 or 3), from
+    received pilots of the estimator's own design and powers with a fixed noise seed, so two versions with the same
+    pilots and arrays are scored on the same observations. ``estimator``: ``persistence.ChannelEstimator``."""
+    config = estimator.config
+    walks = neighbour_walk_sampler(positions, min(config.walk_neighbours, max(len(H_raw) - 1, 1)))
+    idx = walks(np.random.default_rng([seed, 3]), sequences, config.seq_len)  # (B, T)
+    Y_raw = received_pilots_raw(config, H_raw, seed)  # (S, M_B, M_U) volts; fresh noise per user, fixed by seed
+    H_hat = estimator.estimate(Y_raw[idx])  # (B, T, N_B, N_U)
+    return float(to_db(np.mean(nmse(H_hat.reshape((-1,) + H_hat.shape[2:]), H_raw[idx].reshape(
+        (-1,) + H_raw.shape[1:])))))
+
+
+def comparable(a: ChannelEstimationConfig, b: ChannelEstimationConfig) -> str | None:
+    """Why two estimators cannot be scored on the same received pilots (None: they can): the arrays, the pilot
+    counts and the pilot seed fix what the BS receives."""
+    keys = ("bs_rows", "bs_cols", "ue_rows", "ue_cols", "pilots_bs", "pilots_ue", "pilot_seed", "tx_power_dbm",
+            "noise_power_dbm")
+    differ = [k for k in keys if getattr(a, k) != getattr(b, k)]
+    return f"different {', '.join(differ)}" if differ else None

@@ -208,12 +208,28 @@ def train_end_to_end(config: ChannelEstimationConfig, H: np.ndarray, sampler: Se
 
 @torch.no_grad()
 def estimate_proposed(autoencoder: ChannelAutoencoder, tracker: LatentTracker, Y: np.ndarray) -> np.ndarray:
-    """Eq. (13) along one sequence: Y (T, M_B, M_U) complex (channel units) -> Ĥ (T, N_B, N_U)."""
-    y = pilot_features(torch.as_tensor(Y, dtype=torch.complex64))[None]
-    s_hat, a_hat, b_hat = tracker(y)
+    """Eq. (13) along one sequence: Y (T, M_B, M_U) complex (channel units) -> Ĥ (T, N_B, N_U); a batch of
+    sequences (B, T, M_B, M_U) -> (B, T, N_B, N_U)."""
+    single = np.ndim(Y) == 3
+    y = pilot_features(torch.as_tensor(Y, dtype=torch.complex64))
+    s_hat, a_hat, b_hat = tracker(y[None] if single else y)
     v_hat = autoencoder.decode(tracker.latent(s_hat))
-    return from_features(v_hat, a_hat, b_hat, autoencoder.num_bs, autoencoder.num_ue,
-                         autoencoder.representation)[0].numpy()
+    H_hat = from_features(v_hat, a_hat, b_hat, autoencoder.num_bs, autoencoder.num_ue,
+                          autoencoder.representation).numpy()
+    return H_hat[0] if single else H_hat
+
+
+def proposed_residuals(autoencoder: ChannelAutoencoder, tracker: LatentTracker, H: np.ndarray,
+                       sampler: SequenceSampler, design: PilotDesign, noise_variance: float,
+                       rng: np.random.Generator, sequences: int = 256, length: int = 20) -> np.ndarray:
+    """The tracker's errors H - Ĥ on ``sequences`` training walks of ``length`` (fresh pilot noise): what
+    ``classical.PriorLmmse`` takes as its error covariance's sample, (sequences * length, N_B, N_U)."""
+    from models.channel_estimation.pilots import received_pilots
+
+    idx = sampler(rng, sequences, length)  # (B, T)
+    H_seq = H[idx]
+    H_hat = estimate_proposed(autoencoder, tracker, received_pilots(H_seq, design, noise_variance, rng))
+    return (H_seq - H_hat).reshape((-1,) + H.shape[1:])
 
 
 @torch.no_grad()

@@ -11,6 +11,12 @@ site (San Francisco is the one the profiles size; the paper's DeepMIMO Chicago s
   back from MLflow; the other networks are trained there as the benchmark trains them;
 - ``channel_estimation_report``: Fig. 4 and Figs. 5/6 as PNGs and tables in ``reports/<site>/channel_estimation.md``.
 
+Measured complex CSI (group ``channel_estimation_measured``, one dynamic partition per campaign, the sensor
+``csi_landing_sensor``): a store of the ``domain.csi`` contract renamed into ``$RADIOMAP_HOME/landing_csi/<id>.zarr``
+is checked and moved to ``csi/<site>/measured/<id>.zarr`` (``measured_csi``; a broken one is quarantined with its
+reasons), then the serving (champion) ``channel_estimator`` version estimates it from received pilots of its own
+design, beside LS and OMP on the same pilots (``measured_channel_estimates``).
+
 The work is in ``models.channel_estimation`` and ``domain``; these functions only read the profile, call them,
 write the stores and say what they did."""
 
@@ -21,31 +27,36 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 import models
 from models.channel_estimation.classical import to_db
 from models.channel_estimation.config import ChannelEstimationConfig, sized_config
-from models.channel_estimation.experiment import (ExperimentResult, latent_roughness, received_pilots_raw, run,
-                                                  train_estimator)
-from models.channel_estimation.persistence import (ChannelEstimatorPyfuncModel, load_estimator_files, pilots_frame,
-                                                   save_estimator)
+from models.channel_estimation.experiment import (ExperimentResult, comparable, latent_roughness,
+                                                  received_pilots_raw, run, train_estimator, validation_nmse_db,
+                                                  validation_split)
+from models.channel_estimation.persistence import (ChannelEstimator, ChannelEstimatorPyfuncModel,
+                                                   load_estimator_files, pilots_frame, save_estimator)
 from models.channel_estimation.tracker import parameter_count
 from radiomap_assets import plots
-from radiomap_assets.assets.shared import site_partitions
+from radiomap_assets.assets.shared import csi_campaign_partitions, site_partitions
 from radiomap_assets.domain import raytrace
-from radiomap_assets.domain.csi import ArrayGeometry, OfdmGrid, csi_dataset, open_csi, write_csi
+from radiomap_assets.domain.csi import STATIC, ArrayGeometry, OfdmGrid, csi_dataset, open_csi, write_csi
 from radiomap_assets.domain.grid import Grid
 from radiomap_assets.domain.raytrace_csi import (reached, static_positions, trace_csi, walk_positions,
                                                  yaw_toward)
 from radiomap_assets.metadata import as_json
 from radiomap_assets.profiles import ChannelEstimationSection, home_layout
-from resources import MlflowTracker, RunProfile, SionnaScene
+from radiomap_assets.sites import site_names
+from resources import LandingZone, MlflowTracker, RunProfile, SionnaScene
 from resources.mlflow_tracker import download_model_artifacts
 
 GROUP = "channel_estimation"
+MEASURED_GROUP = "channel_estimation_measured"  # measured CSI campaigns, one dynamic partition each
 REGISTERED_MODEL = "channel_estimator"
+CHAMPION, CHALLENGER = "champion", "challenger"  # MLflow registry aliases, as the beam-map family's
 SITES = ("san_francisco",)  # the sites the profiles' channel_estimation sections are sized for
 
 
@@ -137,10 +148,48 @@ def _centre_subcarrier(path: str) -> tuple[np.ndarray, np.ndarray]:
     return ds.H.values[..., k], np.c_[ds.x.values, ds.y.values, ds.z.values]
 
 
+def load_version(tracking_uri: str, model_uri: str) -> ChannelEstimator:
+    """A registered version of ``channel_estimator`` loaded back from MLflow (its three files)."""
+    local = download_model_artifacts(tracking_uri, model_uri)
+    return load_estimator_files(*(next(local.rglob(f)) for f in ("autoencoder.pt", "tracker.pt",
+                                                                  "channel_estimator.json")))
+
+
+def promote_estimator(context: AssetExecutionContext, mlflow_tracker: MlflowTracker, candidate: ChannelEstimator,
+                      version: str, H_val: np.ndarray, pos_val: np.ndarray) -> dict:
+    """Champion or challenger, as the beam-map family's versions (model_registry.promote): the new version becomes
+    the alias ``champion`` only if its NMSE on the held-out static users (``experiment.validation_nmse_db``) is no
+    worse than the champion's on the same pilots; a champion that cannot be scored on them (other arrays or
+    pilots) is replaced, and the decision says why. Returns the decision (tagged on the version, logged to its
+    run)."""
+    champion_version = mlflow_tracker.alias_version(REGISTERED_MODEL, CHAMPION)
+    cand = validation_nmse_db(candidate, H_val, pos_val)
+    champ, why = None, None
+    if champion_version is not None and champion_version != version:
+        champion = load_version(mlflow_tracker.tracking_uri, f"models:/{REGISTERED_MODEL}/{champion_version}")
+        why = comparable(candidate.config, champion.config)
+        if why is None:
+            champ = validation_nmse_db(champion, H_val, pos_val)
+    promoted = champ is None or cand <= champ
+    alias = CHAMPION if promoted else CHALLENGER
+    mlflow_tracker.set_alias(REGISTERED_MODEL, alias, version)
+    decision = {"decision": alias, "candidate_version": version, "candidate_validation_nmse_db": round(cand, 3),
+                "champion_version": champion_version if champion_version != version else None,
+                "champion_validation_nmse_db": None if champ is None else round(champ, 3),
+                "not_comparable": why, "validation_users": len(H_val),
+                "serving_version": version if promoted else champion_version}
+    mlflow_tracker.tag_version(REGISTERED_MODEL, version, {"promotion": json.dumps(decision)})
+    context.log.info(f"{REGISTERED_MODEL} v{version}: {alias} (held-out users {cand:.2f} dB"
+                     + (f" against champion v{champion_version}'s {champ:.2f} dB)" if champ is not None else
+                        f"; the champion v{champion_version} could not be scored: {why})" if why else ")"))
+    return decision
+
+
 @asset(group_name=GROUP, partitions_def=site_partitions, kinds={"pytorch", "mlflow"},
        description="The proposed estimator (autoencoder with L_TC + LSTM latent tracker) trained on the first BS "
-                   "array's static set; an MLflow run with its learning curves and a registered pyfunc version "
-                   "(received pilots in volts -> Ĥ).")
+                   "array's static set (every 10th user held out); an MLflow run with its learning curves and a "
+                   "registered pyfunc version (received pilots in volts -> Ĥ) that becomes the alias champion only "
+                   "if its NMSE on the held-out users is no worse than the champion's. Output: the serving version.")
 def channel_estimator(context: AssetExecutionContext, csi_static_set: dict, run_profile: RunProfile,
                       mlflow_tracker: MlflowTracker) -> Output[dict]:
     site = context.partition_key
@@ -148,11 +197,13 @@ def channel_estimator(context: AssetExecutionContext, csi_static_set: dict, run_
     section = profile.channel_estimation
     side = section.bs_sides[0]
     config = section_config(section, side)
-    H, pos = _centre_subcarrier(csi_static_set[side])
+    H_all, pos_all = _centre_subcarrier(csi_static_set[side])
+    train_idx, val_idx = validation_split(len(H_all))
+    H, pos = H_all[train_idx], pos_all[train_idx]
     tags = {"dagster_run_id": context.run_id, "site": site, "profile": profile.name, "family": "seed_003",
             "static_set": csi_static_set[side]}
     with mlflow_tracker.run(f"{REGISTERED_MODEL}-{context.run_id[:8]}", tags) as tracked:
-        tracked.log_params({**config.to_dict(), "static_samples": len(H)})
+        tracked.log_params({**config.to_dict(), "static_samples": len(H), "validation_samples": len(val_idx)})
         with torch_threads(section.torch_threads):
             estimator, fits = train_estimator(config, H, pos)
         for name, result in fits.items():
@@ -174,14 +225,22 @@ def channel_estimator(context: AssetExecutionContext, csi_static_set: dict, run_
         run_id = tracked.run_id
     context.log.info(f"{REGISTERED_MODEL} v{registered.model_version}: {sizes} parameters, "
                      f"{sum(wall.values()):.0f} s of training")
-    ref = {"registered_model_name": REGISTERED_MODEL, "model_version": registered.model_version,
-           "model_uri": registered.model_uri, "mlflow_run_id": run_id, "tracking_uri": mlflow_tracker.tracking_uri,
-           "bs_array": f"{side}x{side}", "parameters": sizes, "wall_time_s": wall,
+    with torch_threads(section.torch_threads):
+        decision = promote_estimator(context, mlflow_tracker, estimator, registered.model_version, H_all[val_idx],
+                                     pos_all[val_idx])
+    mlflow_tracker.log_metrics_to_run(run_id, {"validation_nmse_db": decision["candidate_validation_nmse_db"]})
+    serving = decision["serving_version"]
+    ref = {"registered_model_name": REGISTERED_MODEL, "model_version": serving,
+           "model_uri": f"models:/{REGISTERED_MODEL}/{serving}", "trained_version": registered.model_version,
+           "mlflow_run_id": run_id, "tracking_uri": mlflow_tracker.tracking_uri,
+           "bs_array": f"{side}x{side}", "parameters": sizes, "wall_time_s": wall, "promotion": decision,
            "final_losses": {k: r.history[-1] if r.history else {} for k, r in fits.items()}}
     return Output(ref, metadata={
-        "model_uri": registered.model_uri, "model_version": registered.model_version,
+        "model_uri": ref["model_uri"], "model_version": serving, "trained_version": registered.model_version,
+        "promotion": as_json(decision),
         "mlflow_run": MetadataValue.url(mlflow_tracker.run_url(run_id)), "parameters": as_json(sizes),
-        "train_wall_time_s": as_json(wall), "static_samples": len(H), "config": as_json(config.to_dict())})
+        "train_wall_time_s": as_json(wall), "static_samples": len(H), "validation_samples": len(val_idx),
+        "config": as_json(config.to_dict())})
 
 
 @asset(group_name=GROUP, partitions_def=site_partitions, kinds={"pytorch"},
@@ -192,12 +251,12 @@ def channel_estimator(context: AssetExecutionContext, csi_static_set: dict, run_
 def channel_estimates(context: AssetExecutionContext, csi_static_set: dict, csi_trajectory: dict,
                       channel_estimator: dict, run_profile: RunProfile) -> Output[dict]:
     section = run_profile.at(context.partition_key).get().channel_estimation
-    local = download_model_artifacts(channel_estimator["tracking_uri"], channel_estimator["model_uri"])
-    registered = load_estimator_files(*(next(local.rglob(f)) for f in ("autoencoder.pt", "tracker.pt",
-                                                                        "channel_estimator.json")))
+    registered = load_version(channel_estimator["tracking_uri"], channel_estimator["model_uri"])  # the serving one
     results: dict[int, ExperimentResult] = {}
     for side in section.bs_sides:
         H_static, pos = _centre_subcarrier(csi_static_set[side])
+        train_idx, _ = validation_split(len(H_static))  # every method learns from what the estimator learned from
+        H_static, pos = H_static[train_idx], pos[train_idx]
         H_walk, _ = _centre_subcarrier(csi_trajectory[side])
         context.log.info(f"BS {side}x{side}: {len(H_static)} static samples, {len(H_walk)} trajectory steps")
         config = section_config(section, side)
@@ -214,6 +273,7 @@ def channel_estimates(context: AssetExecutionContext, csi_static_set: dict, csi_
         "nmse_db_by_array": as_json({f"{s}x{s}": r.nmse_db() for s, r in results.items()}),
         "parameters": as_json({f"{s}x{s}": r.parameters for s, r in results.items()}),
         "wall_s": as_json({f"{s}x{s}": r.wall_s for s, r in results.items()}),
+        "prior_scale_kappa": as_json({f"{s}x{s}": r.prior_scale for s, r in results.items()}),
         "registered_estimator": channel_estimator["model_uri"]})
 
 
@@ -238,7 +298,12 @@ def report_markdown(results: dict[int, ExperimentResult], estimator: dict, figur
                      f"{json.dumps(rough)} |")
     lines += ["", "Fig. 4 roughness: the total variation of ||s(t) - s(0)|| along the walk over its range (lower is "
               "smoother; L_TC should lower it). The parameters column prints the tracker's count, independent of "
-              "N_B, beside the autoencoder's."]
+              "N_B, beside the autoencoder's.", "",
+              "`proposed_lmmse` is our declared variant, not the paper's: the proposed tracker's estimate enters an "
+              "LMMSE update from the same interval's pilots as a second observation of H, with the error covariance "
+              "it had on training walks scaled by a kappa that the likelihood of the walk's pilots chooses (no label; "
+              "kappa 1e6 means the prior was ignored and the row equals LMMSE). Chosen kappa: "
+              + json.dumps({f"{s}x{s}": r.prior_scale for s, r in results.items()}) + "."]
     lines += ["", f"Registered estimator: `{estimator['model_uri']}` (BS {estimator['bs_array']}, parameters "
                   f"{json.dumps(estimator['parameters'])}).", ""]
     for name, file in figures.items():
@@ -277,3 +342,76 @@ def channel_estimation_report(context: AssetExecutionContext, channel_estimates:
         "nmse_db": as_json(summary),
         "report": MetadataValue.md(text.split("\n\n![")[0] + ("\n\n" + plots.markdown_image(first[1], "NMSE")
                                                                  if first else ""))})
+
+
+@asset(group_name=MEASURED_GROUP, partitions_def=csi_campaign_partitions, kinds={"zarr"},
+       description="A measured complex-CSI campaign landed under landing_csi/<id>.zarr, checked against the contract "
+                   "(domain.csi: complex H, known site, finite, time order) and moved to csi/<site>/measured/; a "
+                   "broken store is quarantined with its reasons and the run fails with them.")
+def measured_csi(context: AssetExecutionContext, landing_zone: LandingZone) -> Output[str]:
+    from dagster import Failure
+
+    try:
+        path = landing_zone.accept_csi(context.partition_key, tuple(site_names()))
+    except ValueError as e:
+        raise Failure(description=str(e)) from None
+    ds = open_csi(path)
+    bs, ue = (f"{ds.attrs[f'{a}_array_rows']}x{ds.attrs[f'{a}_array_cols']}" for a in ("bs", "ue"))
+    trajectories = sorted(set(ds.trajectory_id.values.astype(str).tolist()))
+    return Output(str(path), metadata={
+        "path": MetadataValue.path(str(path)), "site": ds.attrs["site"], "source": ds.attrs["source"],
+        "samples": int(ds.sizes["sample"]), "trajectories": as_json(trajectories[:20]),
+        "bs_array": bs, "ue_array": ue, "subcarriers": int(ds.sizes["subcarrier"]),
+        "carrier_frequency_hz": float(ds.attrs["carrier_frequency_hz"]),
+        "positions_known": int(np.isfinite(ds.x.values).sum())})
+
+
+@asset(group_name=MEASURED_GROUP, partitions_def=csi_campaign_partitions, kinds={"pytorch"},
+       description="The serving (champion) channel_estimator version on a measured CSI campaign: received pilots of "
+                   "its own design and powers from the measured H at the carrier's subcarrier, Ĥ per sample, NMSE "
+                   "per sample beside LS and OMP on the same pilots. Fails with the reason when the campaign's arrays "
+                   "are not the ones the estimator serves.")
+def measured_channel_estimates(context: AssetExecutionContext, measured_csi: str,
+                               mlflow_tracker: MlflowTracker) -> Output[pd.DataFrame]:
+    from dagster import Failure
+
+    from models.channel_estimation.classical import OmpEstimator, ls_estimate, nmse
+    from models.channel_estimation.pilots import ChannelScale
+
+    version = mlflow_tracker.alias_version(REGISTERED_MODEL, CHAMPION)
+    if version is None:
+        raise Failure(description=f"no {REGISTERED_MODEL} version is champion yet: run the job channel_estimation "
+                                  f"on the campaign's site first")
+    estimator = load_version(mlflow_tracker.tracking_uri, f"models:/{REGISTERED_MODEL}/{version}")
+    c = estimator.config
+    H, _ = _centre_subcarrier(measured_csi)
+    ds = open_csi(measured_csi)
+    if H.shape[1:] != (c.num_bs_antennas, c.num_ue_antennas):
+        raise Failure(description=f"the campaign's arrays (BS {ds.attrs['bs_array_rows']}x{ds.attrs['bs_array_cols']}, "
+                                  f"UE {ds.attrs['ue_array_rows']}x{ds.attrs['ue_array_cols']}) are not the ones "
+                                  f"champion v{version} serves (BS {c.bs_rows}x{c.bs_cols}, UE {c.ue_rows}x{c.ue_cols})"
+                                  f": train an estimator for them (profile channel_estimation.bs_sides)")
+    tid, t = ds.trajectory_id.values.astype(str), ds.t_s.values
+    Y_raw = received_pilots_raw(c, H, seed=0)  # (S, M_B, M_U) volts, at the config's transmit and noise powers
+    design = estimator.pilots()
+    scale = ChannelScale.fit(H, c.tx_power_dbm, c.noise_power_dbm)
+    amplitude = np.sqrt(10.0 ** ((c.tx_power_dbm - 30.0) / 10.0)) * scale.scale
+    estimates = {"ls": ls_estimate(Y_raw / amplitude, design) * scale.scale,
+                 "omp": OmpEstimator(design, (c.bs_rows, c.bs_cols), (c.ue_rows, c.ue_cols), scale.noise_variance,
+                                     c.omp_oversampling, c.omp_max_paths)(Y_raw / amplitude) * scale.scale,
+                 "proposed": np.empty_like(H)}
+    with torch_threads(1):
+        for name in dict.fromkeys(tid.tolist()):  # a trajectory is one sequence; a static user is its own
+            rows = np.nonzero(tid == name)[0]
+            if name == STATIC:  # a batch of one-step sequences
+                estimates["proposed"][rows] = estimator.estimate(Y_raw[rows][:, None])[:, 0]
+            else:
+                estimates["proposed"][rows] = estimator.estimate(Y_raw[rows])
+    df = pd.DataFrame({"trajectory_id": tid, "t_s": t,
+                       **{f"nmse_{m}": nmse(v, H) for m, v in estimates.items()}})
+    summary = {m: round(float(to_db(df[f"nmse_{m}"].mean())), 2) for m in estimates}
+    context.log.info(f"{measured_csi}: champion v{version} {summary['proposed']:.2f} dB, LS {summary['ls']:.2f} dB, "
+                     f"OMP {summary['omp']:.2f} dB over {len(df)} samples")
+    return Output(df, metadata={"nmse_db": as_json(summary), "estimator_version": version,
+                                "model_uri": f"models:/{REGISTERED_MODEL}/{version}", "samples": len(df),
+                                "snr_db": round(scale.snr_db(), 1)})

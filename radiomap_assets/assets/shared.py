@@ -22,6 +22,8 @@ campaign_partitions = DynamicPartitionsDefinition(name="campaigns")
 # one partition per site (radiomap_assets.sites): the site's simulation, grid, model, beam map and evaluation. A
 # campaign (its own dynamic partition) declares its site in its manifest and feeds only that site's partitions
 site_partitions = StaticPartitionsDefinition(list(site_names()))
+# one partition per measured complex-CSI campaign landed under landing_csi/<id>.zarr (issue 13)
+csi_campaign_partitions = DynamicPartitionsDefinition(name="csi_campaigns")
 
 
 def ground_truth_map_name(site: str) -> str:

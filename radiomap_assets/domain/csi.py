@@ -229,3 +229,34 @@ def open_csi(path: Path | str) -> xr.Dataset:
     out = from_storage(ds)
     validate_csi(out)
     return out
+
+
+def measured_csi_problems(ds: xr.Dataset, known_sites: tuple[str, ...] | list[str]) -> list[str]:
+    """Why a landed CSI store cannot be accepted (empty: it can): the contract (``validate_csi``), a known site,
+    at least one sample, finite H with energy in every sample, and within each trajectory strictly increasing
+    times (a static set's times are NaN). Positions may be NaN (a measurement without a position fix)."""
+    try:
+        validate_csi(ds)
+    except ValueError as e:
+        return [str(e)]
+    problems = []
+    if ds.attrs["site"] not in known_sites:
+        problems.append(f"unknown site {ds.attrs['site']!r}; known sites: {', '.join(known_sites)}")
+    if ds.sizes["sample"] == 0:
+        return problems + ["no samples"]
+    H = ds.H.values
+    bad = ~np.isfinite(H).reshape(len(H), -1).all(axis=1)
+    if bad.any():
+        problems.append(f"{int(bad.sum())} samples hold NaN or infinite values of H (first: sample "
+                        f"{int(np.argmax(bad))})")
+    silent = np.abs(np.nan_to_num(H)).reshape(len(H), -1).max(axis=1) == 0
+    if silent.any():
+        problems.append(f"{int(silent.sum())} samples have H = 0 everywhere (no path measured): drop them")
+    tid, t = ds.trajectory_id.values.astype(str), ds.t_s.values
+    for name in dict.fromkeys(tid.tolist()):
+        if name == STATIC:
+            continue
+        times = t[tid == name]
+        if not np.isfinite(times).all() or (np.diff(times) <= 0).any():
+            problems.append(f"trajectory {name!r}: t_s must be finite and strictly increasing in sample order")
+    return problems
