@@ -21,9 +21,9 @@ from dagster import (Definitions, ExecutorDefinition, FilesystemIOManager, in_pr
 from radiomap_assets import env_setup
 from radiomap_assets.assets import (baselines, channel_estimation, evaluation, floors, ingestion, model, report,
                                     simulation, variants)
-from radiomap_assets.jobs import (beam_map_job, channel_estimation_job, evaluation_job, headline_evaluation_job,
-                                  inference_job, ingestion_job, measured_csi_job, paper_protocol_job, simulation_job,
-                                  training_job)
+from radiomap_assets.jobs import (beam_map_job, channel_estimation_headline_job, channel_estimation_job,
+                                  evaluation_job, headline_evaluation_job, inference_job, ingestion_job,
+                                  measured_csi_job, paper_protocol_job, simulation_job, training_job)
 from radiomap_assets.profiles import Profile, get_profile, home_layout
 from radiomap_assets.sensors import (beam_map_refresh_sensor, csi_landing_sensor, landing_zone_sensor,
                                      retrain_after_new_campaigns, retraining_schedule, trajectory_refresh_sensor)
@@ -51,7 +51,8 @@ def beam_map_definitions() -> Definitions:
 
 def channel_estimation_definitions() -> Definitions:
     """The family of seed 003 (issue 13): complex CSI, the estimator, the estimates and their report."""
-    return Definitions(assets=assets_defined_in([channel_estimation]), jobs=[channel_estimation_job, measured_csi_job],
+    return Definitions(assets=assets_defined_in([channel_estimation]),
+                       jobs=[channel_estimation_job, channel_estimation_headline_job, measured_csi_job],
                        sensors=[csi_landing_sensor])
 
 

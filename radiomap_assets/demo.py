@@ -67,7 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sequential", action="store_true",
                         help="run the sites one after the other (default with two or more CPU cores: side by side, "
                              "one process per site)")
+    parser.add_argument("--no-channel-estimation", action="store_true",
+                        help="skip the channel-estimation family's headline (seed 003: job "
+                             "channel_estimation_headline on San Francisco)")
     parser.add_argument("--worker-summary", help=argparse.SUPPRESS)  # internal: a site worker's result file
+    parser.add_argument("--channel-estimation-worker", help=argparse.SUPPRESS)  # internal: its result file
     args = parser.parse_args(argv)
     paper, sites = args.paper, args.site or list(site_names())
     start = time.perf_counter()
@@ -81,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     home = home_layout()
     instance = DagsterInstance.get()  # creates the instance's storage before any worker writes to it
     timings: dict[str, float] = {}
+    if args.channel_estimation_worker:  # the family of seed 003 beside the sites, on a core a finished site freed
+        summary = _run_channel_estimation(defs, instance, timings)
+        Path(args.channel_estimation_worker).write_text(json.dumps({"summary": summary, "timings": timings},
+                                                                   default=str))
+        return 0 if summary.get("report") else 1
     if args.worker_summary:  # one site of a side-by-side demo: run it, hand the result to the parent
         _take_freed_cores_on_signal()
         summary = _run_site(defs, instance, sites[0], paper, timings, sites_running=_running_sites())
@@ -88,11 +97,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if summary.get("evaluation_report") else 1
     print(f"profile {profile.name}, sites {', '.join(sites)}, outputs under {home.root}, Dagster home {dagster_home}")
     cores = os.cpu_count() or 1
+    with_ce = not args.no_channel_estimation and CHANNEL_ESTIMATION_SITE in sites
+    ce_summary: dict = {}
     if len(sites) > 1 and cores >= 2 and not args.sequential:
         defs.resources["mlflow_tracker"].activate()  # the MLflow store's tables, once, before the workers
-        summaries = _run_sites_side_by_side(sites, paper, cores, timings)
+        summaries, ce_summary = _run_sites_side_by_side(sites, paper, cores, timings, with_ce)
     else:
         summaries = {site: _run_site(defs, instance, site, paper, timings, sites_running=sites) for site in sites}
+    if with_ce and not ce_summary:  # one site, sequential, or no site finished before the others
+        ce_summary = _run_channel_estimation(defs, instance, timings)
 
     timings["total"] = time.perf_counter() - start
     print("\n=== wall time per step (job: asset = a step of that job)")
@@ -108,13 +121,36 @@ def main(argv: list[str] | None = None) -> int:
   campaigns:           {home.accepted}   (landing zone {home.landing}, quarantine {home.quarantine})
   MLflow:              {defs.resources["mlflow_tracker"].ui_command()}
   plots and summaries: {home.reports}""")
+    if ce_summary.get("report"):
+        print(f"  channel estimation:  report {ce_summary['report']}, NMSE (dB) {ce_summary['nmse_db']}")
     for site, summary in summaries.items():
         if summary.get("evaluation_report"):
             print(f"  {site}: report {summary['evaluation_report']['path']}, model {summary['model']}, generated "
                   f"beam map {summary['beam_map']}")
     print(f"  web UI:              make ui   (or: DAGSTER_HOME={dagster_home} .venv/bin/dagster dev -w "
           "workspace.yaml), then http://127.0.0.1:3000\n")
-    return 0 if all(s.get("evaluation_report") for s in summaries.values()) else 1
+    return 0 if all(s.get("evaluation_report") for s in summaries.values()) and (
+        not with_ce or ce_summary.get("report")) else 1
+
+
+CHANNEL_ESTIMATION_SITE = "san_francisco"  # the site the profiles' channel_estimation sections are sized for
+
+
+def _run_channel_estimation(defs, instance, timings: dict) -> dict:
+    """The channel-estimation family's headline (seed 003, job ``channel_estimation_headline``) on San Francisco."""
+    from radiomap_assets.jobs import CHANNEL_ESTIMATION_HEADLINE
+
+    t0 = _step(f"[channel estimation] seed 003 on {CHANNEL_ESTIMATION_SITE}: complex CSI, the estimator, Fig. 5")
+    res = defs.resolve_job_def("channel_estimation_headline").execute_in_process(
+        instance=instance, partition_key=CHANNEL_ESTIMATION_SITE, raise_on_error=True, run_config=_quiet(
+            {"ops": {name: {"config": dict(CHANNEL_ESTIMATION_HEADLINE)}
+                     for name in ("csi_static_set", "csi_trajectory", "channel_estimates")}}))
+    _asset_times(instance, res, timings, "[channel estimation] ")
+    _done(timings, "[channel estimation] (total)", t0)
+    results = res.output_for_node("channel_estimates")
+    return {"report": res.output_for_node("channel_estimation_report"),
+            "nmse_db": {f"{s}x{s}": {m: round(v, 2) for m, v in r.nmse_db().items()} for s, r in results.items()},
+            "estimator": res.output_for_node("channel_estimator")["model_uri"]}
 
 
 RUNNING_SITES_ENV = "RADIOMAP_DEMO_SITES"  # the sites of a side-by-side demo, for its workers
@@ -124,10 +160,14 @@ def _running_sites() -> list[str]:
     return [s for s in os.environ.get(RUNNING_SITES_ENV, "").split(",") if s]
 
 
-def _run_sites_side_by_side(sites: list[str], paper: bool, cores: int, timings: dict) -> dict:
+def _run_sites_side_by_side(sites: list[str], paper: bool, cores: int, timings: dict,
+                            with_channel_estimation: bool = False) -> tuple[dict, dict]:
     """One worker process per site (this module with ``--site S --worker-summary F``), torch and BLAS limited to
     ``cores // len(sites)`` threads each; their output is echoed line by line, each line prefixed with its site.
-    Returns every site's summary and merges their step timings into ``timings``."""
+    With ``with_channel_estimation`` the first site to finish hands its cores to the channel-estimation family's
+    worker (``--channel-estimation-worker F``) while the others still run; when that finishes, the last site running
+    takes every core. Returns every site's summary and the family's (empty if it did not start) and merges their
+    step timings into ``timings``."""
     threads = max(1, cores // len(sites))
     print(f"sites side by side: one process per site, {threads} torch thread(s) each ({cores} cores)", flush=True)
     env = {**os.environ, RUNNING_SITES_ENV: ",".join(sites), "OMP_NUM_THREADS": str(threads),
@@ -146,6 +186,8 @@ def _run_sites_side_by_side(sites: list[str], paper: bool, cores: int, timings: 
         echo.start()
         echoes.append(echo)
     summaries: dict[str, dict] = {}
+    ce_summary: dict = {}
+    ce_name = "channel_estimation"
     previous_term = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # `kill` stops the workers too
     try:
         waiting = dict(workers)
@@ -159,13 +201,27 @@ def _run_sites_side_by_side(sites: list[str], paper: bool, cores: int, timings: 
                 result = tmp / f"{site}.json"
                 if result.exists():
                     data = json.loads(result.read_text())
-                    summaries[site] = data["summary"]
+                    if site == ce_name:
+                        ce_summary = data["summary"]
+                    else:
+                        summaries[site] = data["summary"]
                     timings.update(data["timings"])
-                else:
+                elif site != ce_name:
                     summaries[site] = {}
                 if rc != 0:
                     print(f"[{site}] worker ended with exit status {rc}", flush=True)
-            if len(waiting) == 1 and cores > threads:  # the last site running takes every core
+            if with_channel_estimation and ce_name not in workers and waiting:  # a site freed its cores
+                cmd = [sys.executable, "-m", "radiomap_assets.demo", "--channel-estimation-worker",
+                       str(tmp / f"{ce_name}.json")]
+                proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                        bufsize=1, start_new_session=True)
+                workers[ce_name] = waiting[ce_name] = proc
+                echo = threading.Thread(target=_echo, args=(proc, f"[{ce_name}] "), daemon=True)
+                echo.start()
+                echoes.append(echo)
+                print(f"[{ce_name}] started on the cores {', '.join(done)} freed", flush=True)
+                continue
+            if len(waiting) == 1 and cores > threads and ce_name not in waiting:  # the last one takes every core
                 site, proc = next(iter(waiting.items()))
                 print(f"[{site}] now {cores} torch threads: {', '.join(done)} finished", flush=True)
                 proc.send_signal(signal.SIGUSR1)
@@ -183,7 +239,7 @@ def _run_sites_side_by_side(sites: list[str], paper: bool, cores: int, timings: 
         signal.signal(signal.SIGTERM, previous_term)
         for echo in echoes:
             echo.join(timeout=5)
-    return summaries
+    return summaries, ce_summary
 
 
 def _take_freed_cores_on_signal() -> None:

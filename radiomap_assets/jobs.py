@@ -62,6 +62,18 @@ headline_evaluation_job = define_asset_job(
     description="The headline of the evaluation (`make demo`): Table I on the paper's protocol and on the production "
                 "input, with the floors, the SKF, CAM, the proposed model and its declared variants; the report marks "
                 "the other experiments and methods as not run (job evaluate runs them).")
+# the family's headline (`make demo`): the profile's first BS array (Fig. 5's) and the methods of issue 13's targets;
+# job channel_estimation runs every array (Fig. 6) and every variant of the profile
+CHANNEL_ESTIMATION_HEADLINE = {"first_array_only": True, "methods": ["ls", "lmmse", "omp", "proposed", "proposed_lmmse",
+                                                            "end_to_end"]}
+channel_estimation_headline_job = define_asset_job(
+    "channel_estimation_headline", selection=AssetSelection.groups("channel_estimation"),
+    partitions_def=site_partitions, tags={LANE_TAG: HEAVY_LANE},
+    config={"ops": {name: {"config": CHANNEL_ESTIMATION_HEADLINE}
+                    for name in ("csi_static_set", "csi_trajectory", "channel_estimates")}},
+    description="The channel-estimation family's headline (`make demo`): the first BS array (Fig. 5) with LS, LMMSE, "
+                "OMP, the proposed tracker, its LMMSE variant and the end-to-end LSTM; job channel_estimation runs "
+                "every array and variant of the profile.")
 measured_csi_job = define_asset_job(
     "measured_csi", selection=AssetSelection.groups("channel_estimation_measured"),
     partitions_def=csi_campaign_partitions, tags={LANE_TAG: CAMPAIGN_LANE},

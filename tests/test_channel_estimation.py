@@ -255,3 +255,19 @@ def test_the_label_free_chart_keeps_line_of_sight_users_next_to_their_neighbours
     assert np.abs(chart - np.c_[u, v]).max() <= 2.0 / 32 + 1e-9  # one step of the 4x oversampled grid
     scores = trustworthiness_continuity(users[:, :2], chart, k=15)
     assert scores["trustworthiness"] > 0.9 and scores["continuity"] > 0.9, scores
+
+
+def test_a_run_chooses_arrays_and_methods_within_the_profile_and_names_what_it_lacks():
+    from radiomap_assets.assets.channel_estimation import ChannelEstimationRunConfig
+    from radiomap_assets.jobs import CHANNEL_ESTIMATION_HEADLINE
+    from radiomap_assets.profiles import get_profile
+
+    section = get_profile("default", "san_francisco").channel_estimation
+    assert ChannelEstimationRunConfig().sides(section) == section.bs_sides  # empty: everything
+    headline = ChannelEstimationRunConfig(**CHANNEL_ESTIMATION_HEADLINE)
+    assert headline.sides(section) == (10,) and "proposed_lmmse" in headline.chosen_methods(section)
+    assert headline.sides(get_profile("smoke", "san_francisco").channel_estimation) == (4,)
+    with pytest.raises(ValueError, match=r"arrays \[12\] are not in the profile's bs_sides"):
+        ChannelEstimationRunConfig(arrays=[12]).sides(section)
+    with pytest.raises(ValueError, match="methods \\['magic'\\]"):
+        ChannelEstimationRunConfig(methods=["magic"]).chosen_methods(section)

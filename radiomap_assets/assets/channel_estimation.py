@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from dagster import AssetExecutionContext, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 
 import models
 from models.channel_estimation.classical import to_db
@@ -75,8 +75,33 @@ def section_config(section: ChannelEstimationSection, side: int) -> ChannelEstim
     return sized_config(section.sizes, **section.overrides(side))
 
 
+class ChannelEstimationRunConfig(Config):
+    """What one run of the family computes, within the profile's sizes: ``arrays`` (BS array sides, a subset of the
+    profile's ``bs_sides``; empty: all of them, or only the first with ``first_array_only``, the array the registered
+    estimator serves) and ``methods`` (of the profile's ``methods``; empty: all). The job
+    ``channel_estimation_headline`` (``make demo``) presets them; the job ``channel_estimation`` runs everything."""
+
+    arrays: list[int] = []
+    first_array_only: bool = False
+    methods: list[str] = []
+
+    def sides(self, section: ChannelEstimationSection) -> tuple[int, ...]:
+        unknown = set(self.arrays) - set(section.bs_sides)
+        if unknown:
+            raise ValueError(f"arrays {sorted(unknown)} are not in the profile's bs_sides {section.bs_sides}")
+        if not self.arrays and self.first_array_only:
+            return section.bs_sides[:1]
+        return tuple(s for s in section.bs_sides if not self.arrays or s in self.arrays)
+
+    def chosen_methods(self, section: ChannelEstimationSection) -> tuple[str, ...]:
+        unknown = set(self.methods) - set(section.methods)
+        if unknown:
+            raise ValueError(f"methods {sorted(unknown)} are not in the profile's methods {section.methods}")
+        return tuple(m for m in section.methods if not self.methods or m in self.methods)
+
+
 def _trace_sets(context: AssetExecutionContext, scene: SionnaScene, section: ChannelEstimationSection,
-                kind: str) -> Output[dict]:
+                kind: str, sides: tuple[int, ...]) -> Output[dict]:
     """Ray trace the static set (``kind`` = "static") or the walk ("trajectory") for every BS array of the profile
     and write one CSI store per array. Positions and the BS are drawn from the section's seed, so both assets see
     the same BS and site geometry."""
@@ -103,7 +128,7 @@ def _trace_sets(context: AssetExecutionContext, scene: SionnaScene, section: Cha
     ue = ArrayGeometry(section.ue_rows, section.ue_cols)
     folder = home_layout().root / "csi" / site / context.run_id[:8]
     stores, timings, kept = {}, {}, None
-    for side in section.bs_sides:
+    for side in sides:
         t1 = time.perf_counter()
         yaw = yaw_toward(pos, bs_xyz)
         H = trace_csi(sionna, bs_xyz, ArrayGeometry(side, side), pos, ue, ofdm, bs_yaw_deg=bs["yaw_deg"],
@@ -121,7 +146,7 @@ def _trace_sets(context: AssetExecutionContext, scene: SionnaScene, section: Cha
                          f"{timings[f'bs{side}x{side}_s']} s -> {stores[side]}")
     return Output(stores, metadata={
         "samples": int(kept.sum()), "dropped_without_a_path": int((~kept).sum()),
-        "bs_arrays": [f"{s}x{s}" for s in section.bs_sides], "ue_array": f"{ue.rows}x{ue.cols}",
+        "bs_arrays": [f"{s}x{s}" for s in sides], "ue_array": f"{ue.rows}x{ue.cols}",
         "subcarriers": section.num_subcarriers, "stores": as_json({f"{s}x{s}": p for s, p in stores.items()}),
         "path": MetadataValue.path(str(folder)), "bs_position_m": as_json(list(bs_xyz)),
         "timings_s": as_json(timings), "seconds": round(time.perf_counter() - t0, 1)})
@@ -130,15 +155,19 @@ def _trace_sets(context: AssetExecutionContext, scene: SionnaScene, section: Cha
 @asset(group_name=GROUP, partitions_def=site_partitions, kinds={"zarr", "sionna"},
        description="Per-antenna complex CSI (domain.csi contract) of the static training set (paper: 1,111 users) "
                    "ray traced on the site from one rooftop BS, one Zarr store per BS array of the profile.")
-def csi_static_set(context: AssetExecutionContext, scene: SionnaScene, run_profile: RunProfile) -> Output[dict]:
-    return _trace_sets(context, scene, run_profile.at(context.partition_key).get().channel_estimation, "static")
+def csi_static_set(context: AssetExecutionContext, config: ChannelEstimationRunConfig, scene: SionnaScene,
+                   run_profile: RunProfile) -> Output[dict]:
+    section = run_profile.at(context.partition_key).get().channel_estimation
+    return _trace_sets(context, scene, section, "static", config.sides(section))
 
 
 @asset(group_name=GROUP, partitions_def=site_partitions, kinds={"zarr", "sionna"},
        description="Per-antenna complex CSI along a street walk (one position per coherence interval), the "
                    "evaluation trajectory of Figs. 4-6, one Zarr store per BS array of the profile.")
-def csi_trajectory(context: AssetExecutionContext, scene: SionnaScene, run_profile: RunProfile) -> Output[dict]:
-    return _trace_sets(context, scene, run_profile.at(context.partition_key).get().channel_estimation, "trajectory")
+def csi_trajectory(context: AssetExecutionContext, config: ChannelEstimationRunConfig, scene: SionnaScene,
+                   run_profile: RunProfile) -> Output[dict]:
+    section = run_profile.at(context.partition_key).get().channel_estimation
+    return _trace_sets(context, scene, section, "trajectory", config.sides(section))
 
 
 def _centre_subcarrier(path: str) -> tuple[np.ndarray, np.ndarray]:
@@ -248,26 +277,27 @@ def channel_estimator(context: AssetExecutionContext, csi_static_set: dict, run_
                    "without L_TC and the end-to-end LSTM, per BS array of the profile (Figs. 5 and 6), with the "
                    "latent distances of Fig. 4, wall times and parameter counts; \"proposed\" at the first array is "
                    "the registered channel_estimator version.")
-def channel_estimates(context: AssetExecutionContext, csi_static_set: dict, csi_trajectory: dict,
-                      channel_estimator: dict, run_profile: RunProfile) -> Output[dict]:
+def channel_estimates(context: AssetExecutionContext, config: ChannelEstimationRunConfig, csi_static_set: dict,
+                      csi_trajectory: dict, channel_estimator: dict, run_profile: RunProfile) -> Output[dict]:
     section = run_profile.at(context.partition_key).get().channel_estimation
     registered = load_version(channel_estimator["tracking_uri"], channel_estimator["model_uri"])  # the serving one
+    methods = config.chosen_methods(section)
     results: dict[int, ExperimentResult] = {}
-    for side in section.bs_sides:
+    for side in config.sides(section):
         H_static, pos = _centre_subcarrier(csi_static_set[side])
         train_idx, _ = validation_split(len(H_static))  # every method learns from what the estimator learned from
         H_static, pos = H_static[train_idx], pos[train_idx]
         H_walk, _ = _centre_subcarrier(csi_trajectory[side])
         context.log.info(f"BS {side}x{side}: {len(H_static)} static samples, {len(H_walk)} trajectory steps")
-        config = section_config(section, side)
-        trained = {"proposed": registered} if registered.config == config else None
+        array_config = section_config(section, side)
+        trained = {"proposed": registered} if registered.config == array_config else None
         with torch_threads(section.torch_threads):
-            results[side] = run(config, H_static, pos, H_walk, methods=tuple(section.methods), seed=section.seed,
+            results[side] = run(array_config, H_static, pos, H_walk, methods=methods, seed=section.seed,
                                 log=context.log.info, trained=trained)
-    table = "| BS array | " + " | ".join(section.methods) + " |\n|---|" + "---|" * len(section.methods) + "\n"
+    table = "| BS array | " + " | ".join(methods) + " |\n|---|" + "---|" * len(methods) + "\n"
     for side, r in results.items():
         db = r.nmse_db()
-        table += f"| {side}x{side} | " + " | ".join(f"{db[m]:.2f}" for m in section.methods) + " |\n"
+        table += f"| {side}x{side} | " + " | ".join(f"{db[m]:.2f}" for m in methods) + " |\n"
     return Output(results, metadata={
         "nmse_db": MetadataValue.md(table),
         "nmse_db_by_array": as_json({f"{s}x{s}": r.nmse_db() for s, r in results.items()}),

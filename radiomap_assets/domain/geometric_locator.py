@@ -142,8 +142,16 @@ def pooled_log_likelihood(power_dbm: np.ndarray, starts: np.ndarray, predicted_d
     (E, C) run once per step, not once per sample (a 5 Hz campaign at 1 s steps: 5x fewer FLOPs)."""
     mean = np.where(line_of_sight, predicted_dbm + prior.los_mean_db, predicted_dbm + prior.nlos_mean_db)
     std = np.where(line_of_sight, prior.los_std_db, prior.nlos_std_db)
+    return gaussian_pooled_log_likelihood(power_dbm, starts, mean, std, prior.noise_floor_dbm)
+
+
+def gaussian_pooled_log_likelihood(power_dbm: np.ndarray, starts: np.ndarray, mean_dbm: np.ndarray,
+                                   std_db: np.ndarray, noise_floor_dbm: float) -> np.ndarray:
+    """``pooled_log_likelihood`` for any Gaussian model of the observed power per entry and cell, mean_dbm and
+    std_db (E, C) (the line-of-sight physics, or a radio map), censored at ``noise_floor_dbm``."""
+    mean, std = mean_dbm, std_db
     observed = ~np.isnan(power_dbm)
-    censored = observed & (power_dbm <= prior.noise_floor_dbm)
+    censored = observed & (power_dbm <= noise_floor_dbm)
     measured = observed & ~censored
     v = np.where(measured, power_dbm, 0.0)
 
@@ -154,7 +162,7 @@ def pooled_log_likelihood(power_dbm: np.ndarray, starts: np.ndarray, predicted_d
     # sum over measured entries of -(v - mean)^2 / (2 std^2) - log std, and over censored ones of log P(power <= the
     # floor), as one product over the entries: (T, 4E) @ (4E, C)
     weights = np.concatenate([-0.5 * inv_var, mean * inv_var, -(0.5 * mean ** 2 * inv_var + np.log(std)),
-                              log_ndtr((prior.noise_floor_dbm - mean) / std)], axis=0)  # (4E, C)
+                              log_ndtr((noise_floor_dbm - mean) / std)], axis=0)  # (4E, C)
     return stats @ weights
 
 
