@@ -17,8 +17,7 @@ from models.channel_estimation.pilots import ChannelScale, pilot_design, receive
 from models.channel_estimation.tracker import parameter_count
 from models.channel_estimation.training import (PilotOperator, SequenceSampler, encode, estimate_end_to_end,
                                                 estimate_proposed, neighbour_walk_sampler, proposed_residuals,
-                                                reconstruct,
-                                                train_autoencoder, train_end_to_end, train_tracker)
+                                                reconstruct, train_autoencoder, train_end_to_end, train_tracker)
 
 METHODS = ("ls", "lmmse", "omp", "proposed", "proposed_lmmse", "proposed_label_free", "proposed_no_tc", "proposed_eq5",
            "end_to_end")
@@ -27,8 +26,9 @@ METHODS = ("ls", "lmmse", "omp", "proposed", "proposed_lmmse", "proposed_label_f
 # positions the caller gives)
 PROPOSED = {"proposed": (True, None, False), "proposed_label_free": (True, None, True),
             "proposed_no_tc": (False, None, False), "proposed_eq5": (True, "amplitude_phase", False)}
-# the declared variant (ours): the proposed tracker's estimate as the prior mean of an LMMSE update from the same
-# interval's pilots (classical.PriorLmmse), with the error covariance of the proposed networks on training walks
+# the declared variant (ours): the proposed tracker's estimate as a second observation of H in an LMMSE update with
+# the same interval's pilots (classical.PriorLmmse), its error covariance that of the proposed networks on training
+# walks, scaled by the likelihood's kappa
 REFINED = {"proposed_lmmse": "proposed"}
 
 
