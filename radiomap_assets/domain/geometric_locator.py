@@ -60,6 +60,10 @@ class PropagationPrior:
     nlos_std_db: float = 40.0  # the residual's spread behind buildings plus how its mean varies by base station
     noise_floor_dbm: float = -119.0  # at or below: censored (the receiver's floor, domain.raytrace NOISE_FLOOR_DBM)
     speed_m_s: float = 2.0  # the HMM's motion blur per second (a walk, with margin)
+    # a second, fast motion mixed into every step with weight ``fast_share`` (0: none): a heavy-tailed motion model
+    # for users who sometimes ride (the complex trajectory's 10 m/s stretch outruns a walking blur)
+    fast_speed_m_s: float = 12.0
+    fast_share: float = 0.0
     step_s: float = 2.0  # samples pooled into one HMM step (a walk moves 2-3 m, under a 5 m cell)
     coarse_std_m: float = 50.0  # the weighted centroid as a weak prior per step (0: none): keeps the HMM from
     # locking onto a far street that happens to explain a few beams (random walks: 57 m without it, 31 m with it)
@@ -198,14 +202,23 @@ def hmm_posterior_mean(step_log_likelihood: np.ndarray, t_s: np.ndarray, site_gr
     y0, y1, x0, x1 = iy.min(), iy.max() + 1, ix.min(), ix.max() + 1
     img = np.zeros((y1 - y0, x1 - x0))  # the other pixels stay 0: every move writes all walkable ones
     flat = (iy - y0) * img.shape[1] + (ix - x0)
-    radius = int(4.0 * sigma + 0.5)  # scipy's gaussian_filter kernel (truncate 4), built once, not per call
-    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    kernel /= kernel.sum()
+
+    def gaussian_kernel(sigma: float) -> np.ndarray:  # scipy's gaussian_filter kernel (truncate 4), built once
+        radius = int(4.0 * sigma + 0.5)
+        kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+        return kernel / kernel.sum()
+
+    kernels = [(1.0 - prior.fast_share, gaussian_kernel(sigma))]
+    if prior.fast_share > 0:
+        fast_sigma = max(sigma, prior.fast_speed_m_s * pool * dt / grid.resolution_m)
+        kernels.append((prior.fast_share, gaussian_kernel(fast_sigma)))
 
     def move(p: np.ndarray) -> np.ndarray:
         img.ravel()[flat] = p
-        blurred = correlate1d(correlate1d(img, kernel, axis=0, mode="constant"), kernel, axis=1, mode="constant")
-        q = blurred.ravel()[flat] + 1e-300
+        q = 1e-300
+        for weight, kernel in kernels:  # a mixture of Gaussian motions: the weighted sum of their blurs
+            q = q + weight * correlate1d(correlate1d(img, kernel, axis=0, mode="constant"), kernel, axis=1,
+                                         mode="constant").ravel()[flat]
         return q / q.sum()
 
     evidence = np.exp(steps - steps.max(axis=1, keepdims=True))  # (T, C), each step's likelihood up to a constant
