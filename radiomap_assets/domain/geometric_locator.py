@@ -30,7 +30,11 @@ over a step and the prior's 50 m were chosen on the uniform walk and 12 of the 6
 48, the complex trajectory and the hall were checked after choosing, not tuned on; sessions 9-10,
 scripts/study_geometric_locator.py).
 The uniform walk is sensitive to the prior's width: 40 m gives 125 m, 70 m
-gives 72 m, where the centroid's 144 m bias starts to win or the HMM strays.
+gives 72 m, where the centroid's 144 m bias starts to win or the HMM strays. Tried and not kept (session 11,
+scripts/study_geometric_locator.py and study_map_refined_locator.py): a fast motion mixed into the walking blur
+(``fast_share`` 0.02-0.1 at 6-12 m/s, for the complex trajectory's ride) made every campaign worse (uniform 70-80 m,
+random 34-36 m, complex 104-107 m: the heavy tail lets the HMM jump to a far street); a radio map learned from the
+site's other campaigns in place of the physics made the uniform walk 59-99 m.
 """
 
 from __future__ import annotations
