@@ -194,7 +194,7 @@ def test_the_code_location_merges_one_definitions_per_part_without_losing_or_dou
     assert {"raw_channel_measurements", "coarse_locations"} <= part_keys[0]
     assert {"beam_map_model", "beam_maps", "evaluation_report"} <= part_keys[1]
     assert {"csi_static_set", "csi_trajectory", "channel_estimator", "channel_estimates",
-            "channel_estimation_report"} == part_keys[2]
+            "channel_estimation_report", "measured_csi", "measured_channel_estimates"} == part_keys[2]
 
 
 def test_a_landed_campaign_named_like_a_simulated_one_never_takes_an_experiments_place(tmp_path, monkeypatch):
