@@ -149,7 +149,7 @@ def test_a_landed_measured_csi_campaign_is_estimated_by_the_champion(channel_est
                                                    resources={"landing_zone": defs.resources["landing_zone"]}))
     assert [r.partition_key for r in tick.run_requests] == ["sf-measured-walk"]
     dagster_instance.add_dynamic_partitions("csi_campaigns", ["sf-measured-walk"])
-    result = defs.resolve_job_def("measured_csi").execute_in_process(instance=dagster_instance,
+    result = defs.resolve_job_def("land_measured_csi").execute_in_process(instance=dagster_instance,
                                                                      partition_key="sf-measured-walk")
     assert result.success
     assert Path(result.output_for_node("measured_csi")) == (radiomap_home / "csi" / SITE / "measured" /

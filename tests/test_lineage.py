@@ -197,6 +197,16 @@ def test_the_code_location_merges_one_definitions_per_part_without_losing_or_dou
             "channel_estimation_report", "measured_csi", "measured_channel_estimates"} == part_keys[2]
 
 
+def test_the_code_location_loads_as_the_web_server_and_the_daemon_load_it():
+    """What `dagster dev` and the daemon do before anything runs: build the whole repository. A job named like an
+    asset (their graphs share the name) passes every in-process test and stops the web server from loading."""
+    from dagster import Definitions
+
+    from radiomap_assets.definitions import defs
+
+    Definitions.validate_loadable(defs)
+
+
 def test_a_landed_campaign_named_like_a_simulated_one_never_takes_an_experiments_place(tmp_path, monkeypatch):
     """Issue 15: an experiment's campaign is one the simulator wrote (its manifest says so), not any campaign whose
     id matches ``<site>-<kind>-<version>``."""
