@@ -75,7 +75,7 @@ channel_estimation_headline_job = define_asset_job(
                 "OMP, the proposed tracker, its LMMSE variant and the end-to-end LSTM; job channel_estimation runs "
                 "every array and variant of the profile.")
 measured_csi_job = define_asset_job(
-    "land_measured_csi", selection=AssetSelection.groups("channel_estimation_measured"),
+    "land_measured_csi", selection=AssetSelection.groups("measured_csi"),
     partitions_def=csi_campaign_partitions, tags={LANE_TAG: CAMPAIGN_LANE},
     description="A measured complex-CSI campaign (issue 13): checked and accepted (or quarantined with its reasons), "
                 "then estimated by the serving channel_estimator beside LS and OMP.")

@@ -11,7 +11,7 @@ site (San Francisco is the one the profiles size; the paper's DeepMIMO Chicago s
   back from MLflow; the other networks are trained there as the benchmark trains them;
 - ``channel_estimation_report``: Fig. 4 and Figs. 5/6 as PNGs and tables in ``reports/<site>/channel_estimation.md``.
 
-Measured complex CSI (group ``channel_estimation_measured``, one dynamic partition per campaign, the sensor
+Measured complex CSI (group ``measured_csi``, one dynamic partition per campaign, the sensor
 ``csi_landing_sensor``): a store of the ``domain.csi`` contract renamed into ``$RADIOMAP_HOME/landing_csi/<id>.zarr``
 is checked and moved to ``csi/<site>/measured/<id>.zarr`` (``measured_csi``; a broken one is quarantined with its
 reasons), then the serving (champion) ``channel_estimator`` version estimates it from received pilots of its own
@@ -54,7 +54,8 @@ from resources import LandingZone, MlflowTracker, RunProfile, SionnaScene
 from resources.mlflow_tracker import download_model_artifacts
 
 GROUP = "channel_estimation"
-MEASURED_GROUP = "channel_estimation_measured"  # measured CSI campaigns, one dynamic partition each
+MEASURED_GROUP = "measured_csi"  # measured CSI campaigns, one dynamic partition each (a short name: the UI's lineage
+# graph truncates long group names)
 REGISTERED_MODEL = "channel_estimator"
 CHAMPION, CHALLENGER = "champion", "challenger"  # MLflow registry aliases, as the beam-map family's
 SITES = ("san_francisco",)  # the sites the profiles' channel_estimation sections are sized for
