@@ -42,10 +42,8 @@ import pandas as pd
 from scipy.ndimage import gaussian_filter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from radiomap_assets.domain.geometric_locator import (MAX_HMM_ELEMENTS, PropagationPrior,  # noqa: E402
-                                                      campaign_line_of_sight_power_dbm,
-                                                      gaussian_pooled_log_likelihood, hmm_posterior_mean, hmm_steps,
-                                                      positioned_base_stations)
+from radiomap_assets.domain.geometric_locator import (PropagationPrior, campaign_line_of_sight_power_dbm,  # noqa: E402
+                                                      hmm_locations, line_of_sight_model, positioned_base_stations)
 
 
 def load(home: Path, cid: str):
@@ -93,21 +91,10 @@ def radio_map(sources: list[dict], site_grid, kernel_m: float):
 
 
 def locate(target: dict, mean: np.ndarray, std: np.ndarray, site_grid, prior: PropagationPrior) -> np.ndarray:
-    """The production HMM (geometric_coarse_locations) on a given Gaussian model per entry and cell."""
-    power = target["power"].reshape(len(target["power"]), -1)
-    tid, t_s = target["csi"].trajectory_id, target["csi"].t_s
-    out = np.full((len(power), 2), np.nan)
-    for name in dict.fromkeys(tid.tolist()):
-        whole = np.nonzero(tid == name)[0]
-        _, pool, _ = hmm_steps(t_s[whole], prior)
-        segment = max(1, MAX_HMM_ELEMENTS // mean.shape[1]) * pool
-        for a in range(0, len(whole), segment):
-            sel = whole[a:a + segment]
-            starts, _, _ = hmm_steps(t_s[sel], prior)
-            ll = gaussian_pooled_log_likelihood(power[sel], starts, mean, std, prior.noise_floor_dbm)
-            ll /= np.diff(np.append(starts, len(sel)))[:, None]
-            out[sel] = hmm_posterior_mean(ll, t_s[sel], site_grid, prior, target["centroid"][sel])
-    return out
+    """The production HMM (``hmm_locations``, what ``geometric_coarse_locations`` runs) on a Gaussian model per entry
+    and cell."""
+    return hmm_locations(target["power"].reshape(len(target["power"]), -1), target["csi"].trajectory_id,
+                         target["csi"].t_s, mean, std, site_grid, prior, target["centroid"])
 
 
 def error(xy: np.ndarray, truth: np.ndarray) -> str:
@@ -146,10 +133,7 @@ def main() -> None:
     prior = PropagationPrior()
     predicted = campaign_line_of_sight_power_dbm(target["manifest"], cells, scene.site.tx_power_dbm)
     n_bs, n_w, n_c = predicted.shape
-    los_e = np.repeat(los, n_w, axis=0)
-    phys_mean = np.where(los_e, predicted.reshape(-1, n_c) + prior.los_mean_db,
-                         predicted.reshape(-1, n_c) + prior.nlos_mean_db)
-    phys_std = np.where(los_e, prior.los_std_db, prior.nlos_std_db).astype(np.float64)
+    phys_mean, phys_std = line_of_sight_model(predicted.reshape(-1, n_c), np.repeat(los, n_w, axis=0), prior)
     print(f"scene, grid and line of sight: {time.perf_counter() - t0:.0f} s; {n_c:,} walkable cells")
     print(f"target {target['id']} ({len(target['power']):,} samples); sources {[s['id'] for s in sources]}")
     print(f"  weighted centroid         {error(target['centroid'], target['truth'])}")

@@ -148,9 +148,17 @@ def pooled_log_likelihood(power_dbm: np.ndarray, starts: np.ndarray, predicted_d
     samples of one HMM step multiply. The log-likelihood is linear in four per-sample statistics of the observed
     entries (v^2, v, measured, censored), so they are summed over a step first and the products over the entries
     (E, C) run once per step, not once per sample (a 5 Hz campaign at 1 s steps: 5x fewer FLOPs)."""
-    mean = np.where(line_of_sight, predicted_dbm + prior.los_mean_db, predicted_dbm + prior.nlos_mean_db)
-    std = np.where(line_of_sight, prior.los_std_db, prior.nlos_std_db)
+    mean, std = line_of_sight_model(predicted_dbm, line_of_sight, prior)
     return gaussian_pooled_log_likelihood(power_dbm, starts, mean, std, prior.noise_floor_dbm)
+
+
+def line_of_sight_model(predicted_dbm: np.ndarray, line_of_sight: np.ndarray, prior: PropagationPrior
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """The Gaussian model of the observed power per entry and cell (E, C): mean and spread in dB, from the
+    line-of-sight prediction (E, C) and the line-of-sight flags (E, C) with the prior's residuals."""
+    mean = np.where(line_of_sight, predicted_dbm + prior.los_mean_db, predicted_dbm + prior.nlos_mean_db)
+    std = np.where(line_of_sight, prior.los_std_db, prior.nlos_std_db).astype(np.float64)
+    return mean, std
 
 
 def gaussian_pooled_log_likelihood(power_dbm: np.ndarray, starts: np.ndarray, mean_dbm: np.ndarray,
@@ -248,10 +256,20 @@ def geometric_coarse_locations(power_dbm: np.ndarray, trajectory_id: np.ndarray,
     from ``line_of_sight_power_dbm`` on the walkable cells of ``site_grid``, line_of_sight (N_b, C), coarse_xy (L, 2)
     the weighted centroid as a weak prior (None: none); one HMM per trajectory."""
     n_bs, n_w, n_cells = predicted_dbm.shape
-    predicted = predicted_dbm.reshape(n_bs * n_w, n_cells)
-    los = np.repeat(line_of_sight, n_w, axis=0)
-    power = power_dbm.reshape(len(power_dbm), n_bs * n_w)
-    out = np.full((len(power), 2), np.nan)
+    mean, std = line_of_sight_model(predicted_dbm.reshape(n_bs * n_w, n_cells),
+                                    np.repeat(line_of_sight, n_w, axis=0), prior)
+    return hmm_locations(power_dbm.reshape(len(power_dbm), n_bs * n_w), trajectory_id, t_s, mean, std, site_grid,
+                         prior, coarse_xy)
+
+
+def hmm_locations(power_dbm: np.ndarray, trajectory_id: np.ndarray, t_s: np.ndarray, mean_dbm: np.ndarray,
+                  std_db: np.ndarray, site_grid: SiteGrid, prior: PropagationPrior = PropagationPrior(),
+                  coarse_xy: np.ndarray | None = None) -> np.ndarray:
+    """Locations (L, 2) of every sample under any Gaussian model of the power per entry and cell (mean_dbm and
+    std_db (E, C), ``line_of_sight_model``'s or a radio map's): power_dbm (L, E) NaN where unobserved; one HMM per
+    trajectory, long ones in segments of bounded memory."""
+    n_cells = mean_dbm.shape[1]
+    out = np.full((len(power_dbm), 2), np.nan)
     for tid in dict.fromkeys(trajectory_id.tolist()):
         whole = np.nonzero(trajectory_id == tid)[0]
         _, pool, _ = hmm_steps(t_s[whole], prior)
@@ -259,7 +277,8 @@ def geometric_coarse_locations(power_dbm: np.ndarray, trajectory_id: np.ndarray,
         for a in range(0, len(whole), segment):
             sel = whole[a:a + segment]
             starts, _, _ = hmm_steps(t_s[sel], prior)
-            ll = pooled_log_likelihood(power[sel], starts, predicted, los, prior)  # (T, C): one trajectory at a time
+            # (T, C): one trajectory at a time
+            ll = gaussian_pooled_log_likelihood(power_dbm[sel], starts, mean_dbm, std_db, prior.noise_floor_dbm)
             # a step's samples share their place's propagation residual (a building's shadow does not change in a
             # second): they are one piece of evidence, not ``pool`` independent ones, so the step takes their mean
             ll /= np.diff(np.append(starts, len(sel)))[:, None]
