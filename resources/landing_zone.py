@@ -81,8 +81,9 @@ class LandingZone(ConfigurableResource):
             problem = (None if entry.name.endswith(".zarr") and entry.is_dir() or entry.is_symlink() else
                        "a CSI campaign is a Zarr store folder named <id>.zarr")
             problem = problem or contract.campaign_id_problem(cid) or contract.symlink_problem(entry)
-            if problem is None and self.csi_accepted(cid):
-                problem = f"a CSI campaign with id {cid!r} was already accepted ({self.csi_accepted(cid)[0]})"
+            accepted = [] if problem is not None else self.csi_accepted(cid)
+            if accepted:
+                problem = f"a CSI campaign with id {cid!r} was already accepted ({accepted[0]})"
             if problem is not None:
                 self.quarantine_csi(entry, problem)
                 quarantined.append((cid, problem))
@@ -117,18 +118,17 @@ class LandingZone(ConfigurableResource):
         landed = self.csi_landing_path / f"{campaign_id}.zarr"
         if not landed.exists():
             raise FileNotFoundError(f"CSI campaign {campaign_id!r} is neither in {self.csi_landing_path} nor accepted")
+        site = None
         try:
             problems = [p for p in [contract.symlink_problem(landed)] if p]
             if not problems:
-                problems = measured_csi_problems(open_csi(landed), known_sites)
+                ds = open_csi(landed)
+                problems, site = measured_csi_problems(ds, known_sites), ds.attrs["site"]
         except Exception as e:  # not a readable Zarr store of the contract
             problems = [f"cannot be read as a CSI store of the contract (domain.csi): {type(e).__name__}: {e}"]
         if problems:
             self.quarantine_csi(landed, "; ".join(problems))
             raise ValueError(f"CSI campaign {campaign_id!r} quarantined: {'; '.join(problems)}")
-        import xarray as xr
-
-        site = xr.open_zarr(landed, consolidated=True).attrs["site"]
         dest = home_layout(self._root()).csi / site / "measured" / f"{campaign_id}.zarr"
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(landed), str(dest))

@@ -163,7 +163,7 @@ def received_pilots_raw(config: ChannelEstimationConfig, H: np.ndarray, seed: in
     design = pilot_design(config.num_bs_antennas, config.num_ue_antennas, config.pilots_bs, config.pilots_ue,
                           config.pilot_seed)
     Y = received_pilots(H / scale.scale, design, scale.noise_variance, np.random.default_rng(seed))
-    return Y * np.sqrt(10.0 ** ((config.tx_power_dbm - 30.0) / 10.0)) * scale.scale
+    return Y * scale.volts_per_unit(config.tx_power_dbm)
 
 
 VALIDATION_EVERY = 10  # every 10th static sample is held out of the trainings that the registry's versions compete on

@@ -38,8 +38,8 @@ class ChannelEstimator:
     def estimate(self, Y_raw: np.ndarray) -> np.ndarray:
         """Received pilots of one sequence in volts (T, M_B, M_U), eq. (1) with the config's transmit power ->
         Ĥ (T, N_B, N_U) in the channel's own units."""
-        amplitude = np.sqrt(10.0 ** ((self.config.tx_power_dbm - 30.0) / 10.0)) * self.scale.scale
-        return estimate_proposed(self.autoencoder, self.tracker, Y_raw / amplitude) * self.scale.scale
+        return estimate_proposed(self.autoencoder, self.tracker,
+                                 Y_raw / self.scale.volts_per_unit(self.config.tx_power_dbm)) * self.scale.scale
 
 
 def save_estimator(estimator: ChannelEstimator, folder: Path, extra: dict | None = None) -> dict[str, str]:

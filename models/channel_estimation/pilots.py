@@ -77,6 +77,10 @@ class ChannelScale:
         c = float(np.sqrt(np.mean(np.abs(H_train) ** 2)))
         return cls(c, dbm_to_watt(noise_power_dbm) / (dbm_to_watt(tx_power_dbm) * c * c))
 
+    def volts_per_unit(self, tx_power_dbm: float) -> float:
+        """Received volts per channel unit: Y_volts = Y_channel_units * sqrt(P) * c (eq. (1) in channel units)."""
+        return float(np.sqrt(dbm_to_watt(tx_power_dbm)) * self.scale)
+
     def snr_db(self) -> float:
         """Mean received SNR per antenna pair in channel units: 1 / noise_variance."""
         return float(-10.0 * np.log10(self.noise_variance))

@@ -173,7 +173,11 @@ def csi_trajectory(context: AssetExecutionContext, config: ChannelEstimationRunC
 
 def _centre_subcarrier(path: str) -> tuple[np.ndarray, np.ndarray]:
     """H (S, N_B, N_U) at the carrier's subcarrier and the positions (S, 3) of a CSI store."""
-    ds = open_csi(path)
+    return _centre_subcarrier_of(open_csi(path))
+
+
+def _centre_subcarrier_of(ds) -> tuple[np.ndarray, np.ndarray]:
+    """``_centre_subcarrier`` of an open CSI Dataset."""
     k = int(np.argmin(np.abs(ds.frequency_offset_hz.values)))
     return ds.H.values[..., k], np.c_[ds.x.values, ds.y.values, ds.z.values]
 
@@ -415,8 +419,8 @@ def measured_channel_estimates(context: AssetExecutionContext, measured_csi: str
                                   f"on the campaign's site first")
     estimator = load_version(mlflow_tracker.tracking_uri, f"models:/{REGISTERED_MODEL}/{version}")
     c = estimator.config
-    H, _ = _centre_subcarrier(measured_csi)
     ds = open_csi(measured_csi)
+    H, _ = _centre_subcarrier_of(ds)
     if H.shape[1:] != (c.num_bs_antennas, c.num_ue_antennas):
         raise Failure(description=f"the campaign's arrays (BS {ds.attrs['bs_array_rows']}x{ds.attrs['bs_array_cols']}, "
                                   f"UE {ds.attrs['ue_array_rows']}x{ds.attrs['ue_array_cols']}) are not the ones "
@@ -426,10 +430,10 @@ def measured_channel_estimates(context: AssetExecutionContext, measured_csi: str
     Y_raw = received_pilots_raw(c, H, seed=0)  # (S, M_B, M_U) volts, at the config's transmit and noise powers
     design = estimator.pilots()
     scale = ChannelScale.fit(H, c.tx_power_dbm, c.noise_power_dbm)
-    amplitude = np.sqrt(10.0 ** ((c.tx_power_dbm - 30.0) / 10.0)) * scale.scale
-    estimates = {"ls": ls_estimate(Y_raw / amplitude, design) * scale.scale,
+    Y = Y_raw / scale.volts_per_unit(c.tx_power_dbm)  # channel units of this campaign's scale, for LS and OMP
+    estimates = {"ls": ls_estimate(Y, design) * scale.scale,
                  "omp": OmpEstimator(design, (c.bs_rows, c.bs_cols), (c.ue_rows, c.ue_cols), scale.noise_variance,
-                                     c.omp_oversampling, c.omp_max_paths)(Y_raw / amplitude) * scale.scale,
+                                     c.omp_oversampling, c.omp_max_paths)(Y) * scale.scale,
                  "proposed": np.empty_like(H)}
     with torch_threads(1):
         for name in dict.fromkeys(tid.tolist()):  # a trajectory is one sequence; a static user is its own
