@@ -272,7 +272,7 @@ def parameter_count(model: torch.nn.Module) -> int:
 
 
 def refine_decoder(model: GenerativeBeamMapModel, data: list[TrajectoryData], steps: int, batch_size: int = 512,
-                   learning_rate: float = 5e-4, on_step: Callable[[int, dict], None] | None = None,
+                   learning_rate: float | None = None, on_step: Callable[[int, dict], None] | None = None,
                    cells: list[np.ndarray] | None = None, checkpoint_path: Path | None = None,
                    stop_after: int | None = None) -> list[dict]:
     """Decoder refinement after the joint training of eq. (30) (our addition for CPU budgets; the paper trains
@@ -289,8 +289,10 @@ def refine_decoder(model: GenerativeBeamMapModel, data: list[TrajectoryData], st
 
     ``checkpoint_path``: written every ``checkpoint_every`` steps and resumed when it was written for the same
     configuration, data, cells and refinement settings (a kill during the refinement loses at most that many steps).
-    ``stop_after`` ends the call early (tests simulate a kill with it)."""
+    ``stop_after`` ends the call early (tests simulate a kill with it). ``learning_rate``: None = the model's
+    ``ModelConfig.decoder_refine_lr``."""
     c = model.config
+    learning_rate = c.decoder_refine_lr if learning_rate is None else learning_rate
     if cells is None:
         cells = [recover_trajectory(model, d.g, d.m)[1] for d in data]
     elif [len(c) for c in cells] != [len(d) for d in data]:
