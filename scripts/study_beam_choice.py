@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import pickle
 import sys
 import time
 from pathlib import Path
@@ -36,7 +35,11 @@ def main() -> None:
     os.environ["RADIOMAP_HOME"] = str(home)
     os.environ.setdefault("RADIOMAP_PROFILE", "default")
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import torch
+
+    from models.beam_map.radio_map import nearest_cell
     from models.beam_map.training import beam_map_along, refine_decoder
+    from radiomap_assets import storage
     from radiomap_assets.assets.experiment_inputs import experiment_data, truth_of
     from radiomap_assets.assets.model_registry import load_model_version
     from radiomap_assets.assets.shared import ground_truth_map_name
@@ -44,13 +47,13 @@ def main() -> None:
     from radiomap_assets.domain.measurement import sample_beam_map
     from radiomap_assets.experiments import (MAP_CORRIDOR_CELLS, beam_from_map, beam_map_scores, capacity_experiment,
                                              evaluation_cells, map_at_cells, serving_base_station, true_beam_map_at)
-    from resources import BeamMapStore, SionnaScene
+    from resources import BeamMapStore, MlflowTracker, SionnaScene
     from resources.profile import RunProfile
 
     site = "san_francisco"
 
     def stored(asset: str):
-        return pickle.load(open(home / "storage" / asset / site, "rb"))
+        return storage.load_site_asset(asset, site)
 
     campaigns, variants = stored("experiment_campaigns"), stored("proposed_variants")
     runs = {"skf": stored("skf_baseline")["table1"], "proposed": stored("proposed_method")["table1"],
@@ -65,8 +68,7 @@ def main() -> None:
     serving = serving_base_station(true_dbm)
     los_serving = los[np.arange(len(los)), serving]
     beams = true_dbm.shape[-1]
-    true_cells = np.concatenate([np.linalg.norm(centres[None] - xy[a:a + 500, None], axis=-1).argmin(axis=1)
-                                 for a in range(0, len(xy), 500)])
+    true_cells = nearest_cell(torch.from_numpy(xy).float(), torch.from_numpy(centres).float()).numpy()
     snr = np.array([-10.0, 10.0])
 
     def shares(choices: dict) -> None:
@@ -91,7 +93,7 @@ def main() -> None:
     if args.refine_lr:
         tracked = runs["proposed_tracked"]
         cells = [np.asarray(c) for c in tracked.cells]
-        base = load_model_version(f"sqlite:///{home}/mlflow/mlflow.db", runs["proposed"].model_uri)
+        base = load_model_version(MlflowTracker().tracking_uri, runs["proposed"].model_uri)
         eval_cells = evaluation_cells(truth.xy, centres)
         true_g, covered = true_beam_map_at(gt.power_dbm.values, gt.covered.values, gt_grid, centres[eval_cells])
         for lr in args.refine_lr:

@@ -39,8 +39,7 @@ def main() -> None:
     from resources import SionnaScene
     from resources.profile import RunProfile
 
-    fields = (a.split("=") for a in args.set)  # "none": an optional field off
-    prior = dataclasses.replace(PropagationPrior(), **{k: None if v.lower() == "none" else float(v) for k, v in fields})
+    prior = dataclasses.replace(PropagationPrior(), **{k: float(v) for k, v in (a.split("=") for a in args.set)})
     home = Path(args.home)
     ids = {p.name.split("-")[2]: p.name for p in (home / "campaigns").iterdir() if p.name.startswith("san-francisco")}
     scene = SionnaScene(run_profile=RunProfile(name="default")).at("san_francisco")

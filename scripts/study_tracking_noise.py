@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import pickle
 import sys
 from pathlib import Path
 
@@ -33,10 +32,11 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from models.baselines.floors import cv_smoother
     from models.beam_map.tracking import choose_track_noise, track_with_prior
+    from radiomap_assets import storage
     from radiomap_assets.assets.experiment_inputs import experiment_data, truth_of
 
     def stored(asset: str):
-        return pickle.load(open(home / "storage" / asset / "san_francisco", "rb"))
+        return storage.load_site_asset(asset, "san_francisco")
 
     campaigns = stored("experiment_campaigns")
     _, test = experiment_data(campaigns, "table1")
