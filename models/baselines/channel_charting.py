@@ -40,6 +40,13 @@ location term holds the scale (about 6 m). With the paper's λ_c = 0.01 (Semi-CC
 shrinks to a small patch (about 70 m error). Real-world CC ends up in a small patch around the point where the
 base-station bisectors meet: the power order is respected (about 90 % of samples lie nearest the base station
 they hear most strongly), but the error is about 80 m. These are properties of the losses as specified, not tuned away.
+
+The step count matters where the site is large: at λ_c = 0.01 the location term's pull is weak beside the triplet
+term's, and the chart grows to the site's scale over thousands of steps. On San Francisco's Table I walk (default
+profile, 2026-12-07) Semi-CC-Noisy went 41.3 m (1,500 steps), 25.9 m (4,000), 19.9 m (8,000; paper 14.61 m) and
+Semi-CC-GT 29.0 m -> 13.9 m (1,500 -> 8,000; paper 6.81 m); a larger Adam step did not replace steps (3e-3: 44.5 m,
+1e-2: 65.4 m at 1,500). So the profiles give the charts 8,000 steps (``BeamMapSection.chart_steps``), the hall
+1,500: its chart shrinks with more (Semi-CC-Noisy 5.89 m at 6,000 steps against 5.41 m at 1,500).
 """
 
 from __future__ import annotations
