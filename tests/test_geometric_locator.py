@@ -122,3 +122,23 @@ def test_a_long_trajectory_is_located_in_segments_of_bounded_memory(monkeypatch)
     assert np.isfinite(split).all()
     assert np.linalg.norm(split - truth, axis=1).mean() < 10.0
     assert np.linalg.norm(whole - truth, axis=1).mean() < 10.0
+
+
+def test_the_free_space_distance_bound_holds_in_line_of_sight_and_is_tight_on_the_best_beam():
+    """Real-world CC's distance model: from the total power of a base station's observed beams, the largest distance
+    free space allows. Line-of-sight power from the array's own physics must never give a bound below the true
+    distance, with any subset of beams observed; with every beam observed it is within the margin of the truth."""
+    site = _site()
+    xyz = np.concatenate([site.cell_centres_m, np.full((site.num_cells, 1), 1.5)], axis=1)
+    power = np.moveaxis(_predicted(site), -1, 0)  # (cells, N_b, |W|) dBm
+    true_d = np.linalg.norm(xyz[:, None, :] - np.array([[b["x_m"], b["y_m"], b["z_m"]] for b in BASE_STATIONS]),
+                            axis=2)
+    manifest = {"carrier_frequency_hz": CARRIER, "base_stations": [{"num_antennas": N_ANT}] * 3}
+    full = gl.free_space_distance_bound_m(power, manifest, TX_DBM, margin_db=0.0)
+    assert (full >= true_d * 0.999).all()
+    assert np.median(full / true_d) < 1.3  # an orthonormal DFT codebook keeps nearly all the power
+    rng = np.random.default_rng(0)
+    sparse = np.where(rng.random(power.shape) < 3 / N_ANT, power, np.nan)  # about M = 3 beams per base station
+    bound = gl.free_space_distance_bound_m(sparse, manifest, TX_DBM)
+    seen = np.isfinite(sparse).any(axis=2)
+    assert (bound[seen] >= true_d[seen]).all() and np.isinf(bound[~seen]).all()

@@ -11,7 +11,10 @@ One network and one training loop; the three variants differ only in their super
   positions. For every sample and every pair of base stations (a, b) whose strongest *observed* entries satisfy
   s_a - s_b > ``bs_power_threshold``, the sample should be closer to a than to b:
   L_bs = mean over such pairs of max(0, ||p̂ - bs_a|| - ||p̂ - bs_b|| + ``bs_margin_m``);
-  L = λ_t L_t + λ_bs L_bs + λ_box L_box.
+  and, where the caller gives the distance model (``bs_max_distance_m``: per sample and base station the largest
+  distance its received power allows in free space, ``radiomap_assets.domain.geometric_locator
+  .free_space_distance_bound_m``), L_dist = mean over (sample, base station) of max(0, ||p̂ - bs|| - d_max);
+  L = λ_t L_t + λ_bs L_bs + λ_dist L_dist + λ_box L_box.
 
 Choices where the paper is silent (documented here, not tuned per data set):
 
@@ -80,6 +83,7 @@ class ChartConfig:
     lambda_c: float = 1.0  # location loss (labels or coarse)
     lambda_bs: float = 1.0  # base-station ordering loss (real-world CC)
     lambda_box: float = 1.0  # bounding-box prior (real-world CC only)
+    lambda_dist: float = 1.0  # free-space distance bound (real-world CC, where bs_max_distance_m is given)
     coherence_time_s: float = 1.0  # T_c
     triplet_margin_m: float = 1.0  # Q_t
     bs_margin_m: float = 5.0
@@ -182,6 +186,15 @@ def base_station_order_loss(p_hat: torch.Tensor, strongest: torch.Tensor, bs_xy:
     return (hinge * valid).sum() / valid.sum().clamp_min(1)
 
 
+def distance_bound_loss(p_hat: torch.Tensor, bs_xy: torch.Tensor, max_distance_m: torch.Tensor) -> torch.Tensor:
+    """Real-world CC's distance model: mean over (sample, base station) pairs with a finite bound of
+    max(0, ||p̂ - bs|| - d_max). p̂ (S, 2), bs_xy (N_b, 2), max_distance_m (S, N_b) with inf where unbounded."""
+    dist = torch.linalg.norm(p_hat[:, None, :] - bs_xy[None, :, :], dim=-1)  # (S, N_b)
+    bounded = torch.isfinite(max_distance_m)
+    excess = torch.relu(dist - torch.where(bounded, max_distance_m, dist))
+    return excess.sum() / bounded.sum().clamp_min(1)
+
+
 def box_prior_loss(p_hat: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
     """Mean distance outside the axis-aligned box [lo, hi] (zero inside). p̂ (S, 2), lo/hi (2,)."""
     outside = torch.relu(lo - p_hat) + torch.relu(p_hat - hi)  # (S, 2)
@@ -252,6 +265,7 @@ def _validate_bs(bs_xy, beams_per_bs, num_entries: int) -> tuple[np.ndarray, int
 def train_channel_chart(data: list[TrajectoryData], supervision: Supervision, config: ChartConfig,
                         labels_xy: list[np.ndarray] | None = None, bs_xy: np.ndarray | None = None,
                         beams_per_bs: int | None = None, site_box: tuple[float, float, float, float] | None = None,
+                        bs_max_distance_m: list[np.ndarray] | None = None,
                         on_step: Callable[[int, dict], None] | None = None, device: str | None = None
                         ) -> tuple[ChannelChartNetwork, list[dict]]:
     """Train one channel chart. Returns the network (on the CPU, eval mode) and one history row per step
@@ -260,7 +274,9 @@ def train_channel_chart(data: list[TrajectoryData], supervision: Supervision, co
     labels_xy: per trajectory (L, 2), NaN = unlabelled (supervision="labels").
     bs_xy: (N_b, 2) base stations, beams_per_bs |W| (default N / N_b) (supervision="base_stations").
     site_box: (x_min, y_min, x_max, y_max) for the real-world box prior (default: base-station box padded by
-    ``config.box_padding_m``)."""
+    ``config.box_padding_m``).
+    bs_max_distance_m: per trajectory (L, N_b) the free-space distance bound to each base station, inf where none
+    (supervision="base_stations"; None: no distance term)."""
     if supervision not in SUPERVISIONS:
         raise ValueError(f"unknown supervision {supervision!r}; expected one of {SUPERVISIONS}")
     if config.steps < 1 or config.batch_size < 1 or config.seq_len < 2:
@@ -274,7 +290,7 @@ def train_channel_chart(data: list[TrajectoryData], supervision: Supervision, co
 
     # Supervision-specific inputs and the chart's centre.
     lab_xy = lab_idx = None
-    bs_t = box_lo = box_hi = None
+    bs_t = box_lo = box_hi = max_dist_flat = offsets = None
     if supervision == "labels":
         labels = _validate_labels(data, labels_xy)
         flat = np.concatenate(labels)  # (ΣL, 2)
@@ -299,6 +315,13 @@ def train_channel_chart(data: list[TrajectoryData], supervision: Supervision, co
         if len(site_box) != 4 or site_box[2] <= site_box[0] or site_box[3] <= site_box[1]:
             raise ValueError(f"site_box must be (x_min, y_min, x_max, y_max) with max > min, got {site_box}")
         bs_t = torch.from_numpy(bs).float().to(device)
+        if bs_max_distance_m is not None:
+            if len(bs_max_distance_m) != len(data) or any(
+                    np.shape(b) != (len(d), len(bs)) for b, d in zip(bs_max_distance_m, data)):
+                raise ValueError(f"bs_max_distance_m must hold one (L, N_b={len(bs)}) array per trajectory")
+            # one flat (ΣL, N_b) table; a window's samples are found by (trajectory, sample) index
+            max_dist_flat = torch.from_numpy(np.concatenate(bs_max_distance_m).astype(np.float32)).to(device)
+            offsets = torch.from_numpy(np.concatenate([[0], np.cumsum(lengths)[:-1]])).long().to(device)
         box_lo = torch.tensor(site_box[:2], dtype=torch.float32, device=device)
         box_hi = torch.tensor(site_box[2:], dtype=torch.float32, device=device)
 
@@ -328,6 +351,10 @@ def train_channel_chart(data: list[TrajectoryData], supervision: Supervision, co
                                                         config.bs_margin_m)
             terms["box"] = box_prior_loss(flat_hat, box_lo, box_hi)
             total = total + config.lambda_bs * terms["bs_order"] + config.lambda_box * terms["box"]
+            if max_dist_flat is not None:
+                rows = (offsets[batch.trajectory] + batch.sample).reshape(-1)  # (B·L,) into the flat table
+                terms["distance"] = distance_bound_loss(flat_hat, bs_t, max_dist_flat[rows])
+                total = total + config.lambda_dist * terms["distance"]
         return {"total": total, **terms}, g.shape[0] * g.shape[1]
 
     result = fit(net, step_loss, config.steps, config.seed, config.learning_rate, device, on_step=on_step)

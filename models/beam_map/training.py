@@ -54,16 +54,19 @@ def split_trajectories(trajectory_id: np.ndarray, g: np.ndarray, m: np.ndarray, 
 class WindowBatch:
     """``batch_size`` windows of ``seq_len`` consecutive samples: g (B, L, N) float32, m (B, L, N) bool,
     t_s (B, L) float32 seconds since the start of the window's trajectory, trajectory (B, L) int64 index into the
-    data list (the triplet loss draws its negatives across windows of the whole batch), coarse (B, L, 2) float32."""
+    data list (the triplet loss draws its negatives across windows of the whole batch), coarse (B, L, 2) float32,
+    sample (B, L) int64 index of each sample inside its trajectory (for per-sample inputs a caller holds aside)."""
 
     g: torch.Tensor
     m: torch.Tensor
     t_s: torch.Tensor
     trajectory: torch.Tensor
     coarse: torch.Tensor
+    sample: torch.Tensor
 
     def to(self, device: str) -> "WindowBatch":
-        return WindowBatch(*(x.to(device) for x in (self.g, self.m, self.t_s, self.trajectory, self.coarse)))
+        return WindowBatch(*(x.to(device) for x in (self.g, self.m, self.t_s, self.trajectory, self.coarse,
+                                                     self.sample)))
 
 
 def trajectories_shorter_than(data: list[TrajectoryData], seq_len: int) -> dict[str, int]:
@@ -82,7 +85,7 @@ def sample_windows(data: list[TrajectoryData], seq_len: int, batch_size: int, rn
         raise ValueError(f"no trajectory has at least seq_len={seq_len} samples (longest: {longest})")
     weights = np.array([len(data[i]) - seq_len + 1 for i in usable], dtype=np.float64)
     picks = rng.choice(len(usable), size=batch_size, p=weights / weights.sum())
-    g, m, t, k, p = [], [], [], [], []
+    g, m, t, k, p, idx = [], [], [], [], [], []
     for pick in picks:
         i = usable[pick]
         d = data[i]
@@ -92,9 +95,10 @@ def sample_windows(data: list[TrajectoryData], seq_len: int, batch_size: int, rn
         t.append(d.t_s[s:s + seq_len] - d.t_s[0])
         p.append(d.coarse_xy[s:s + seq_len])
         k.append(np.full(seq_len, i))
+        idx.append(np.arange(s, s + seq_len))
     return WindowBatch(torch.from_numpy(np.stack(g).astype(np.float32)), torch.from_numpy(np.stack(m).astype(bool)),
                        torch.from_numpy(np.stack(t)).float(), torch.from_numpy(np.stack(k)).long(),
-                       torch.from_numpy(np.stack(p)).float())
+                       torch.from_numpy(np.stack(p)).float(), torch.from_numpy(np.stack(idx)).long())
 
 
 COARSE_TARGETS = ("raw", "cv_smoothed")

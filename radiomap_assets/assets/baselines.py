@@ -24,6 +24,8 @@ from radiomap_assets.assets.experiment_inputs import (GROUP, ExperimentBudgets, 
 from radiomap_assets.assets.model_registry import (REGISTERED_MODEL, load_registered_model, profile_model_config,
                                                    train_and_register)
 from radiomap_assets.domain.beam_layout import BeamLayout
+from radiomap_assets.domain.campaign import power_level_known
+from radiomap_assets.domain.geometric_locator import free_space_distance_bound_m
 from radiomap_assets.domain.grid import SiteGrid
 from radiomap_assets.domain.measurement import observed_power_dbm
 from radiomap_assets.domain.model_reference import ModelReference
@@ -190,6 +192,11 @@ def _chart_runs(context, method: str, campaigns: dict, config: ExperimentBudgets
             # the box prior: the site's simulated region (what a deployer knows of the site; the hall's L with its
             # margin: 4.08 m on Table III against 4.60 m with the base stations' box padded by 50 m, 2026-11-28)
             kwargs["site_box"] = site.region_m
+            if power_level_known(camp.manifest) and np.isfinite(camp.bs_positions[:, :2]).all():
+                # the distance model: the largest distance each sample's received power allows in free space
+                layout = BeamLayout(len(camp.bs_ids), camp.num_beams)
+                kwargs["bs_max_distance_m"] = [free_space_distance_bound_m(
+                    observed_power_dbm(d.g, d.m, layout), camp.manifest, site.tx_power_dbm) for d in train]
         t0 = time.perf_counter()
         net, history = train_channel_chart(train, supervision, chart_config, **kwargs)
         xy = [predict_chart(net, d.g, d.m) for d in test]

@@ -94,6 +94,27 @@ def campaign_line_of_sight_power_dbm(manifest: dict, cells_xyz: np.ndarray, tx_p
                                    float(manifest["carrier_frequency_hz"]), tx_power_dbm)
 
 
+def free_space_distance_bound_m(power_dbm: np.ndarray, manifest: dict, tx_power_dbm: float,
+                                margin_db: float = 6.0) -> np.ndarray:
+    """The distance model of Real-world CC (ref. [25], ours where the paper is silent): an upper bound on each
+    sample's distance to each base station from the total power it received from that base station.
+
+    With unit-norm beams, the power summed over the observed beams j of a base station is at most the power over
+    the whole codebook, Σ_j |a^T w_j|^2 <= ||a||^2 = N (an orthonormal DFT codebook meets it), so in free space
+    P_rx <= P_tx + 10 log10 N - 20 log10(4π d / λ); blockage and every NLOS loss only lower P_rx, so d is at most
+    (λ / 4π) 10^((P_tx + 10 log10 N + margin - P_rx) / 20). ``margin_db`` allows paths that add up above the line of
+    sight (a ground reflection in phase: +6 dB). power_dbm (L, N_b, |W|) NaN where unobserved -> (L, N_b) metres,
+    inf where a base station has no observed beam."""
+    n_ant = int(manifest["base_stations"][0]["num_antennas"])
+    lam = SPEED_OF_LIGHT_M_S / float(manifest["carrier_frequency_hz"])
+    power = np.asarray(power_dbm, dtype=np.float64)
+    seen = np.isfinite(power).any(axis=2)  # (L, N_b)
+    total_mw = np.nansum(np.where(np.isfinite(power), 10.0 ** (power / 10.0), 0.0), axis=2)
+    total_dbm = 10.0 * np.log10(np.maximum(total_mw, 1e-30))
+    bound = lam / (4.0 * np.pi) * 10.0 ** ((tx_power_dbm + 10.0 * np.log10(n_ant) + margin_db - total_dbm) / 20.0)
+    return np.where(seen, bound, np.inf)
+
+
 def positioned_base_stations(bs_xyz: np.ndarray) -> np.ndarray:
     """Indices of the base stations whose position is known (bs_xyz (N_b, 3), NaN rows where unknown)."""
     return np.nonzero(np.isfinite(np.asarray(bs_xyz, dtype=np.float64)).all(axis=1))[0]
