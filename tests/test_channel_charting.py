@@ -198,9 +198,9 @@ def test_bad_inputs_raise_clear_errors(site):
         predict_chart(net, np.zeros((3, 5)), np.zeros((3, 5), bool))
 
 
-def test_the_distance_bound_pulls_a_chart_inside_the_bound():
-    """The distance term of Real-world CC: zero inside every bound, the excess distance outside; a chart trained
-    with bounds around one base station lands inside them."""
+def test_the_distance_bound_loss_counts_only_the_excess_beyond_a_bound():
+    """The distance term of Real-world CC: zero inside every bound, the excess distance outside, averaged over the
+    (sample, base station) pairs that have a bound (the training's effect: the next test)."""
     from models.baselines.channel_charting import distance_bound_loss
 
     bs = torch.tensor([[0.0, 0.0], [100.0, 0.0]])

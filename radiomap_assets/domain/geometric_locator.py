@@ -109,7 +109,7 @@ def free_space_distance_bound_m(power_dbm: np.ndarray, manifest: dict, tx_power_
     lam = SPEED_OF_LIGHT_M_S / float(manifest["carrier_frequency_hz"])
     power = np.asarray(power_dbm, dtype=np.float64)
     seen = np.isfinite(power).any(axis=2)  # (L, N_b)
-    total_mw = np.nansum(np.where(np.isfinite(power), 10.0 ** (power / 10.0), 0.0), axis=2)
+    total_mw = np.nansum(10.0 ** (power / 10.0), axis=2)  # unobserved beams (NaN) add nothing
     total_dbm = 10.0 * np.log10(np.maximum(total_mw, 1e-30))
     bound = lam / (4.0 * np.pi) * 10.0 ** ((tx_power_dbm + 10.0 * np.log10(n_ant) + margin_db - total_dbm) / 20.0)
     return np.where(seen, bound, np.inf)
